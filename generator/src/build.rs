@@ -1,0 +1,99 @@
+//! The pipeline, end to end: load -> resolve -> render -> write.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::diagnostics::{Diagnostic, Diagnostics, Severity};
+use crate::load;
+use crate::output::{DiskSink, Staging};
+use crate::render::{self, Sink, Theme};
+use crate::resolve::{self, Site};
+
+/// Loads and checks a content folder. Returns the site when there are no errors, and
+/// every diagnostic (errors and warnings) either way.
+pub fn check(content: &Path) -> (Option<Site>, Vec<Diagnostic>) {
+    let diags = Diagnostics::new();
+    let loaded = load::load(content, &diags);
+    let site = resolve::resolve(loaded, &diags);
+    let sorted = diags.sorted();
+    let ok = !sorted.iter().any(|d| d.severity == Severity::Error);
+    (site.filter(|_| ok), sorted)
+}
+
+/// The theme folder that goes with a content folder: `themes/default` next to it.
+pub fn default_theme_dir(content: &Path) -> PathBuf {
+    let parent = content
+        .canonicalize()
+        .ok()
+        .and_then(|c| c.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    parent.join("themes").join("default")
+}
+
+pub struct BuildReport {
+    pub pages: usize,
+    pub files: usize,
+    pub portals: usize,
+    pub elapsed: Duration,
+}
+
+pub enum BuildOutcome {
+    Built(BuildReport, Vec<Diagnostic>),
+    /// Content errors: nothing was written.
+    Invalid(Vec<Diagnostic>),
+}
+
+/// Builds the site into `out`, atomically: on any error the previous `out` stays.
+pub fn build(content: &Path, theme_dir: &Path, out: &Path, progress: bool) -> Result<BuildOutcome> {
+    let started = Instant::now();
+    let (site, diagnostics) = check(content);
+    let Some(site) = site else {
+        return Ok(BuildOutcome::Invalid(diagnostics));
+    };
+    let theme = Theme::load(theme_dir)?;
+    let staging = Staging::begin(out)
+        .with_context(|| format!("cannot create a build folder next to {}", out.display()))?;
+    let sink = DiskSink::new(staging.dir().to_path_buf());
+    let stats = render_with_progress(&site, &theme, &sink, progress)?;
+    staging
+        .commit()
+        .with_context(|| format!("cannot move the finished build to {}", out.display()))?;
+    Ok(BuildOutcome::Built(
+        BuildReport {
+            pages: stats.pages,
+            files: stats.files,
+            portals: site.portals.len(),
+            elapsed: started.elapsed(),
+        },
+        diagnostics,
+    ))
+}
+
+pub fn render_with_progress(
+    site: &Site,
+    theme: &Theme,
+    sink: &dyn Sink,
+    progress: bool,
+) -> Result<render::RenderStats> {
+    let total: usize = site
+        .portals
+        .iter()
+        .map(|p| p.services.len() + p.pages.len())
+        .sum();
+    let bar = if progress && total > 500 {
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} rendering {pos}/{len} pages {wide_bar} {eta}")
+                .expect("static progress template is valid"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let stats = render::render_site(site, theme, sink, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    Ok(stats)
+}

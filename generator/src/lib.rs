@@ -1,0 +1,13 @@
+//! The `lotse` generator as a library: the pipeline load -> resolve -> render -> write,
+//! and the local server. The `lotse` binary is a thin command line over it; tests use it
+//! directly. docs/ARCHITECTURE.md is the map.
+
+pub mod build;
+pub mod diagnostics;
+pub mod load;
+pub mod markdown;
+pub mod output;
+pub mod render;
+pub mod resolve;
+pub mod serve;
+pub mod source;

@@ -1,0 +1,334 @@
+//! Reads region.toml, categories.toml and portal.toml.
+
+use std::collections::HashMap;
+
+use lotse_model::{AcrMap, Category, LoginConfig, Office, Portal, PortalKind, Region, Theme};
+
+use super::fields::{Fields, Located, TomlDoc};
+use crate::diagnostics::{Diagnostics, Loc};
+use crate::source::SourceText;
+
+pub fn parse_region(src: &SourceText, diags: &Diagnostics) -> Option<Region> {
+    let doc = TomlDoc { src, base: 0 };
+    let table = doc.parse(&src.text, diags)?;
+    let mut f = Fields::new(&table, "region.toml", &doc, diags);
+    let name = f.required_str("name");
+    let slug = f.required_str("slug");
+    let base_url = f.required_str("base_url");
+    let language = f.required_str("language");
+    if let Some(url) = &base_url {
+        check_base_url(url, diags);
+    }
+    let region = Region {
+        name: name.map(|s| s.value).unwrap_or_default(),
+        slug: slug.map(|s| s.value).unwrap_or_default(),
+        base_url: base_url
+            .map(|s| s.value.trim_end_matches('/').to_string())
+            .unwrap_or_default(),
+        language: language.map(|s| s.value).unwrap_or_default(),
+        description: f.str("description").map(|s| s.value),
+        operator: f.str("operator").map(|s| s.value),
+        theme: f
+            .table("theme", "[theme]")
+            .map(parse_theme)
+            .unwrap_or_default(),
+        login: f.table("login", "[login]").and_then(parse_login),
+    };
+    f.finish();
+    Some(region)
+}
+
+fn check_base_url(url: &Located<String>, diags: &Diagnostics) {
+    if !(url.value.starts_with("https://") || url.value.starts_with("http://")) {
+        diags.error(
+            url.loc.clone(),
+            "`base_url` must be an absolute http(s) address",
+        );
+    }
+}
+
+fn parse_login(mut f: Fields<'_, '_, '_>) -> Option<LoginConfig> {
+    let issuer = f.required_str("issuer");
+    let client_id = f.required_str("client_id");
+    let acr = f.table("acr", "[login.acr]").map(|mut acr| {
+        let defaults = AcrMap::default();
+        let map = AcrMap {
+            low: acr.str("low").map_or(defaults.low, |s| s.value),
+            substantial: acr
+                .str("substantial")
+                .map_or(defaults.substantial, |s| s.value),
+            high: acr.str("high").map_or(defaults.high, |s| s.value),
+        };
+        acr.finish();
+        map
+    });
+    f.finish();
+    Some(LoginConfig {
+        issuer: issuer?.value,
+        client_id: client_id?.value,
+        acr: acr.unwrap_or_default(),
+    })
+}
+
+fn parse_theme(mut f: Fields<'_, '_, '_>) -> Theme {
+    let primary = f.str("primary");
+    if let Some(p) = &primary {
+        match parse_hex_color(&p.value) {
+            None => f.diags().error(
+                p.loc.clone(),
+                format!(
+                    "`primary` must be a colour like `#00639c`, found `{}`",
+                    p.value
+                ),
+            ),
+            Some(rgb) => {
+                let ratio = contrast_ratio(rgb, [255, 255, 255]);
+                if ratio < 4.5 {
+                    f.diags().error(
+                        p.loc.clone(),
+                        format!(
+                            "`primary` {} has a contrast of {ratio:.2}:1 against white; at least 4.5:1 is needed for readable text (WCAG 1.4.3)",
+                            p.value
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let theme = Theme {
+        primary: primary.map(|p| p.value),
+        logo: f.str("logo").map(|s| s.value),
+    };
+    f.finish();
+    theme
+}
+
+/// Parses `#rrggbb` (or `#rgb`).
+pub fn parse_hex_color(s: &str) -> Option<[u8; 3]> {
+    let hex = s.strip_prefix('#')?;
+    let expanded: String = match hex.len() {
+        3 => hex.chars().flat_map(|c| [c, c]).collect(),
+        6 => hex.to_string(),
+        _ => return None,
+    };
+    let value = u32::from_str_radix(&expanded, 16).ok()?;
+    Some([(value >> 16) as u8, (value >> 8) as u8, value as u8])
+}
+
+/// WCAG 2.1 contrast ratio between two sRGB colours.
+pub fn contrast_ratio(a: [u8; 3], b: [u8; 3]) -> f64 {
+    fn luminance(rgb: [u8; 3]) -> f64 {
+        let channel = |c: u8| {
+            let c = c as f64 / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(rgb[0]) + 0.7152 * channel(rgb[1]) + 0.0722 * channel(rgb[2])
+    }
+    let (la, lb) = (luminance(a), luminance(b));
+    let (hi, lo) = if la > lb { (la, lb) } else { (lb, la) };
+    (hi + 0.05) / (lo + 0.05)
+}
+
+/// Categories in file order, with where each id was written.
+pub fn parse_categories(src: &SourceText, diags: &Diagnostics) -> Vec<(Category, Loc)> {
+    let doc = TomlDoc { src, base: 0 };
+    let Some(table) = doc.parse(&src.text, diags) else {
+        return Vec::new();
+    };
+    let mut f = Fields::new(&table, "categories.toml", &doc, diags);
+    let mut seen: HashMap<String, Loc> = HashMap::new();
+    let mut out = Vec::new();
+    for mut entry in f.tables("categories", "[[categories]]") {
+        let id = entry.required_str("id");
+        let title = entry.required_str("title");
+        let description = entry.str("description").map(|s| s.value);
+        entry.finish();
+        let (Some(id), Some(title)) = (id, title) else {
+            continue;
+        };
+        if !lotse_model::slug::is_slug(&id.value) {
+            diags.error(
+                id.loc.clone(),
+                format!(
+                    "category id `{}` must be a slug (lowercase a-z, 0-9 and -), e.g. `{}`",
+                    id.value,
+                    lotse_model::slugify(&id.value)
+                ),
+            );
+            continue;
+        }
+        if let Some(first) = seen.get(&id.value) {
+            diags.error(
+                id.loc.clone(),
+                format!(
+                    "duplicate category id `{}` (first defined at {first})",
+                    id.value
+                ),
+            );
+            continue;
+        }
+        seen.insert(id.value.clone(), id.loc.clone());
+        out.push((
+            Category {
+                id: id.value,
+                title: title.value,
+                description,
+            },
+            id.loc,
+        ));
+    }
+    if !f.has("categories") {
+        diags.error(src.start(), "categories.toml defines no `[[categories]]`");
+    }
+    f.finish();
+    out
+}
+
+/// A portal with the positions of its office ids, for messages about them.
+pub struct PortalConfig {
+    pub portal: Portal,
+    pub office_locs: HashMap<String, Loc>,
+    pub logo_loc: Option<Loc>,
+}
+
+pub fn parse_portal(src: &SourceText, slug: String, diags: &Diagnostics) -> Option<PortalConfig> {
+    let doc = TomlDoc { src, base: 0 };
+    let table = doc.parse(&src.text, diags)?;
+    let mut f = Fields::new(&table, "portal.toml", &doc, diags);
+    let name = f.required_str("name");
+    let short_name = f.required_str("short_name");
+    let kind = f.required_str("kind").and_then(|k| match k.value.as_str() {
+        "city" => Some(PortalKind::City),
+        "district" => Some(PortalKind::District),
+        other => {
+            diags.error(
+                k.loc.clone(),
+                format!("unknown portal kind `{other}`; expected `city` or `district`"),
+            );
+            None
+        }
+    });
+    let base_url = f.str("base_url");
+    if let Some(url) = &base_url {
+        check_base_url(url, diags);
+    }
+    let description = f.str("description").map(|s| s.value);
+    let theme_fields = f.table("theme", "[theme]");
+    let logo_loc = theme_fields
+        .as_ref()
+        .filter(|t| t.has("logo"))
+        .map(|t| t.loc().clone());
+    let theme = theme_fields.map(parse_theme).unwrap_or_default();
+
+    let mut office_locs = HashMap::new();
+    let mut offices = Vec::new();
+    for mut entry in f.tables("offices", "[[offices]]") {
+        let id = entry.required_str("id");
+        let office_name = entry.required_str("name");
+        let public_key = entry.str("public_key");
+        let office = Office {
+            id: String::new(),
+            name: String::new(),
+            email: entry.str("email").map(|s| s.value),
+            phone: entry.str("phone").map(|s| s.value),
+            address: entry.str("address").map(|s| s.value),
+            hours: entry.text_list("hours").unwrap_or_default(),
+            public_key: public_key.as_ref().map(|k| k.value.clone()),
+        };
+        entry.finish();
+        if let Some(key) = &public_key {
+            if decode_base64_len(&key.value) != Some(32) {
+                diags.error(
+                    key.loc.clone(),
+                    "`public_key` must be a 32-byte X25519 public key in base64 (as printed by `lotse keys new`)",
+                );
+            }
+        }
+        let (Some(id), Some(office_name)) = (id, office_name) else {
+            continue;
+        };
+        if !lotse_model::slug::is_slug(&id.value) {
+            diags.error(
+                id.loc.clone(),
+                format!(
+                    "office id `{}` must be a slug (lowercase a-z, 0-9 and -)",
+                    id.value
+                ),
+            );
+        }
+        if let Some(first) = office_locs.get(&id.value) {
+            diags.error(
+                id.loc.clone(),
+                format!(
+                    "duplicate office id `{}` (first defined at {first})",
+                    id.value
+                ),
+            );
+            continue;
+        }
+        office_locs.insert(id.value.clone(), id.loc.clone());
+        offices.push(Office {
+            id: id.value,
+            name: office_name.value,
+            ..office
+        });
+    }
+    f.finish();
+    Some(PortalConfig {
+        portal: Portal {
+            slug,
+            name: name?.value,
+            short_name: short_name?.value,
+            kind: kind?,
+            base_url: base_url.map(|u| u.value.trim_end_matches('/').to_string()),
+            description,
+            theme,
+            offices,
+        },
+        office_locs,
+        logo_loc,
+    })
+}
+
+/// Length in bytes of standard base64 text, or `None` when it is not valid base64.
+fn decode_base64_len(s: &str) -> Option<usize> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .ok()
+        .map(|bytes| bytes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contrast_matches_wcag_examples() {
+        assert!((contrast_ratio([0, 0, 0], [255, 255, 255]) - 21.0).abs() < 0.01);
+        assert!(contrast_ratio([0x76, 0x76, 0x76], [255, 255, 255]) >= 4.5);
+        assert!(contrast_ratio([0x77, 0x77, 0x77], [255, 255, 255]) < 4.5);
+    }
+
+    #[test]
+    fn parses_hex_colours() {
+        assert_eq!(parse_hex_color("#00639c"), Some([0, 0x63, 0x9c]));
+        assert_eq!(parse_hex_color("#fff"), Some([255, 255, 255]));
+        assert_eq!(parse_hex_color("00639c"), None);
+        assert_eq!(parse_hex_color("#12345"), None);
+    }
+
+    #[test]
+    fn measures_base64_keys() {
+        assert_eq!(
+            decode_base64_len("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+            Some(32)
+        );
+        assert_eq!(decode_base64_len("not base64!"), None);
+        assert_eq!(decode_base64_len(""), None);
+    }
+}

@@ -1,0 +1,403 @@
+//! Reads one service file into a draft: every key optional and located, so that
+//! resolution can merge overrides and point at the line that caused a problem.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use lotse_model::{FieldType, Form, FormField, Provider, TrustLevel};
+
+use super::fields::{Fields, Located, TomlDoc};
+use super::frontmatter::{self, FrontMatterError};
+use crate::diagnostics::{hint, Diagnostics, Loc};
+use crate::source::SourceText;
+
+/// Ids that the form already uses for its hidden inputs.
+const RESERVED_FIELD_IDS: [&str; 2] = ["portal", "service"];
+
+/// A service file as written, before regional and local layers are merged.
+#[derive(Clone, Debug)]
+pub struct ServiceDraft {
+    pub slug: String,
+    pub path: Arc<str>,
+    pub title: Option<Located<String>>,
+    pub summary: Option<Located<String>>,
+    pub categories: Option<Vec<Located<String>>>,
+    pub portals: Option<Vec<Located<String>>>,
+    pub extends: Option<Located<String>>,
+    pub office: Option<Located<String>>,
+    pub provider: Option<Located<Provider>>,
+    pub url: Option<Located<String>>,
+    pub leika: Option<Located<String>>,
+    pub keywords: Option<Vec<String>>,
+    pub documents: Option<Vec<String>>,
+    pub fees: Option<Vec<String>>,
+    pub deadlines: Option<Vec<String>>,
+    pub legal_basis: Option<Vec<String>>,
+    pub processing_time: Option<Located<String>>,
+    pub login: Option<Located<TrustLevel>>,
+    pub form: Option<Located<Form>>,
+    /// The Markdown body, `None` when it is blank (a local override then inherits).
+    pub body: Option<Arc<str>>,
+}
+
+/// Which layer a service file belongs to; decides which keys are allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    Regional,
+    Local,
+}
+
+/// Parses a service file. Returns `None` when it cannot be read as a service at all
+/// (no front matter, TOML syntax errors); other problems are reported and the draft is
+/// returned with the broken keys left out.
+pub fn parse_service(
+    src: &SourceText,
+    slug: String,
+    layer: Layer,
+    diags: &Diagnostics,
+) -> Option<ServiceDraft> {
+    let parts = match frontmatter::split(&src.text) {
+        Ok(parts) => parts,
+        Err(error) => {
+            report_front_matter_error(src, error, diags);
+            return None;
+        }
+    };
+    let doc = TomlDoc {
+        src,
+        base: parts.front_matter_offset,
+    };
+    let table = doc.parse(parts.front_matter, diags)?;
+    let mut f = Fields::new(&table, "service front matter", &doc, diags);
+
+    let extends = f.str("extends");
+    let portals = f.str_list("portals");
+    let is_override = extends.is_some();
+    let (title, summary, categories) = if is_override {
+        (f.str("title"), f.str("summary"), f.str_list("categories"))
+    } else {
+        (
+            f.required_str("title"),
+            f.required_str("summary"),
+            f.str_list("categories"),
+        )
+    };
+    if !is_override && categories.is_none() && !f.has("categories") {
+        diags.error(
+            f.loc().clone(),
+            "missing required key `categories` in service front matter",
+        );
+    }
+    if let Some(list) = &categories {
+        if list.is_empty() {
+            diags.error(
+                f.loc().clone(),
+                "`categories` needs at least one category id",
+            );
+        }
+    }
+    match layer {
+        Layer::Regional => {
+            if let Some(e) = &extends {
+                diags.error(
+                    e.loc.clone(),
+                    "`extends` is only allowed in a portal's local service file",
+                );
+            }
+        }
+        Layer::Local => {
+            if let Some(p) = portals.as_ref().and_then(|p| p.first()) {
+                diags.error(
+                    p.loc.clone(),
+                    "`portals` is only allowed in a regional service file; a local file belongs to its portal",
+                );
+            }
+        }
+    }
+
+    let provider = f.str("provider").and_then(|p| {
+        let parsed = Provider::parse(&p.value);
+        if parsed.is_none() {
+            let names: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+            diags.error(
+                p.loc.clone(),
+                format!(
+                    "unknown provider `{}`; expected one of {}{}",
+                    p.value,
+                    names.join(", "),
+                    hint(&p.value, &names)
+                ),
+            );
+        }
+        parsed.map(|value| Located { value, loc: p.loc })
+    });
+    let login = f.str("login").and_then(|l| {
+        let parsed = TrustLevel::parse(&l.value);
+        if parsed.is_none() {
+            let names: Vec<&str> = TrustLevel::ALL.iter().map(|l| l.as_str()).collect();
+            diags.error(
+                l.loc.clone(),
+                format!(
+                    "unknown login level `{}`; expected one of {}{}",
+                    l.value,
+                    names.join(", "),
+                    hint(&l.value, &names)
+                ),
+            );
+        }
+        parsed.map(|value| Located { value, loc: l.loc })
+    });
+    let leika = f.str("leika");
+    if let Some(l) = &leika {
+        if l.value.len() != 14 || !l.value.bytes().all(|b| b.is_ascii_digit()) {
+            diags.warning(
+                l.loc.clone(),
+                format!(
+                    "`leika` should be the 14-digit Leistungsschlüssel, found `{}`",
+                    l.value
+                ),
+            );
+        }
+    }
+    let url = f.str("url");
+    if let Some(u) = &url {
+        if !(u.value.starts_with("https://") || u.value.starts_with("http://")) {
+            diags.error(u.loc.clone(), "`url` must be an absolute http(s) address");
+        }
+    }
+
+    let draft = ServiceDraft {
+        slug,
+        path: src.path.clone(),
+        title,
+        summary,
+        categories,
+        portals,
+        extends,
+        office: f.str("office"),
+        provider,
+        url,
+        leika,
+        keywords: f.text_list("keywords"),
+        documents: f.text_list("documents"),
+        fees: f.text_list("fees"),
+        deadlines: f.text_list("deadlines"),
+        legal_basis: f.text_list("legal_basis"),
+        processing_time: f.str("processing_time"),
+        login,
+        form: f.table("form", "[form]").map(parse_form),
+        body: (!parts.body.trim().is_empty()).then(|| Arc::from(parts.body)),
+    };
+    if let Some(summary) = &draft.summary {
+        if summary.value.chars().count() > 300 {
+            diags.warning(
+                summary.loc.clone(),
+                "`summary` is longer than 300 characters; one or two sentences read best in lists",
+            );
+        }
+    }
+    f.finish();
+    Some(draft)
+}
+
+fn parse_form(mut f: Fields<'_, '_, '_>) -> Located<Form> {
+    let loc = f.loc().clone();
+    let diags = f.diags();
+    let intro = f.str("intro").map(|s| s.value);
+    let entries = f.tables("fields", "form field");
+    if !f.has("fields") {
+        diags.error(
+            loc.clone(),
+            "`[form]` needs at least one `[[form.fields]]` entry",
+        );
+    }
+    let mut seen = HashSet::new();
+    let mut fields = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if let Some(field) = parse_field(entry, diags) {
+            if !seen.insert(field.value.id.clone()) {
+                diags.error(
+                    field.loc.clone(),
+                    format!("duplicate field id `{}` in this form", field.value.id),
+                );
+            }
+            fields.push(field.value);
+        }
+    }
+    if !fields.is_empty() && !fields.iter().any(|field| field.required) {
+        diags.warning(
+            loc.clone(),
+            "this form has no required field; an empty application could be sent",
+        );
+    }
+    f.finish();
+    Located {
+        value: Form { intro, fields },
+        loc,
+    }
+}
+
+fn parse_field(mut f: Fields<'_, '_, '_>, diags: &Diagnostics) -> Option<Located<FormField>> {
+    let id = f.required_str("id");
+    let label = f.required_str("label");
+    let kind = f.required_str("type");
+    let required = f.bool("required").unwrap_or(false);
+    let options = f.str_list("options");
+    let min = f.number("min");
+    let max = f.number("max");
+    let max_length = f.positive_int("max_length");
+    let help = f.str("help").map(|s| s.value);
+    let autocomplete = f.str("autocomplete").map(|s| s.value);
+    f.finish();
+
+    if let Some(id) = &id {
+        let valid = id
+            .value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            diags.error(
+                id.loc.clone(),
+                format!("field id `{}` may only contain a-z, 0-9 and _", id.value),
+            );
+        } else if RESERVED_FIELD_IDS.contains(&id.value.as_str()) {
+            diags.error(
+                id.loc.clone(),
+                format!(
+                    "field id `{}` is reserved for the form's routing data",
+                    id.value
+                ),
+            );
+        }
+    }
+    let kind = kind.and_then(|k| {
+        let parsed = FieldType::parse(&k.value);
+        if parsed.is_none() {
+            let names: Vec<&str> = FieldType::ALL.iter().map(|t| t.as_str()).collect();
+            diags.error(
+                k.loc.clone(),
+                format!(
+                    "unknown field type `{}`; expected one of {}{}",
+                    k.value,
+                    names.join(", "),
+                    hint(&k.value, &names)
+                ),
+            );
+        }
+        parsed.map(|t| (t, k.loc))
+    });
+
+    let (kind, kind_loc) = kind?;
+    let options: Vec<String> = options
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| o.value)
+        .collect();
+    check_field_constraints(
+        kind,
+        &kind_loc,
+        &options,
+        min.as_ref(),
+        max.as_ref(),
+        max_length.as_ref(),
+        diags,
+    );
+
+    let (id, label) = (id?, label?);
+    Some(Located {
+        loc: id.loc,
+        value: FormField {
+            id: id.value,
+            label: label.value,
+            kind,
+            required,
+            options,
+            min: min.map(|m| m.value),
+            max: max.map(|m| m.value),
+            max_length: max_length.map(|m| m.value),
+            help,
+            autocomplete,
+        },
+    })
+}
+
+fn check_field_constraints(
+    kind: FieldType,
+    kind_loc: &Loc,
+    options: &[String],
+    min: Option<&Located<f64>>,
+    max: Option<&Located<f64>>,
+    max_length: Option<&Located<u32>>,
+    diags: &Diagnostics,
+) {
+    if kind.has_options() {
+        if options.is_empty() {
+            diags.error(
+                kind_loc.clone(),
+                format!(
+                    "a `{}` field needs a non-empty `options` list",
+                    kind.as_str()
+                ),
+            );
+        }
+        let mut seen = HashSet::new();
+        for option in options {
+            if !seen.insert(option) {
+                diags.error(kind_loc.clone(), format!("duplicate option `{option}`"));
+            }
+        }
+    } else if !options.is_empty() {
+        diags.error(
+            kind_loc.clone(),
+            format!(
+                "`options` only apply to select and radio fields, not `{}`",
+                kind.as_str()
+            ),
+        );
+    }
+    if kind != FieldType::Number {
+        for bound in [min, max].into_iter().flatten() {
+            diags.error(
+                bound.loc.clone(),
+                format!(
+                    "`min` and `max` only apply to number fields, not `{}`",
+                    kind.as_str()
+                ),
+            );
+        }
+    }
+    if let (Some(min), Some(max)) = (min, max) {
+        if min.value > max.value {
+            diags.error(
+                min.loc.clone(),
+                format!(
+                    "`min` ({}) is greater than `max` ({})",
+                    min.value, max.value
+                ),
+            );
+        }
+    }
+    if let Some(len) = max_length {
+        if !kind.is_free_text() {
+            diags.error(
+                len.loc.clone(),
+                format!(
+                    "`max_length` only applies to free-text fields, not `{}`",
+                    kind.as_str()
+                ),
+            );
+        }
+    }
+}
+
+pub fn report_front_matter_error(src: &SourceText, error: FrontMatterError, diags: &Diagnostics) {
+    let message = match error {
+        FrontMatterError::Missing => {
+            "the file must start with TOML front matter between `+++` lines"
+        }
+        FrontMatterError::Unclosed => {
+            "the front matter opened with `+++` is never closed by a second `+++` line"
+        }
+    };
+    diags.error(src.start(), message);
+}

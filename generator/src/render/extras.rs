@@ -1,0 +1,135 @@
+//! Outputs that are not templates: JSON-LD, sitemap, robots.txt, per-portal theme CSS.
+
+use std::fmt::Write as _;
+
+use lotse_model::{Portal, PortalKind, Provider, Region, Service};
+use serde_json::json;
+
+use crate::load::parse_hex_color;
+
+/// schema.org GovernmentService for a service page, as JSON safe to embed in a
+/// `<script type="application/ld+json">` element.
+pub fn service_jsonld(
+    region: &Region,
+    portal: &Portal,
+    service: &Service,
+    canonical: &str,
+    categories: &[String],
+) -> String {
+    let provider_name = match service.provider {
+        Provider::Kommune => portal.name.as_str(),
+        Provider::Land => "Land Nordrhein-Westfalen",
+        Provider::Bund => "Bundesrepublik Deutschland",
+    };
+    let office = service.office.as_deref().and_then(|id| portal.office(id));
+    let mut channel = json!({
+        "@type": "ServiceChannel",
+        "serviceUrl": service.url.as_deref().unwrap_or(canonical),
+    });
+    if let Some(office) = office {
+        if let Some(phone) = &office.phone {
+            channel["servicePhone"] = json!({"@type": "ContactPoint", "telephone": phone});
+        }
+        if let Some(address) = &office.address {
+            channel["serviceLocation"] =
+                json!({"@type": "Place", "name": office.name, "address": address});
+        }
+    }
+    let area_type = match portal.kind {
+        PortalKind::City => "City",
+        PortalKind::District => "AdministrativeArea",
+    };
+    let mut value = json!({
+        "@context": "https://schema.org",
+        "@type": "GovernmentService",
+        "name": service.title,
+        "description": service.summary,
+        "url": canonical,
+        "serviceType": categories,
+        "provider": {"@type": "GovernmentOrganization", "name": provider_name},
+        "areaServed": {"@type": area_type, "name": portal.short_name},
+        "availableChannel": channel,
+        "isPartOf": {"@type": "WebSite", "name": region.name, "url": format!("{}/", region.base_url)},
+    });
+    if let Some(leika) = &service.leika {
+        value["identifier"] =
+            json!({"@type": "PropertyValue", "propertyID": "LeiKa", "value": leika});
+    }
+    // `</` inside a script element would end it early.
+    value.to_string().replace("</", "<\\/")
+}
+
+pub fn robots_txt(base_url: &str) -> String {
+    format!("User-agent: *\nAllow: /\nDisallow: /api/\n\nSitemap: {base_url}/sitemap.xml\n")
+}
+
+/// A sitemap of absolute URLs. Fewer than 50,000 URLs fit in one file; bigger regions
+/// would need a sitemap index.
+pub fn sitemap_xml(urls: &[String]) -> String {
+    let mut xml = String::with_capacity(urls.len() * 80 + 128);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    for url in urls {
+        let _ = writeln!(xml, "  <url><loc>{}</loc></url>", escape_xml(url));
+    }
+    xml.push_str("</urlset>\n");
+    xml
+}
+
+fn escape_xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// The brand colours of one portal as CSS custom properties. Kept out of the HTML so
+/// that the Content-Security-Policy can forbid inline styles.
+pub fn theme_css(primary: Option<&str>) -> String {
+    let brand = primary
+        .and_then(parse_hex_color)
+        .unwrap_or([0x00, 0x4b, 0x87]);
+    let dark = brand.map(|c| (c as f64 * 0.75).round() as u8);
+    format!(
+        ":root{{--brand:#{:02x}{:02x}{:02x};--brand-dark:#{:02x}{:02x}{:02x}}}\n",
+        brand[0], brand[1], brand[2], dark[0], dark[1], dark[2]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sitemap_escapes_urls() {
+        let xml = sitemap_xml(&["https://x.de/a?b=1&c=2".to_string()]);
+        assert!(xml.contains("<loc>https://x.de/a?b=1&amp;c=2</loc>"));
+    }
+
+    #[test]
+    fn theme_css_darkens_the_brand_colour() {
+        assert_eq!(
+            theme_css(Some("#804020")),
+            ":root{--brand:#804020;--brand-dark:#603018}\n"
+        );
+    }
+
+    #[test]
+    fn jsonld_cannot_close_its_script_element() {
+        let service = Service {
+            title: "</script><script>alert(1)</script>".into(),
+            ..Service::default()
+        };
+        let out = service_jsonld(
+            &Region::default(),
+            &Portal::default(),
+            &service,
+            "https://x.de/",
+            &[],
+        );
+        assert!(!out.contains("</script"));
+        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed["@type"], "GovernmentService");
+        assert_eq!(parsed["name"], "</script><script>alert(1)</script>");
+    }
+}

@@ -1,0 +1,266 @@
+//! `lotse serve`: renders the site into memory, serves it on 127.0.0.1, and re-renders
+//! when content or theme change, telling open pages to reload.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use notify::{RecursiveMode, Watcher};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::{Stream, StreamExt};
+
+use crate::build;
+use crate::render::{Sink, Theme};
+
+pub struct Options {
+    pub content: PathBuf,
+    pub theme: PathBuf,
+    pub port: u16,
+    pub data: PathBuf,
+}
+
+const RELOAD_SCRIPT: &str = r#"(function () {
+  var source = new EventSource("/__lotse/livereload");
+  source.addEventListener("reload", function () { location.reload(); });
+})();
+"#;
+const RELOAD_TAG: &str = "<script src=\"/__lotse/livereload.js\" defer></script>";
+
+/// The rendered site, path -> bytes.
+#[derive(Default)]
+pub struct MemorySink {
+    files: RwLock<HashMap<String, Arc<[u8]>>>,
+}
+
+impl Sink for MemorySink {
+    fn put(&self, path: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.files
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.to_string(), Arc::from(bytes));
+        Ok(())
+    }
+}
+
+impl MemorySink {
+    fn get(&self, path: &str) -> Option<Arc<[u8]>> {
+        self.files
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(path)
+            .cloned()
+    }
+
+    fn has_dir(&self, dir: &str) -> bool {
+        self.get(&format!("{dir}/index.html")).is_some()
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    site: Arc<RwLock<Arc<MemorySink>>>,
+    reload: broadcast::Sender<()>,
+}
+
+pub fn run(options: Options) -> Result<()> {
+    std::fs::create_dir_all(&options.data)
+        .with_context(|| format!("cannot create the data folder {}", options.data.display()))?;
+    let first = rebuild(&options.content, &options.theme).ok_or_else(|| {
+        anyhow::anyhow!("the first build failed; fix the errors above and start again")
+    })?;
+    let (reload, _) = broadcast::channel(16);
+    let state = AppState {
+        site: Arc::new(RwLock::new(Arc::new(first))),
+        reload,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(options, state))
+}
+
+/// Renders the whole site into memory; prints diagnostics and returns `None` on errors.
+fn rebuild(content: &Path, theme_dir: &Path) -> Option<MemorySink> {
+    let started = Instant::now();
+    let (site, diagnostics) = build::check(content);
+    for d in &diagnostics {
+        eprintln!("{d}");
+    }
+    let site = site?;
+    let theme = match Theme::load(theme_dir) {
+        Ok(theme) => theme,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return None;
+        }
+    };
+    let sink = MemorySink::default();
+    match build::render_with_progress(&site, &theme, &sink, false) {
+        Ok(stats) => {
+            eprintln!(
+                "rendered {} pages in {} ms",
+                stats.pages,
+                started.elapsed().as_millis()
+            );
+            Some(sink)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            None
+        }
+    }
+}
+
+async fn serve(options: Options, state: AppState) -> Result<()> {
+    let app = Router::new()
+        .route("/__lotse/livereload", get(livereload))
+        .route("/__lotse/livereload.js", get(livereload_js))
+        .fallback(static_file)
+        .with_state(state.clone());
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], options.port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    eprintln!("serving http://{address}/ (Ctrl-C stops)");
+    spawn_watcher(options.content.clone(), options.theme.clone(), state)?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("server failed")
+}
+
+/// Watches content and theme; after a burst of changes settles, re-renders and tells
+/// browsers to reload.
+fn spawn_watcher(content: PathBuf, theme: PathBuf, state: AppState) -> Result<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            if !event.kind.is_access() {
+                let _ = tx.send(());
+            }
+        }
+    })
+    .context("cannot watch files")?;
+    watcher.watch(&content, RecursiveMode::Recursive)?;
+    if theme.exists() {
+        watcher.watch(&theme, RecursiveMode::Recursive)?;
+    }
+    tokio::spawn(async move {
+        let _keep_alive = watcher;
+        while rx.recv().await.is_some() {
+            // Editors write a file in several steps; let the burst settle briefly.
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            while rx.try_recv().is_ok() {}
+            let (content, theme) = (content.clone(), theme.clone());
+            let rebuilt = tokio::task::spawn_blocking(move || rebuild(&content, &theme))
+                .await
+                .ok()
+                .flatten();
+            if let Some(sink) = rebuilt {
+                *state.site.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(sink);
+                let _ = state.reload.send(());
+            }
+        }
+    });
+    Ok(())
+}
+
+async fn livereload(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = BroadcastStream::new(state.reload.subscribe()).filter_map(|message| {
+        message
+            .ok()
+            .map(|_| Ok(Event::default().event("reload").data("reload")))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn livereload_js() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        RELOAD_SCRIPT,
+    )
+}
+
+async fn static_file(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let site = state.site.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let path = request.uri().path().trim_start_matches('/');
+    if path.split('/').any(|segment| segment == "..") {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    let file = if path.is_empty() || path.ends_with('/') {
+        format!("{path}index.html")
+    } else {
+        path.to_string()
+    };
+    if let Some(bytes) = site.get(&file) {
+        return file_response(StatusCode::OK, &file, &bytes);
+    }
+    if !path.is_empty() && !path.ends_with('/') && site.has_dir(path) {
+        let target = format!("/{path}/");
+        return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, target)]).into_response();
+    }
+    match site.get("404.html") {
+        Some(bytes) => file_response(StatusCode::NOT_FOUND, "404.html", &bytes),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+fn file_response(status: StatusCode, path: &str, bytes: &[u8]) -> Response {
+    let content_type = content_type(path);
+    let body: Vec<u8> = if content_type.starts_with("text/html") {
+        inject_reload(bytes)
+    } else {
+        bytes.to_vec()
+    };
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+fn inject_reload(html: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(html);
+    match text.rfind("</body>") {
+        Some(i) => format!("{}{RELOAD_TAG}{}", &text[..i], &text[i..]).into_bytes(),
+        None => html.to_vec(),
+    }
+}
+
+pub fn content_type(path: &str) -> &'static str {
+    match path.rsplit('.').next().unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "txt" => "text/plain; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,0 +1,60 @@
+//! Maps byte offsets in a content file to the line and column a person sees.
+
+use std::sync::Arc;
+
+use crate::diagnostics::Loc;
+
+/// A loaded text file with an index of its line starts.
+pub struct SourceText {
+    pub path: Arc<str>,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceText {
+    pub fn new(path: Arc<str>, text: String) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        SourceText {
+            path,
+            text,
+            line_starts,
+        }
+    }
+
+    /// The position of byte `offset` (clamped to the text).
+    pub fn loc(&self, offset: usize) -> Loc {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
+        let line_start = self.line_starts[line];
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map_or(offset - line_start, |s| s.chars().count());
+        Loc {
+            path: self.path.clone(),
+            line: line as u32 + 1,
+            column: column as u32 + 1,
+        }
+    }
+
+    pub fn start(&self) -> Loc {
+        Loc::file_start(&self.path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_lines_and_characters() {
+        let src = SourceText::new("f.toml".into(), "a = 1\nüb = 2\n\nx".into());
+        assert_eq!((src.loc(0).line, src.loc(0).column), (1, 1));
+        assert_eq!((src.loc(6).line, src.loc(6).column), (2, 1));
+        // "üb = " is 6 bytes but 5 characters.
+        assert_eq!((src.loc(12).line, src.loc(12).column), (2, 6));
+        assert_eq!((src.loc(15).line, src.loc(15).column), (4, 1));
+        assert_eq!(src.loc(999).line, 4);
+    }
+}

@@ -1,0 +1,16 @@
+//! The Lotse content model: what a region, its portals, offices and services are once
+//! loaded and resolved, and the form schema that the generator renders and the edge
+//! functions validate against.
+//!
+//! This crate is shared with the WebAssembly functions, so it holds plain data and pure
+//! functions only: no file system, no templates, no TOML parsing.
+
+pub mod form;
+pub mod region;
+pub mod service;
+pub mod slug;
+
+pub use form::{FieldType, Form, FormField, FormSchema};
+pub use region::{AcrMap, Category, LoginConfig, Office, Portal, PortalKind, Region, Theme};
+pub use service::{Provider, Service, TrustLevel};
+pub use slug::slugify;

@@ -1,0 +1,101 @@
+//! The umbrella region, its life-situation categories, portals and offices.
+
+use serde::{Deserialize, Serialize};
+
+/// The umbrella portal and the settings every portal shares (`content/region.toml`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Region {
+    pub name: String,
+    pub slug: String,
+    /// Origin and path prefix of the published site, without a trailing slash.
+    pub base_url: String,
+    pub language: String,
+    pub description: Option<String>,
+    pub operator: Option<String>,
+    pub theme: Theme,
+    pub login: Option<LoginConfig>,
+}
+
+/// The OpenID Connect provider citizens log in with (BundID through a broker).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoginConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub acr: AcrMap,
+}
+
+/// The provider's `acr` values for each trust level.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AcrMap {
+    pub low: String,
+    pub substantial: String,
+    pub high: String,
+}
+
+impl Default for AcrMap {
+    /// BundID's STORK-QAA levels: Basisregistrierung, ELSTER certificate, Online-Ausweis.
+    fn default() -> Self {
+        AcrMap {
+            low: "STORK-QAA-Level-1".into(),
+            substantial: "STORK-QAA-Level-3".into(),
+            high: "STORK-QAA-Level-4".into(),
+        }
+    }
+}
+
+/// A life situation (Lebenslage) that groups services.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Category {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+}
+
+/// Colours and logo of a portal.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Theme {
+    /// Brand colour as `#rrggbb`; text on it is white, so it must be dark enough.
+    pub primary: Option<String>,
+    /// File name of the logo next to portal.toml, published as `/<portal>/<logo>`.
+    pub logo: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PortalKind {
+    #[default]
+    City,
+    District,
+}
+
+/// One city's or the district's portal (`content/portals/<slug>/portal.toml`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Portal {
+    pub slug: String,
+    pub name: String,
+    pub short_name: String,
+    pub kind: PortalKind,
+    pub base_url: Option<String>,
+    pub description: Option<String>,
+    pub theme: Theme,
+    pub offices: Vec<Office>,
+}
+
+impl Portal {
+    pub fn office(&self, id: &str) -> Option<&Office> {
+        self.offices.iter().find(|o| o.id == id)
+    }
+}
+
+/// An office in city hall that answers questions and receives applications.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Office {
+    pub id: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub hours: Vec<String>,
+    /// X25519 public key, standard base64 of 32 bytes; applications are encrypted to it.
+    pub public_key: Option<String>,
+}
