@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::diagnostics::{Diagnostic, Diagnostics, Severity};
 use crate::load;
 use crate::output::{DiskSink, Staging};
-use crate::render::{self, Sink, Theme};
+use crate::render::{self, Selection, Sink, Theme};
 use crate::resolve::{self, Site};
 
 /// Loads and checks a content folder. Returns the site when there are no errors, and
@@ -57,7 +57,7 @@ pub fn build(content: &Path, theme_dir: &Path, out: &Path, progress: bool) -> Re
     let staging = Staging::begin(out)
         .with_context(|| format!("cannot create a build folder next to {}", out.display()))?;
     let sink = DiskSink::new(staging.dir().to_path_buf());
-    let stats = render_with_progress(&site, &theme, &sink, progress)?;
+    let stats = render_with_progress(&site, &theme, &sink, &Selection::everything(), progress)?;
     staging
         .commit()
         .with_context(|| format!("cannot move the finished build to {}", out.display()))?;
@@ -76,6 +76,7 @@ pub fn render_with_progress(
     site: &Site,
     theme: &Theme,
     sink: &dyn Sink,
+    selection: &Selection,
     progress: bool,
 ) -> Result<render::RenderStats> {
     let total: usize = site
@@ -93,7 +94,7 @@ pub fn render_with_progress(
     } else {
         ProgressBar::hidden()
     };
-    let stats = render::render_site(site, theme, sink, &|| bar.inc(1))?;
+    let stats = render::render_site(site, theme, sink, selection, &|| bar.inc(1))?;
     bar.finish_and_clear();
     Ok(stats)
 }

@@ -37,12 +37,14 @@ pub struct PortalSite {
     pub pages: Vec<Page>,
 }
 
+#[derive(Debug, PartialEq)]
 pub struct ResolvedService {
     pub service: Service,
     /// Markdown body; shared between portals that inherit the same regional text.
     pub body: Option<Arc<str>>,
 }
 
+#[derive(Debug, PartialEq)]
 pub struct Page {
     pub slug: String,
     pub title: String,

@@ -1,7 +1,7 @@
 //! `lotse serve`: renders the site into memory, serves it on 127.0.0.1, and re-renders
 //! when content or theme change, telling open pages to reload.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -21,7 +21,8 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 
 use crate::build;
-use crate::render::{Sink, Theme};
+use crate::render::{self, Selection, Sink, Theme};
+use crate::resolve::Site;
 
 pub struct Options {
     pub content: PathBuf,
@@ -54,7 +55,24 @@ impl Sink for MemorySink {
 }
 
 impl MemorySink {
-    fn get(&self, path: &str) -> Option<Arc<[u8]>> {
+    /// A copy sharing the file contents, to render a new generation into.
+    fn snapshot(&self) -> MemorySink {
+        let files = self.files.read().unwrap_or_else(|p| p.into_inner()).clone();
+        MemorySink {
+            files: RwLock::new(files),
+        }
+    }
+
+    /// Keeps only the given paths: pages of deleted services disappear.
+    fn retain(&self, paths: &[String]) {
+        let keep: HashSet<&str> = paths.iter().map(String::as_str).collect();
+        self.files
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|path, _| keep.contains(path.as_str()));
+    }
+
+    pub fn get(&self, path: &str) -> Option<Arc<[u8]>> {
         self.files
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -67,54 +85,41 @@ impl MemorySink {
     }
 }
 
-#[derive(Clone)]
-struct AppState {
-    site: Arc<RwLock<Arc<MemorySink>>>,
-    reload: broadcast::Sender<()>,
+/// One complete rendering of the site, and the resolved content it came from.
+pub struct Generation {
+    site: Site,
+    pub files: Arc<MemorySink>,
 }
 
-pub fn run(options: Options) -> Result<()> {
-    std::fs::create_dir_all(&options.data)
-        .with_context(|| format!("cannot create the data folder {}", options.data.display()))?;
-    let first = rebuild(&options.content, &options.theme).ok_or_else(|| {
-        anyhow::anyhow!("the first build failed; fix the errors above and start again")
-    })?;
-    let (reload, _) = broadcast::channel(16);
-    let state = AppState {
-        site: Arc::new(RwLock::new(Arc::new(first))),
-        reload,
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(serve(options, state))
-}
-
-/// Renders the whole site into memory; prints diagnostics and returns `None` on errors.
-fn rebuild(content: &Path, theme_dir: &Path) -> Option<MemorySink> {
+/// Renders the content into memory, reusing `previous` for every page whose inputs did
+/// not change. Prints diagnostics and returns `None` when the content has errors.
+pub fn rebuild(content: &Path, theme: &Theme, previous: Option<&Generation>) -> Option<Generation> {
     let started = Instant::now();
     let (site, diagnostics) = build::check(content);
     for d in &diagnostics {
         eprintln!("{d}");
     }
     let site = site?;
-    let theme = match Theme::load(theme_dir) {
-        Ok(theme) => theme,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return None;
-        }
+    let (selection, files) = match previous {
+        Some(previous) => (
+            render::changes(&previous.site, &site),
+            previous.files.snapshot(),
+        ),
+        None => (Selection::everything(), MemorySink::default()),
     };
-    let sink = MemorySink::default();
-    match build::render_with_progress(&site, &theme, &sink, false) {
+    match build::render_with_progress(&site, theme, &files, &selection, false) {
         Ok(stats) => {
+            files.retain(&stats.paths);
             eprintln!(
-                "rendered {} pages in {} ms",
+                "rendered {} of {} pages in {} ms",
                 stats.pages,
+                stats.paths.iter().filter(|p| p.ends_with(".html")).count(),
                 started.elapsed().as_millis()
             );
-            Some(sink)
+            Some(Generation {
+                site,
+                files: Arc::new(files),
+            })
         }
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -123,7 +128,32 @@ fn rebuild(content: &Path, theme_dir: &Path) -> Option<MemorySink> {
     }
 }
 
-async fn serve(options: Options, state: AppState) -> Result<()> {
+#[derive(Clone)]
+struct AppState {
+    files: Arc<RwLock<Arc<MemorySink>>>,
+    reload: broadcast::Sender<()>,
+}
+
+pub fn run(options: Options) -> Result<()> {
+    std::fs::create_dir_all(&options.data)
+        .with_context(|| format!("cannot create the data folder {}", options.data.display()))?;
+    let theme = Theme::load(&options.theme)?;
+    let first = rebuild(&options.content, &theme, None).ok_or_else(|| {
+        anyhow::anyhow!("the first build failed; fix the errors above and start again")
+    })?;
+    let (reload, _) = broadcast::channel(16);
+    let state = AppState {
+        files: Arc::new(RwLock::new(first.files.clone())),
+        reload,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(options, state, theme, first))
+}
+
+async fn serve(options: Options, state: AppState, theme: Theme, first: Generation) -> Result<()> {
     let app = Router::new()
         .route("/__lotse/livereload", get(livereload))
         .route("/__lotse/livereload.js", get(livereload_js))
@@ -134,7 +164,13 @@ async fn serve(options: Options, state: AppState) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     eprintln!("serving http://{address}/ (Ctrl-C stops)");
-    spawn_watcher(options.content.clone(), options.theme.clone(), state)?;
+    spawn_watcher(
+        options.content.clone(),
+        options.theme.clone(),
+        state,
+        theme,
+        first,
+    )?;
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -143,35 +179,63 @@ async fn serve(options: Options, state: AppState) -> Result<()> {
         .context("server failed")
 }
 
-/// Watches content and theme; after a burst of changes settles, re-renders and tells
-/// browsers to reload.
-fn spawn_watcher(content: PathBuf, theme: PathBuf, state: AppState) -> Result<()> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+/// Watches content and theme; after a burst of changes settles, re-renders what
+/// changed and tells browsers to reload.
+fn spawn_watcher(
+    content: PathBuf,
+    theme_dir: PathBuf,
+    state: AppState,
+    theme: Theme,
+    first: Generation,
+) -> Result<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
             if !event.kind.is_access() {
-                let _ = tx.send(());
+                let _ = tx.send(event.paths);
             }
         }
     })
     .context("cannot watch files")?;
     watcher.watch(&content, RecursiveMode::Recursive)?;
-    if theme.exists() {
-        watcher.watch(&theme, RecursiveMode::Recursive)?;
+    if theme_dir.exists() {
+        watcher.watch(&theme_dir, RecursiveMode::Recursive)?;
     }
+    let theme_root = theme_dir
+        .canonicalize()
+        .unwrap_or_else(|_| theme_dir.clone());
     tokio::spawn(async move {
         let _keep_alive = watcher;
-        while rx.recv().await.is_some() {
+        let mut theme = Arc::new(theme);
+        let mut current = Arc::new(first);
+        while let Some(mut paths) = rx.recv().await {
             // Editors write a file in several steps; let the burst settle briefly.
-            tokio::time::sleep(Duration::from_millis(15)).await;
-            while rx.try_recv().is_ok() {}
-            let (content, theme) = (content.clone(), theme.clone());
-            let rebuilt = tokio::task::spawn_blocking(move || rebuild(&content, &theme))
-                .await
-                .ok()
-                .flatten();
-            if let Some(sink) = rebuilt {
-                *state.site.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(sink);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            while let Ok(more) = rx.try_recv() {
+                paths.extend(more);
+            }
+            let theme_changed = paths
+                .iter()
+                .any(|p| p.starts_with(&theme_root) || p.starts_with(&theme_dir));
+            if theme_changed {
+                match Theme::load(&theme_dir) {
+                    Ok(reloaded) => theme = Arc::new(reloaded),
+                    Err(e) => {
+                        eprintln!("error: {e:#}");
+                        continue;
+                    }
+                }
+            }
+            let (content, theme_now, previous) = (content.clone(), theme.clone(), current.clone());
+            let rebuilt = tokio::task::spawn_blocking(move || {
+                rebuild(&content, &theme_now, (!theme_changed).then_some(&*previous))
+            })
+            .await
+            .ok()
+            .flatten();
+            if let Some(generation) = rebuilt {
+                *state.files.write().unwrap_or_else(|p| p.into_inner()) = generation.files.clone();
+                current = Arc::new(generation);
                 let _ = state.reload.send(());
             }
         }
@@ -198,7 +262,11 @@ async fn livereload_js() -> impl IntoResponse {
 }
 
 async fn static_file(State(state): State<AppState>, request: Request<Body>) -> Response {
-    let site = state.site.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let site = state
+        .files
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
     let path = request.uri().path().trim_start_matches('/');
     if path.split('/').any(|segment| segment == "..") {
         return StatusCode::BAD_REQUEST.into_response();

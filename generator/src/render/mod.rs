@@ -4,6 +4,9 @@
 
 mod context;
 mod extras;
+mod selection;
+
+pub use selection::{changes, Selection};
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -87,10 +90,14 @@ fn tera_error_chain(error: &tera::Error) -> String {
 }
 
 /// What a render produced.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct RenderStats {
+    /// Pages rendered this time.
     pub pages: usize,
+    /// Files written this time, pages included.
     pub files: usize,
+    /// Every path of the complete site, rendered this time or not.
+    pub paths: Vec<String>,
 }
 
 /// One HTML page to render.
@@ -122,6 +129,17 @@ impl Job<'_> {
         }
     }
 
+    fn selected(&self, selection: &Selection) -> bool {
+        match self {
+            Job::UmbrellaHome | Job::NotFound => selection.wants_umbrella(),
+            Job::UmbrellaCategory(c) => selection.wants_umbrella_category(&c.id),
+            Job::UmbrellaPage(_) | Job::PortalPage(..) => selection.is_everything(),
+            Job::PortalHome(ps) | Job::Az(ps) => selection.wants_lists(&ps.portal.slug),
+            Job::PortalCategory(ps, c) => selection.wants_category(&ps.portal.slug, &c.id),
+            Job::Service(ps, s) => selection.wants_service(&ps.portal.slug, &s.service.slug),
+        }
+    }
+
     fn portal(&self) -> Option<&PortalSite> {
         match self {
             Job::PortalHome(ps)
@@ -140,11 +158,17 @@ pub fn render_site(
     site: &Site,
     theme: &Theme,
     sink: &dyn Sink,
+    selection: &Selection,
     on_page: &(dyn Fn() + Sync),
 ) -> Result<RenderStats> {
-    let bodies = render_bodies(site);
+    let all_jobs = plan(site);
+    let mut paths: Vec<String> = all_jobs.iter().map(Job::path).collect();
+    let jobs: Vec<&Job<'_>> = all_jobs
+        .iter()
+        .filter(|job| job.selected(selection))
+        .collect();
+    let bodies = render_bodies(&jobs);
     let renderer = Renderer::new(site, theme, &bodies);
-    let jobs = plan(site);
 
     jobs.par_iter().try_for_each(|job| -> Result<()> {
         let html = renderer.render(job)?;
@@ -158,10 +182,11 @@ pub fn render_site(
     let mut files = 0;
     let mut put = |path: &str, bytes: &[u8]| -> Result<()> {
         files += 1;
+        paths.push(path.to_string());
         sink.put(path, bytes)
             .with_context(|| format!("cannot write {path}"))
     };
-    let urls: Vec<String> = jobs
+    let urls: Vec<String> = all_jobs
         .iter()
         .filter(|job| !matches!(job, Job::NotFound))
         .map(|job| renderer.canonical(job.portal().map(|ps| &ps.portal), &job.path()))
@@ -199,6 +224,7 @@ pub fn render_site(
     Ok(RenderStats {
         pages: jobs.len(),
         files: jobs.len() + files,
+        paths,
     })
 }
 
@@ -234,19 +260,17 @@ fn key_of(body: &Arc<str>) -> usize {
     Arc::as_ptr(body) as *const u8 as usize
 }
 
-fn render_bodies(site: &Site) -> Bodies {
+fn render_bodies<'a>(jobs: &[&Job<'a>]) -> Bodies {
     let mut unique: HashMap<usize, &Arc<str>> = HashMap::new();
-    let services = site
-        .portals
-        .iter()
-        .flat_map(|ps| ps.services.iter().filter_map(|s| s.body.as_ref()));
-    let pages = site
-        .pages
-        .iter()
-        .chain(site.portals.iter().flat_map(|ps| ps.pages.iter()))
-        .map(|p| &p.body);
-    for body in services.chain(pages) {
-        unique.entry(key_of(body)).or_insert(body);
+    for job in jobs {
+        let body = match job {
+            Job::Service(_, s) => s.body.as_ref(),
+            Job::UmbrellaPage(p) | Job::PortalPage(_, p) => Some(&p.body),
+            _ => None,
+        };
+        if let Some(body) = body {
+            unique.entry(key_of(body)).or_insert(body);
+        }
     }
     Bodies(
         unique
