@@ -76,10 +76,15 @@ fn is_safe_url(url: &str) -> bool {
     }
 }
 
+/// Ids the theme uses on service pages; a heading must not take them.
+const THEME_IDS: [&str; 5] = ["inhalt", "antrag", "fehler", "hauptnavigation", "suche-q"];
+/// Id prefixes of the theme (form fields, help texts, errors, sections, A–Z letters).
+const THEME_ID_PREFIXES: [&str; 5] = ["feld-", "hilfe-", "fehler-", "s-", "buchstabe-"];
+
 /// Gives each heading without an explicit `{#id}` an id made from its text, unique in
 /// the document.
 fn add_heading_ids(events: &mut [Event<'_>]) {
-    let mut used: HashSet<String> = HashSet::new();
+    let mut used: HashSet<String> = THEME_IDS.iter().map(|id| id.to_string()).collect();
     let mut i = 0;
     while i < events.len() {
         if let Event::Start(Tag::Heading { id: None, .. }) = &events[i] {
@@ -93,6 +98,7 @@ fn add_heading_ids(events: &mut [Event<'_>]) {
             }
             let base = match slugify(&text) {
                 s if s.is_empty() => "abschnitt".to_string(),
+                s if THEME_ID_PREFIXES.iter().any(|p| s.starts_with(p)) => format!("text-{s}"),
                 s => s,
             };
             let mut candidate = base.clone();
@@ -126,6 +132,14 @@ mod tests {
         assert!(html.contains(r#"<h2 id="kosten-2">Kosten</h2>"#), "{html}");
         assert!(html.contains("<table>"), "{html}");
         assert!(!html.contains("<h1"), "{html}");
+    }
+
+    #[test]
+    fn heading_ids_avoid_the_theme_ids() {
+        let html = render("## Antrag\n\n## Fehler\n\n## S-Bahn\n");
+        assert!(html.contains(r#"<h2 id="antrag-2">"#), "{html}");
+        assert!(html.contains(r#"<h2 id="fehler-2">"#), "{html}");
+        assert!(html.contains(r#"<h2 id="text-s-bahn">"#), "{html}");
     }
 
     #[test]

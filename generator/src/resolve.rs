@@ -93,6 +93,7 @@ pub fn resolve(content: Content, diags: &Diagnostics) -> Option<Site> {
             }
         }
         let mut overridden: HashMap<String, Loc> = HashMap::new();
+        let mut local_only: HashMap<String, Arc<str>> = HashMap::new();
         for local in &loaded.services {
             check_service_slug(local, diags);
             check_categories(local, &category_ids, diags);
@@ -108,6 +109,7 @@ pub fn resolve(content: Content, diags: &Diagnostics) -> Option<Site> {
                     continue;
                 }
                 position.insert(local.slug.clone(), chosen.len());
+                local_only.insert(local.slug.clone(), local.path.clone());
                 chosen.push(local.clone());
                 continue;
             };
@@ -128,6 +130,16 @@ pub fn resolve(content: Content, diags: &Diagnostics) -> Option<Site> {
                     target.loc.clone(),
                     format!(
                         "`{}` is already overridden in this portal at {first}",
+                        base.slug
+                    ),
+                );
+                continue;
+            }
+            if let Some(path) = local_only.get(&base.slug) {
+                diags.error(
+                    target.loc.clone(),
+                    format!(
+                        "this override would publish `{}` at the address of the local service {path}; rename one of them",
                         base.slug
                     ),
                 );

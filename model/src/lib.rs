@@ -9,6 +9,7 @@ pub mod form;
 pub mod region;
 pub mod service;
 pub mod slug;
+pub mod validate;
 
 pub use form::{FieldType, Form, FormField, FormSchema};
 pub use region::{AcrMap, Category, LoginConfig, Office, Portal, PortalKind, Region, Theme};

@@ -86,6 +86,7 @@ pub fn load(root: &Path, diags: &Diagnostics) -> Content {
     );
 
     let mut portals = Vec::new();
+    let mut portal_dirs: HashMap<String, PathBuf> = HashMap::new();
     for dir in list_dir(&root.join("portals"), diags) {
         if !dir.is_dir() {
             continue;
@@ -93,6 +94,17 @@ pub fn load(root: &Path, diags: &Diagnostics) -> Content {
         let Some(slug) = slug_of(&dir, diags) else {
             continue;
         };
+        if let Some(first) = portal_dirs.get(&slug) {
+            diags.error(
+                Loc::file_start(&display(&dir.join("portal.toml"))),
+                format!(
+                    "duplicate slug `{slug}`: {} has the same slug",
+                    first.display()
+                ),
+            );
+            continue;
+        }
+        portal_dirs.insert(slug.clone(), dir.clone());
         let toml_path = dir.join("portal.toml");
         let Some(src) = read_source(&toml_path, diags) else {
             continue;

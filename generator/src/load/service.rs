@@ -106,9 +106,12 @@ pub fn parse_service(
             }
         }
         Layer::Local => {
-            if let Some(p) = portals.as_ref().and_then(|p| p.first()) {
+            if let Some(list) = &portals {
+                let at = list
+                    .first()
+                    .map_or_else(|| f.loc().clone(), |p| p.loc.clone());
                 diags.error(
-                    p.loc.clone(),
+                    at,
                     "`portals` is only allowed in a regional service file; a local file belongs to its portal",
                 );
             }

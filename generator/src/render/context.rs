@@ -130,6 +130,8 @@ pub struct ServiceSummary<'a> {
     pub provider_label: &'static str,
     pub external: bool,
     pub external_url: Option<&'a str>,
+    /// Host name of `external_url`, for link texts like "Zum Online-Dienst auf bafoeg-digital.de".
+    pub external_host: Option<&'a str>,
     pub has_form: bool,
     pub login: TrustLevel,
     pub login_label: &'static str,
@@ -147,11 +149,18 @@ impl<'a> ServiceSummary<'a> {
             provider_label: provider_label(service.provider),
             external: service.provider.is_external(),
             external_url: service.url.as_deref(),
+            external_host: service.url.as_deref().map(host_of),
             has_form: service.form.is_some(),
             login: service.login,
             login_label: service.login.label_de(),
         }
     }
+}
+
+/// `https://www.bafoeg-digital.de/antrag` -> `www.bafoeg-digital.de`.
+pub fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?', '#']).next().unwrap_or(rest)
 }
 
 #[derive(Serialize)]
@@ -288,7 +297,7 @@ pub fn form_ctx<'a>(portal: &'a Portal, s: &'a ResolvedService) -> Option<FormCt
 pub struct ServiceDetail<'a> {
     #[serde(flatten)]
     pub summary: ServiceSummary<'a>,
-    pub categories: Vec<Link>,
+    pub categories: Vec<NavItem<'a>>,
     pub leika: Option<&'a str>,
     pub keywords: &'a [String],
     pub documents: &'a [String],
@@ -315,8 +324,9 @@ impl<'a> ServiceDetail<'a> {
             .categories
             .iter()
             .filter_map(|id| site.categories.iter().find(|c| &c.id == id))
-            .map(|c| Link {
-                title: c.title.clone(),
+            .map(|c| NavItem {
+                id: &c.id,
+                title: &c.title,
                 url: category_url(Some(portal), &c.id),
             })
             .collect();

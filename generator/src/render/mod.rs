@@ -38,9 +38,10 @@ pub struct Theme {
 impl Theme {
     pub fn load(dir: &Path) -> Result<Theme> {
         let pattern = dir.join("templates").join("**").join("*.html");
-        let tera = Tera::new(&pattern.to_string_lossy())
+        let mut tera = Tera::new(&pattern.to_string_lossy())
             .map_err(|e| anyhow::anyhow!(tera_error_chain(&e)))
             .with_context(|| format!("{}: cannot load the theme's templates", dir.display()))?;
+        tera.set_escape_fn(escape_html);
         let mut static_files = Vec::new();
         collect_files(&dir.join("static"), "", &mut static_files)
             .with_context(|| format!("{}: cannot read the theme's static files", dir.display()))?;
@@ -76,6 +77,23 @@ fn collect_files(
     Ok(())
 }
 
+/// HTML escaping for text and attribute values. Tera's default also escapes `/`, which
+/// is safe but bloats every URL on a page by a third.
+fn escape_html(input: &str) -> String {
+    let mut out = String::with_capacity(input.len() + input.len() / 8);
+    for c in input.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Tera hides the useful part of its errors (which variable, which line) in the source
 /// chain.
 fn tera_error_chain(error: &tera::Error) -> String {
@@ -105,11 +123,13 @@ enum Job<'a> {
     UmbrellaHome,
     UmbrellaCategory(&'a Category),
     UmbrellaPage(&'a Page),
+    UmbrellaSearch,
     NotFound,
     PortalHome(&'a PortalSite),
     PortalCategory(&'a PortalSite, &'a Category),
     Service(&'a PortalSite, &'a ResolvedService),
     Az(&'a PortalSite),
+    PortalSearch(&'a PortalSite),
     PortalPage(&'a PortalSite, &'a Page),
 }
 
@@ -120,21 +140,25 @@ impl Job<'_> {
             Job::UmbrellaHome => "index.html".into(),
             Job::UmbrellaCategory(c) => format!("themen/{}/index.html", c.id),
             Job::UmbrellaPage(p) => format!("{}/index.html", p.slug),
+            Job::UmbrellaSearch => "suche/index.html".into(),
             Job::NotFound => "404.html".into(),
             Job::PortalHome(ps) => format!("{}/index.html", ps.portal.slug),
             Job::PortalCategory(ps, c) => format!("{}/themen/{}/index.html", ps.portal.slug, c.id),
             Job::Service(ps, s) => format!("{}/{}/index.html", ps.portal.slug, s.service.slug),
             Job::Az(ps) => format!("{}/a-z/index.html", ps.portal.slug),
+            Job::PortalSearch(ps) => format!("{}/suche/index.html", ps.portal.slug),
             Job::PortalPage(ps, p) => format!("{}/{}/index.html", ps.portal.slug, p.slug),
         }
     }
 
     fn selected(&self, selection: &Selection) -> bool {
         match self {
-            Job::UmbrellaHome | Job::NotFound => selection.wants_umbrella(),
+            Job::UmbrellaHome | Job::UmbrellaSearch | Job::NotFound => selection.wants_umbrella(),
             Job::UmbrellaCategory(c) => selection.wants_umbrella_category(&c.id),
             Job::UmbrellaPage(_) | Job::PortalPage(..) => selection.is_everything(),
-            Job::PortalHome(ps) | Job::Az(ps) => selection.wants_lists(&ps.portal.slug),
+            Job::PortalHome(ps) | Job::Az(ps) | Job::PortalSearch(ps) => {
+                selection.wants_lists(&ps.portal.slug)
+            }
             Job::PortalCategory(ps, c) => selection.wants_category(&ps.portal.slug, &c.id),
             Job::Service(ps, s) => selection.wants_service(&ps.portal.slug, &s.service.slug),
         }
@@ -146,6 +170,7 @@ impl Job<'_> {
             | Job::PortalCategory(ps, _)
             | Job::Service(ps, _)
             | Job::Az(ps)
+            | Job::PortalSearch(ps)
             | Job::PortalPage(ps, _) => Some(ps),
             _ => None,
         }
@@ -281,12 +306,13 @@ fn render_bodies<'a>(jobs: &[&Job<'a>]) -> Bodies {
 }
 
 fn plan(site: &Site) -> Vec<Job<'_>> {
-    let mut jobs = vec![Job::UmbrellaHome, Job::NotFound];
+    let mut jobs = vec![Job::UmbrellaHome, Job::UmbrellaSearch, Job::NotFound];
     jobs.extend(site.categories.iter().map(Job::UmbrellaCategory));
     jobs.extend(site.pages.iter().map(Job::UmbrellaPage));
     for ps in &site.portals {
         jobs.push(Job::PortalHome(ps));
         jobs.push(Job::Az(ps));
+        jobs.push(Job::PortalSearch(ps));
         for category in &site.categories {
             if ps
                 .services
@@ -428,6 +454,16 @@ impl<'a> Renderer<'a> {
                 ("page.html", page.title.clone(), page.description.clone())
             }
             Job::NotFound => ("404.html", "Seite nicht gefunden".to_string(), None),
+            Job::UmbrellaSearch | Job::PortalSearch(_) => {
+                let ps = job.portal();
+                ctx.insert("categories", &category_cards(site, ps));
+                let mut crumbs = vec![region_crumb];
+                if let Some(ps) = ps {
+                    crumbs.push(portal_crumb(&ps.portal));
+                }
+                ctx.insert("breadcrumbs", &crumbs);
+                ("search.html", "Suche".to_string(), None)
+            }
             Job::PortalHome(ps) => {
                 let summaries: Vec<ServiceSummary<'_>> = ps
                     .services
@@ -466,9 +502,15 @@ impl<'a> Renderer<'a> {
             Job::Service(ps, s) => {
                 let detail = ServiceDetail::new(site, ps, s, self.bodies.get(&s.body));
                 let mut crumbs = vec![region_crumb, portal_crumb(&ps.portal)];
-                crumbs.extend(detail.categories.first().cloned());
-                let category_titles: Vec<String> =
-                    detail.categories.iter().map(|c| c.title.clone()).collect();
+                crumbs.extend(detail.categories.first().map(|c| Link {
+                    title: c.title.to_string(),
+                    url: c.url.clone(),
+                }));
+                let category_titles: Vec<String> = detail
+                    .categories
+                    .iter()
+                    .map(|c| c.title.to_string())
+                    .collect();
                 let canonical = self.canonical(Some(&ps.portal), &job.path());
                 ctx.insert(
                     "jsonld",
