@@ -4,6 +4,8 @@
 
 pub mod build;
 pub mod diagnostics;
+pub mod functions;
+pub mod inbox;
 pub mod load;
 pub mod markdown;
 pub mod output;

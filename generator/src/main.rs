@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use lotse::diagnostics::{Diagnostic, Severity};
-use lotse::{build, serve};
+use lotse::{build, inbox, serve};
 
 /// Exit codes: what went wrong, for scripts and CI.
 mod exit {
@@ -72,6 +72,65 @@ enum Command {
         #[arg(long)]
         theme: Option<PathBuf>,
     },
+    /// Office key pairs for encrypted applications
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The office inbox: pull, decrypt and update applications from a terminal
+    #[command(subcommand)]
+    Inbox(InboxCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key pair: the private key goes to FILE (never overwritten, readable by
+    /// you only), the public key (base64) to stdout, for `public_key` in portal.toml
+    New {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum InboxCommand {
+    /// Decrypt stored applications: one envelope, a list, or what `GET
+    /// /api/office/<portal>/<office>/applications` answers (from FILE or stdin)
+    Decrypt {
+        /// The office's private key file
+        #[arg(long)]
+        key: PathBuf,
+        /// JSON file with the envelope(s); standard input when absent
+        envelope: Option<PathBuf>,
+    },
+    /// Fetch the office's applications from a running site and decrypt them
+    Pull {
+        /// Site origin, e.g. http://127.0.0.1:8080
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        #[arg(long)]
+        portal: String,
+        #[arg(long)]
+        office: String,
+        #[arg(long)]
+        key: PathBuf,
+        /// The office's bearer token (read from the environment, not typed on the command line)
+        #[arg(long, env = "LOTSE_OFFICE_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+    /// Set the status of an application, with a note the citizen will see
+    Status {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The application id, e.g. 7K3M-9QPX
+        #[arg(long)]
+        id: String,
+        /// received, in_progress, needs_info, completed or rejected
+        #[arg(long)]
+        status: String,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long, env = "LOTSE_OFFICE_TOKEN", hide_env_values = true)]
+        token: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -86,6 +145,30 @@ fn main() -> ExitCode {
             content,
             deny_warnings,
         } => run_check(&content, deny_warnings),
+        Command::Keys(KeysCommand::New { out }) => print_result(inbox::new_key(&out)),
+        Command::Inbox(InboxCommand::Decrypt { key, envelope }) => {
+            print_result(inbox::decrypt(&key, envelope.as_deref()))
+        }
+        Command::Inbox(InboxCommand::Pull {
+            server,
+            portal,
+            office,
+            key,
+            token,
+        }) => print_result(inbox::pull(&server, &portal, &office, &token, &key)),
+        Command::Inbox(InboxCommand::Status {
+            server,
+            id,
+            status,
+            note,
+            token,
+        }) => print_result(inbox::set_status(
+            &server,
+            &id,
+            &status,
+            note.as_deref(),
+            &token,
+        )),
         Command::Serve {
             content,
             port,
@@ -103,6 +186,16 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+    }
+}
+
+fn print_result(result: anyhow::Result<String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
     }
 }
 

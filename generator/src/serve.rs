@@ -13,16 +13,16 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 
-use crate::build;
 use crate::render::{self, Selection, Sink, Theme};
 use crate::resolve::Site;
+use crate::{build, functions};
 
 pub struct Options {
     pub content: PathBuf,
@@ -146,19 +146,35 @@ pub fn run(options: Options) -> Result<()> {
         files: Arc::new(RwLock::new(first.files.clone())),
         reload,
     };
+    let functions = functions::local_app(
+        &options.data,
+        state.files.clone(),
+        first.site.region.name.clone(),
+    )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(options, state, theme, first))
+    runtime.block_on(serve(options, state, Arc::new(functions), theme, first))
 }
 
-async fn serve(options: Options, state: AppState, theme: Theme, first: Generation) -> Result<()> {
+async fn serve(
+    options: Options,
+    state: AppState,
+    functions: Arc<functions::LocalApp>,
+    theme: Theme,
+    first: Generation,
+) -> Result<()> {
+    let api = Router::new()
+        .route("/api", any(functions::api))
+        .route("/api/{*path}", any(functions::api))
+        .with_state(functions);
     let app = Router::new()
         .route("/__lotse/livereload", get(livereload))
         .route("/__lotse/livereload.js", get(livereload_js))
         .fallback(static_file)
-        .with_state(state.clone());
+        .with_state(state.clone())
+        .merge(api);
     let address = std::net::SocketAddr::from(([127, 0, 0, 1], options.port));
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -171,12 +187,15 @@ async fn serve(options: Options, state: AppState, theme: Theme, first: Generatio
         theme,
         first,
     )?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("server failed")
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .context("server failed")
 }
 
 /// Watches content and theme; after a burst of changes settles, re-renders what

@@ -56,7 +56,7 @@ enum FileKind {
 }
 
 enum Parsed {
-    Service(ServiceDraft),
+    Service(Box<ServiceDraft>),
     Page(PageDraft),
 }
 
@@ -154,9 +154,9 @@ pub fn load(root: &Path, diags: &Diagnostics) -> Content {
                 Layer::Regional
             };
             let parsed = match file.kind {
-                FileKind::Service => {
-                    Parsed::Service(service::parse_service(&src, file.slug, layer, diags)?)
-                }
+                FileKind::Service => Parsed::Service(Box::new(service::parse_service(
+                    &src, file.slug, layer, diags,
+                )?)),
                 FileKind::Page => Parsed::Page(page::parse_page(&src, file.slug, diags)?),
             };
             Some((file.owner, parsed))
@@ -167,9 +167,9 @@ pub fn load(root: &Path, diags: &Diagnostics) -> Content {
     let mut pages = Vec::new();
     for (owner, item) in parsed {
         match (owner, item) {
-            (None, Parsed::Service(s)) => services.push(s),
+            (None, Parsed::Service(s)) => services.push(*s),
             (None, Parsed::Page(p)) => pages.push(p),
-            (Some(i), Parsed::Service(s)) => portals[i].services.push(s),
+            (Some(i), Parsed::Service(s)) => portals[i].services.push(*s),
             (Some(i), Parsed::Page(p)) => portals[i].pages.push(p),
         }
     }

@@ -1,0 +1,160 @@
+//! The router and the configuration shared by all handlers.
+
+mod guard;
+mod office;
+mod status;
+mod submit;
+
+use std::collections::HashMap;
+
+use lotse_model::FormSchema;
+use serde_json::json;
+
+use crate::http::{Request, Response};
+use crate::ids::hash_hex;
+use crate::store::Store;
+
+/// Where form schemas come from: the static assets on Workers, memory under `serve`.
+#[allow(async_fn_in_trait)]
+pub trait Forms {
+    async fn schema(&self, portal: &str, service: &str) -> Option<FormSchema>;
+}
+
+/// Bearer tokens of the offices.
+#[derive(Clone, Debug, Default)]
+pub enum OfficeTokens {
+    /// No office can log in.
+    #[default]
+    None,
+    /// One token for every office (`LOTSE_OFFICE_TOKEN` under `lotse serve`).
+    All(String),
+    /// `"<portal>/<office>"` -> token (the `OFFICE_TOKENS` secret on Workers).
+    PerOffice(HashMap<String, String>),
+}
+
+impl OfficeTokens {
+    /// Parses the `OFFICE_TOKENS` secret: a JSON object `{"bottrop/steueramt": "…"}`.
+    pub fn from_json(text: &str) -> Result<OfficeTokens, String> {
+        let map: HashMap<String, String> = serde_json::from_str(text)
+            .map_err(|e| format!("OFFICE_TOKENS is not a JSON object of strings: {e}"))?;
+        if map.values().any(|token| token.len() < 16) {
+            return Err("every office token needs at least 16 characters".into());
+        }
+        Ok(OfficeTokens::PerOffice(map))
+    }
+
+    /// Compares hashes in constant time, so neither length nor prefix leaks.
+    pub(crate) fn allows(&self, portal: &str, office: &str, presented: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        let expected = match self {
+            OfficeTokens::None => return false,
+            OfficeTokens::All(token) => token.as_str(),
+            OfficeTokens::PerOffice(map) => match map.get(&format!("{portal}/{office}")) {
+                Some(token) => token.as_str(),
+                None => return false,
+            },
+        };
+        let (a, b) = (
+            hash_hex(presented.as_bytes()),
+            hash_hex(expected.as_bytes()),
+        );
+        a.as_bytes().ct_eq(b.as_bytes()).into()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub office_tokens: OfficeTokens,
+    /// Submissions per client and minute (SPEC default: 60).
+    pub rate_limit_per_minute: u32,
+    /// Largest accepted request body (SPEC: 64 KiB without attachments).
+    pub body_limit: usize,
+    /// Shown on the pages the functions render (receipt, status, errors).
+    pub site_name: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            office_tokens: OfficeTokens::None,
+            rate_limit_per_minute: 60,
+            body_limit: 64 * 1024,
+            site_name: "Serviceportal".into(),
+        }
+    }
+}
+
+pub struct App<S, F> {
+    pub store: S,
+    pub forms: F,
+    pub config: Config,
+}
+
+/// Answers one request. Never panics on any input; every answer carries the security
+/// headers.
+pub async fn handle<S: Store, F: Forms>(app: &App<S, F>, request: Request) -> Response {
+    let response = route(app, &request).await;
+    with_security_headers(response)
+}
+
+async fn route<S: Store, F: Forms>(app: &App<S, F>, request: &Request) -> Response {
+    let segments: Vec<&str> = request
+        .path
+        .trim_end_matches('/')
+        .split('/')
+        .skip(1)
+        .collect();
+    let method = request.method.as_str();
+    match (method, segments.as_slice()) {
+        ("POST", ["api", "applications"]) => submit::submit(app, request).await,
+        ("GET", ["api", "applications", id]) => status::status_json(app, request, id).await,
+        ("GET", ["api", "receipt"]) => status::receipt(app, request),
+        ("GET", ["api", "status"]) => status::status_form(app),
+        ("POST", ["api", "status"]) => status::status_html(app, request).await,
+        ("GET", ["api", "office", portal, office, "applications"]) => {
+            office::list(app, request, portal, office).await
+        }
+        ("POST", ["api", "office", "applications", id, "status"]) => {
+            office::set_status(app, request, id).await
+        }
+        (_, ["api", "applications"])
+        | (_, ["api", "applications", _])
+        | (_, ["api", "receipt"])
+        | (_, ["api", "status"])
+        | (_, ["api", "office", _, _, "applications"])
+        | (_, ["api", "office", "applications", _, "status"]) => error(
+            405,
+            "method_not_allowed",
+            "Diese Methode ist hier nicht erlaubt.",
+        ),
+        _ => error(404, "not_found", "Diese Adresse gibt es nicht."),
+    }
+}
+
+/// A JSON error answer: `{"error": code, "message": German text}`.
+pub(crate) fn error(status: u16, code: &str, message: &str) -> Response {
+    Response::json(status, &json!({"error": code, "message": message}))
+}
+
+pub(crate) fn with_security_headers(response: Response) -> Response {
+    response
+        .with_header(
+            "content-security-policy",
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+        .with_header("strict-transport-security", "max-age=31536000; includeSubDomains")
+        .with_header("x-content-type-options", "nosniff")
+        .with_header("x-frame-options", "DENY")
+        .with_header("referrer-policy", "no-referrer")
+        .with_header("cache-control", "no-store")
+}
+
+/// The bearer token of an `Authorization` header.
+pub(crate) fn bearer(request: &Request) -> Option<&str> {
+    let value = request.header("authorization")?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}

@@ -1,0 +1,129 @@
+//! The office inbox: list the encrypted applications of one office, set their status.
+
+use serde_json::{json, Value};
+
+use super::guard::{self, BodyKind};
+use super::status::history_json;
+use super::{bearer, error, App, Forms};
+use crate::http::{Request, Response};
+use crate::ids::normalize_id;
+use crate::store::{StatusEntry, Store};
+use crate::time::rfc3339;
+use crate::STATUSES;
+
+const NOTE_LIMIT: usize = 2000;
+
+fn unauthorized() -> Response {
+    error(
+        401,
+        "unauthorized",
+        "Bitte melden Sie sich mit dem Zugangsschlüssel Ihrer Dienststelle an.",
+    )
+    .with_header("www-authenticate", "Bearer")
+}
+
+/// `GET /api/office/<portal>/<office>/applications`: one JSON object per application,
+/// each a complete envelope (readable by `lotse inbox decrypt`) plus its status.
+pub async fn list<S: Store, F: Forms>(
+    app: &App<S, F>,
+    request: &Request,
+    portal: &str,
+    office: &str,
+) -> Response {
+    let Some(token) = bearer(request) else {
+        return unauthorized();
+    };
+    if !app.config.office_tokens.allows(portal, office, token) {
+        return unauthorized();
+    }
+    let applications = match app.store.office_applications(portal, office).await {
+        Ok(list) => list,
+        Err(_) => return guard::unavailable(),
+    };
+    let entries: Vec<Value> = applications
+        .iter()
+        .filter_map(|a| {
+            let mut entry: Value = serde_json::from_str(&a.envelope).ok()?;
+            let object = entry.as_object_mut()?;
+            object.insert("status".into(), json!(a.status));
+            object.insert("updated_at".into(), json!(a.updated_at));
+            Some(entry)
+        })
+        .collect();
+    Response::json(
+        200,
+        &json!({"portal": portal, "office": office, "applications": entries}),
+    )
+}
+
+/// `POST /api/office/applications/<id>/status` with `{"status": "...", "note": "..."}`.
+pub async fn set_status<S: Store, F: Forms>(
+    app: &App<S, F>,
+    request: &Request,
+    id: &str,
+) -> Response {
+    let Some(token) = bearer(request) else {
+        return unauthorized();
+    };
+    if let Err(response) = guard::size(&app.config, request)
+        .and_then(|_| guard::content_type(request, &[BodyKind::Json]))
+    {
+        return response;
+    }
+    let Some(id) = normalize_id(id) else {
+        return error(404, "not_found", "Diesen Antrag gibt es nicht.");
+    };
+    let application = match app.store.application(&id).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return error(404, "not_found", "Diesen Antrag gibt es nicht."),
+        Err(_) => return guard::unavailable(),
+    };
+    if !app
+        .config
+        .office_tokens
+        .allows(&application.portal, &application.office, token)
+    {
+        return unauthorized();
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+        return error(400, "invalid_json", "Der Inhalt ist kein gültiges JSON.");
+    };
+    let status = body.get("status").and_then(Value::as_str).unwrap_or("");
+    if !STATUSES.contains(&status) {
+        return error(
+            400,
+            "invalid_status",
+            &format!("Erlaubte Status: {}.", STATUSES.join(", ")),
+        );
+    }
+    let note = match body.get("note") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(note)) if note.chars().count() <= NOTE_LIMIT => {
+            Some(note.trim().to_string()).filter(|n| !n.is_empty())
+        }
+        Some(_) => {
+            return error(
+                400,
+                "invalid_note",
+                &format!("Die Notiz muss ein Text mit höchstens {NOTE_LIMIT} Zeichen sein."),
+            )
+        }
+    };
+    let entry = StatusEntry {
+        status: status.to_string(),
+        note,
+        at: rfc3339(request.now_ms),
+    };
+    match app.store.set_status(&id, &entry).await {
+        Ok(true) => {}
+        Ok(false) => return error(404, "not_found", "Diesen Antrag gibt es nicht."),
+        Err(_) => return guard::unavailable(),
+    }
+    match app.store.history(&id).await {
+        Ok(history) => Response::json(
+            200,
+            &json!({"id": id, "status": status, "history": history_json(&history)}),
+        ),
+        Err(_) => guard::unavailable(),
+    }
+}

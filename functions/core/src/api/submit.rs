@@ -1,0 +1,299 @@
+//! `POST /api/applications`: validate, encrypt to the office, store, answer with a
+//! receipt (201 JSON or 303 to the receipt page).
+
+use lotse_envelope::{PublicKey, Routing};
+use lotse_model::slug::is_slug;
+use lotse_model::validate::{validate, FieldErrors, Submitted};
+use lotse_model::{FormSchema, TrustLevel};
+use serde_json::{json, Map, Value};
+
+use super::guard::{self, BodyKind};
+use super::{error, App, Forms};
+use crate::html;
+use crate::http::{Request, Response};
+use crate::idempotency::{self, SavedAnswer};
+use crate::ids::{hash_hex, new_id, new_token};
+use crate::store::{Store, StoredApplication};
+use crate::time::rfc3339;
+
+/// What was sent, whatever the encoding.
+struct Submission {
+    portal: String,
+    service: String,
+    fields: Submitted,
+}
+
+/// Browsers navigating with a form accept HTML; they get pages, API clients get JSON.
+pub(crate) fn wants_html(request: &Request) -> bool {
+    request
+        .header("accept")
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+pub async fn submit<S: Store, F: Forms>(app: &App<S, F>, request: &Request) -> Response {
+    let html = wants_html(request);
+    match accept(app, request, html).await {
+        Ok(response) | Err(response) => {
+            if html
+                && response.status >= 400
+                && response.header("content-type") == Some("application/json")
+            {
+                html::error_from_json(&app.config.site_name, &response)
+            } else {
+                response
+            }
+        }
+    }
+}
+
+async fn accept<S: Store, F: Forms>(
+    app: &App<S, F>,
+    request: &Request,
+    html: bool,
+) -> Result<Response, Response> {
+    guard::size(&app.config, request)?;
+    let kind = guard::content_type(request, &[BodyKind::Json, BodyKind::Form])?;
+    guard::same_site(request)?;
+    guard::rate(&app.store, &app.config, request).await?;
+
+    let idempotency_key = match request.header("idempotency-key").map(str::trim) {
+        None => None,
+        Some(key) if idempotency::valid_key(key) => Some(key.to_string()),
+        Some(_) => {
+            return Err(error(
+                400,
+                "invalid_idempotency_key",
+                "Der Idempotency-Key muss 8 bis 200 sichtbare ASCII-Zeichen lang sein.",
+            ))
+        }
+    };
+    if let Some(key) = &idempotency_key {
+        match app
+            .store
+            .idempotent_answer(&idempotency::key_hash(key))
+            .await
+        {
+            Ok(Some(stored)) => {
+                if let Some(answer) = idempotency::open(key, &stored) {
+                    return Ok(replay(answer));
+                }
+            }
+            Ok(None) => {}
+            Err(_) => return Err(guard::unavailable()),
+        }
+    }
+
+    let submission = parse(kind, &request.body)?;
+    let slugs_valid = is_slug(&submission.portal) && is_slug(&submission.service);
+    let schema = match slugs_valid {
+        true => {
+            app.forms
+                .schema(&submission.portal, &submission.service)
+                .await
+        }
+        false => None,
+    };
+    let schema = schema.ok_or_else(|| {
+            error(
+                404,
+                "not_found",
+                "Diesen Antrag gibt es nicht: unbekanntes Portal, unbekannte Leistung oder eine Leistung ohne Online-Antrag.",
+            )
+        })?;
+    if schema.login != TrustLevel::None {
+        // Sessions arrive with the login milestone; until then nobody is logged in.
+        return Err(error(
+            401,
+            "login_required",
+            &format!(
+                "Für diesen Antrag müssen Sie sich anmelden ({}).",
+                schema.login.label_de()
+            ),
+        ));
+    }
+    let accepted = match validate(&schema.fields, &submission.fields) {
+        Ok(accepted) => accepted,
+        Err(errors) if html => {
+            return Err(Response::html(
+                400,
+                html::form_with_errors(&app.config.site_name, &schema, &submission.fields, &errors),
+            ))
+        }
+        Err(errors) => return Err(validation_error(&errors)),
+    };
+
+    let recipient = PublicKey::from_base64(&schema.public_key).map_err(|_| guard::unavailable())?;
+    let token = new_token();
+    let created_at = rfc3339(request.now_ms);
+    for _attempt in 0..3 {
+        let id = new_id();
+        let routing = Routing {
+            id: id.clone(),
+            portal: schema.portal.clone(),
+            service: schema.service.clone(),
+            office: schema.office.clone(),
+            created_at: created_at.clone(),
+        };
+        let plaintext = json!({
+            "id": id,
+            "portal": schema.portal,
+            "service": schema.service,
+            "service_title": schema.title,
+            "office": schema.office,
+            "submitted_at": created_at,
+            "fields": accepted,
+        });
+        let envelope = lotse_envelope::seal(&recipient, routing, plaintext.to_string().as_bytes())
+            .map_err(|_| guard::unavailable())?;
+        let stored = StoredApplication {
+            id: id.clone(),
+            portal: schema.portal.clone(),
+            service: schema.service.clone(),
+            office: schema.office.clone(),
+            token_hash: hash_hex(token.as_bytes()),
+            account_hash: None,
+            envelope: envelope.to_json(),
+            status: "received".into(),
+            created_at: created_at.clone(),
+            updated_at: created_at.clone(),
+        };
+        let answer = receipt_answer(&schema, &id, &token, html);
+        let sealed = idempotency_key
+            .as_ref()
+            .map(|key| (idempotency::key_hash(key), idempotency::seal(key, &answer)));
+        match app
+            .store
+            .insert_application(
+                &stored,
+                sealed.as_ref().map(|(h, a)| (h.as_str(), a.as_str())),
+            )
+            .await
+        {
+            Ok(true) => return Ok(replay(answer)),
+            Ok(false) => continue,
+            Err(_) => return Err(guard::unavailable()),
+        }
+    }
+    Err(guard::unavailable())
+}
+
+fn receipt_answer(schema: &FormSchema, id: &str, token: &str, html: bool) -> SavedAnswer {
+    if html {
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("id", id)
+            .append_pair("token", token)
+            .append_pair("portal", &schema.portal)
+            .finish();
+        SavedAnswer {
+            status: 303,
+            content_type: "text/plain; charset=utf-8".into(),
+            location: Some(format!("/api/receipt?{query}")),
+            body: String::new(),
+        }
+    } else {
+        SavedAnswer {
+            status: 201,
+            content_type: "application/json".into(),
+            location: None,
+            body: json!({"id": id, "token": token, "status": "received"}).to_string(),
+        }
+    }
+}
+
+fn replay(answer: SavedAnswer) -> Response {
+    let mut response = Response::new(answer.status, &answer.content_type, answer.body);
+    if let Some(location) = answer.location {
+        response = response.with_header("location", &location);
+    }
+    response
+}
+
+fn validation_error(errors: &FieldErrors) -> Response {
+    Response::json(400, &json!({"error": "validation", "fields": errors}))
+}
+
+fn parse(kind: BodyKind, body: &[u8]) -> Result<Submission, Response> {
+    match kind {
+        BodyKind::Form => {
+            let mut portal = String::new();
+            let mut service = String::new();
+            let mut fields = Submitted::new();
+            for (key, value) in form_urlencoded::parse(body) {
+                match key.as_ref() {
+                    "portal" => portal = value.into_owned(),
+                    "service" => service = value.into_owned(),
+                    _ => {
+                        fields
+                            .entry(key.into_owned())
+                            .or_insert_with(|| value.into_owned());
+                    }
+                }
+            }
+            Ok(Submission {
+                portal,
+                service,
+                fields,
+            })
+        }
+        BodyKind::Json => {
+            let value: Value = serde_json::from_slice(body)
+                .map_err(|_| error(400, "invalid_json", "Der Inhalt ist kein gültiges JSON."))?;
+            let object = value.as_object().ok_or_else(|| {
+                error(
+                    400,
+                    "invalid_json",
+                    "Erwartet wird ein JSON-Objekt mit portal, service und fields.",
+                )
+            })?;
+            let text = |key: &str| {
+                object
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let empty = Map::new();
+            let raw_fields = match object.get("fields") {
+                None => &empty,
+                Some(Value::Object(map)) => map,
+                Some(_) => {
+                    return Err(error(
+                        400,
+                        "invalid_json",
+                        "`fields` muss ein JSON-Objekt sein.",
+                    ))
+                }
+            };
+            let mut fields = Submitted::new();
+            let mut errors = FieldErrors::new();
+            for (key, value) in raw_fields {
+                match value {
+                    Value::String(s) => {
+                        fields.insert(key.clone(), s.clone());
+                    }
+                    Value::Number(n) => {
+                        fields.insert(key.clone(), n.to_string());
+                    }
+                    Value::Bool(b) => {
+                        fields.insert(key.clone(), if *b { "ja" } else { "nein" }.into());
+                    }
+                    Value::Null => {}
+                    _ => {
+                        errors.insert(
+                            key.clone(),
+                            "Bitte geben Sie einen einzelnen Wert an.".into(),
+                        );
+                    }
+                }
+            }
+            if !errors.is_empty() {
+                return Err(validation_error(&errors));
+            }
+            Ok(Submission {
+                portal: text("portal"),
+                service: text("service"),
+                fields,
+            })
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The few pages the functions render themselves: the form again with errors, the
+//! receipt, the status lookup. Plain string building: the worker must not pull in a
+//! template engine, and these pages are small. They use the site's stylesheet and
+//! need no JavaScript.
+
+use std::fmt::Write as _;
+
+use lotse_model::validate::{FieldErrors, Submitted};
+use lotse_model::{FieldType, FormField, FormSchema};
+
+use crate::http::Response;
+use crate::status_label;
+use crate::store::{StatusEntry, StoredApplication};
+
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn shell(site: &str, title: &str, main: &str) -> String {
+    format!(
+        r##"<!DOCTYPE html>
+<html lang="de">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex">
+<title>{title} – {site}</title>
+<link rel="stylesheet" href="/assets/style.css">
+<link rel="stylesheet" href="/theme.css">
+</head>
+<body class="seite seite--funktion">
+<a class="sprunglink" href="#inhalt">Zum Inhalt springen</a>
+<header class="kopf"><div class="breite kopf__innen"><a class="marke" href="/"><span class="marke__name">{site}</span></a></div></header>
+<main id="inhalt" class="breite inhalt">
+{main}
+</main>
+</body>
+</html>
+"##,
+        title = escape(title),
+        site = escape(site),
+    )
+}
+
+pub fn message_page(site: &str, heading: &str, text: &str) -> String {
+    shell(
+        site,
+        heading,
+        &format!(
+            "<h1>{}</h1>\n<p class=\"vorspann\">{}</p>\n<p><a href=\"javascript:history.back()\" hidden></a><a href=\"/\">Zur Startseite</a></p>",
+            escape(heading),
+            escape(text)
+        ),
+    )
+}
+
+/// Turns a JSON error answer into an HTML page with the same status and headers.
+pub fn error_from_json(site: &str, response: &Response) -> Response {
+    let message = serde_json::from_slice::<serde_json::Value>(&response.body)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "Ihre Anfrage konnte nicht bearbeitet werden.".into());
+    let heading = match response.status {
+        401 => "Anmeldung erforderlich",
+        403 => "Anfrage abgewiesen",
+        404 => "Nicht gefunden",
+        413 => "Anfrage zu groß",
+        415 => "Anfrage nicht lesbar",
+        429 => "Zu viele Anfragen",
+        503 => "Vorübergehend nicht erreichbar",
+        _ => "Das hat nicht geklappt",
+    };
+    let mut html = Response::html(response.status, message_page(site, heading, &message));
+    for (name, value) in &response.headers {
+        if name != "content-type" {
+            html = html.with_header(name, value);
+        }
+    }
+    html
+}
+
+/// The application form again, with what was typed, an error summary that links to each
+/// field, and the message at each field (GOV.UK pattern; WCAG 3.3.1 and 3.3.3).
+pub fn form_with_errors(
+    site: &str,
+    schema: &FormSchema,
+    submitted: &Submitted,
+    errors: &FieldErrors,
+) -> String {
+    let mut main = String::new();
+    let _ = write!(
+        main,
+        "<h1>{}</h1>\n<form method=\"post\" action=\"/api/applications\" class=\"antrag\">\n<div id=\"fehler\" class=\"fehlerliste\" role=\"alert\" tabindex=\"-1\" aria-labelledby=\"fehler-titel\">\n<h2 id=\"fehler-titel\">Bitte korrigieren Sie {} {}</h2>\n<ul>\n",
+        escape(&schema.title),
+        errors.len(),
+        if errors.len() == 1 { "Angabe" } else { "Angaben" }
+    );
+    for field in &schema.fields {
+        if let Some(message) = errors.get(&field.id) {
+            let _ = writeln!(
+                main,
+                "<li><a href=\"#feld-{}\">{}: {}</a></li>",
+                escape(&field.id),
+                escape(&field.label),
+                escape(message)
+            );
+        }
+    }
+    for (id, message) in errors
+        .iter()
+        .filter(|(id, _)| !schema.fields.iter().any(|f| &f.id == *id))
+    {
+        let _ = writeln!(main, "<li>{}: {}</li>", escape(id), escape(message));
+    }
+    main.push_str("</ul>\n</div>\n");
+    let _ = writeln!(
+        main,
+        "<input type=\"hidden\" name=\"portal\" value=\"{}\">\n<input type=\"hidden\" name=\"service\" value=\"{}\">",
+        escape(&schema.portal),
+        escape(&schema.service)
+    );
+    for field in &schema.fields {
+        let value = submitted.get(&field.id).map(String::as_str).unwrap_or("");
+        field_html(
+            &mut main,
+            field,
+            value,
+            errors.get(&field.id).map(String::as_str),
+        );
+    }
+    main.push_str("<button class=\"knopf\" type=\"submit\">Antrag absenden</button>\n</form>");
+    shell(site, &format!("Fehler: {}", schema.title), &main)
+}
+
+fn field_html(out: &mut String, field: &FormField, value: &str, error: Option<&str>) {
+    let id = escape(&field.id);
+    let input_id = format!("feld-{id}");
+    let mut described = Vec::new();
+    if field.help.is_some() {
+        described.push(format!("hilfe-{id}"));
+    }
+    if error.is_some() {
+        described.push(format!("fehler-{id}"));
+    }
+    let describedby = if described.is_empty() {
+        String::new()
+    } else {
+        format!(" aria-describedby=\"{}\"", described.join(" "))
+    };
+    let invalid = if error.is_some() {
+        " aria-invalid=\"true\""
+    } else {
+        ""
+    };
+    let required = if field.required {
+        " required aria-required=\"true\""
+    } else {
+        ""
+    };
+    let marker = if field.required {
+        " <span class=\"pflicht\">(Pflichtfeld)</span>"
+    } else {
+        ""
+    };
+    let help = field
+        .help
+        .as_ref()
+        .map(|h| {
+            format!(
+                "<p class=\"feld__hilfe\" id=\"hilfe-{id}\">{}</p>\n",
+                escape(h)
+            )
+        })
+        .unwrap_or_default();
+    let message = error
+        .map(|e| format!("<p class=\"feld__fehler\" id=\"fehler-{id}\"><span class=\"vh\">Fehler:</span> {}</p>\n", escape(e)))
+        .unwrap_or_default();
+    let class = if error.is_some() {
+        "feld feld--fehler"
+    } else {
+        "feld"
+    };
+    let label = escape(&field.label);
+    match field.kind {
+        FieldType::Radio => {
+            let _ = write!(out, "<fieldset class=\"{class}\" id=\"{input_id}\"{describedby}>\n<legend>{label}{marker}</legend>\n{help}{message}");
+            for (n, option) in field.options.iter().enumerate() {
+                let checked = if option == value { " checked" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "<div class=\"wahl\"><input type=\"radio\" id=\"{input_id}-{}\" name=\"{id}\" value=\"{o}\"{checked}{required}{invalid}><label for=\"{input_id}-{}\">{o}</label></div>",
+                    n + 1,
+                    n + 1,
+                    o = escape(option)
+                );
+            }
+            out.push_str("</fieldset>\n");
+        }
+        FieldType::Checkbox => {
+            let checked = if matches!(value, "ja" | "on" | "true" | "1") {
+                " checked"
+            } else {
+                ""
+            };
+            let _ = write!(
+                out,
+                "<div class=\"{class}\">\n{message}<div class=\"wahl\"><input type=\"checkbox\" id=\"{input_id}\" name=\"{id}\" value=\"ja\"{checked}{required}{invalid}{describedby}><label for=\"{input_id}\">{label}{marker}</label></div>\n{help}</div>\n"
+            );
+        }
+        _ => {
+            let _ = write!(out, "<div class=\"{class}\">\n<label for=\"{input_id}\">{label}{marker}</label>\n{help}{message}");
+            let attrs = format!("id=\"{input_id}\" name=\"{id}\"{required}{invalid}{describedby}");
+            match field.kind {
+                FieldType::Textarea => {
+                    let _ = writeln!(
+                        out,
+                        "<textarea {attrs} rows=\"6\" maxlength=\"{}\">{}</textarea>",
+                        field.effective_max_length(),
+                        escape(value)
+                    );
+                }
+                FieldType::Select => {
+                    let _ = writeln!(
+                        out,
+                        "<select {attrs}>\n<option value=\"\">Bitte wählen</option>"
+                    );
+                    for option in &field.options {
+                        let selected = if option == value { " selected" } else { "" };
+                        let _ = writeln!(out, "<option{selected}>{}</option>", escape(option));
+                    }
+                    out.push_str("</select>\n");
+                }
+                kind => {
+                    let mut extra = String::new();
+                    if let Some(token) = field.autocomplete_token() {
+                        let _ = write!(extra, " autocomplete=\"{}\"", escape(token));
+                    }
+                    if kind.is_free_text() {
+                        let _ = write!(extra, " maxlength=\"{}\"", field.effective_max_length());
+                    }
+                    if let Some(min) = field.min {
+                        let _ = write!(extra, " min=\"{min}\"");
+                    }
+                    if let Some(max) = field.max {
+                        let _ = write!(extra, " max=\"{max}\"");
+                    }
+                    if kind == FieldType::Postcode {
+                        extra.push_str(" inputmode=\"numeric\" pattern=\"[0-9]{5}\"");
+                    }
+                    let _ = writeln!(
+                        out,
+                        "<input type=\"{}\" {attrs} value=\"{}\"{extra}>",
+                        kind.html_input_type(),
+                        escape(value)
+                    );
+                }
+            }
+            out.push_str("</div>\n");
+        }
+    }
+}
+
+pub fn receipt(site: &str, id: &str, token: &str) -> String {
+    let main = format!(
+        r#"<h1>Ihr Antrag ist eingegangen</h1>
+<p class="vorspann">Vielen Dank. Ihr Antrag wurde verschlüsselt an die zuständige Stelle übermittelt.</p>
+<section class="kasten" aria-labelledby="zugang">
+<h2 id="zugang">Ihre Zugangsdaten</h2>
+<p>Notieren Sie sich beides oder drucken Sie diese Seite aus. Damit können Sie den Stand Ihres Antrags jederzeit abfragen. Den Schlüssel können wir Ihnen nicht erneut zusenden.</p>
+<dl class="zugang">
+<dt>Vorgangsnummer</dt><dd><strong class="vorgang">{id}</strong></dd>
+<dt>Schlüssel</dt><dd><code class="schluessel">{token}</code></dd>
+</dl>
+</section>
+<form method="post" action="/api/status">
+<input type="hidden" name="id" value="{id}">
+<input type="hidden" name="token" value="{token}">
+<button class="knopf" type="submit">Stand jetzt abfragen</button>
+</form>
+<p>Später finden Sie die Abfrage unter <a href="/api/status">Stand eines Antrags abfragen</a>.</p>"#,
+        id = escape(id),
+        token = escape(token),
+    );
+    shell(site, "Eingangsbestätigung", &main)
+}
+
+pub fn status_form(site: &str, problem: Option<&str>) -> String {
+    let notice = problem
+        .map(|p| {
+            format!(
+                "<div class=\"fehlerliste\" role=\"alert\"><p>{}</p></div>\n",
+                escape(p)
+            )
+        })
+        .unwrap_or_default();
+    let main = format!(
+        r#"<h1>Stand eines Antrags abfragen</h1>
+<p class="vorspann">Geben Sie die Vorgangsnummer und den Schlüssel aus Ihrer Eingangsbestätigung ein.</p>
+{notice}<form method="post" action="/api/status">
+<div class="feld"><label for="feld-id">Vorgangsnummer <span class="pflicht">(Pflichtfeld)</span></label>
+<p class="feld__hilfe" id="hilfe-id">Zum Beispiel 7K3M-9QPX</p>
+<input type="text" id="feld-id" name="id" required aria-required="true" aria-describedby="hilfe-id" autocomplete="off" spellcheck="false" maxlength="12"></div>
+<div class="feld"><label for="feld-token">Schlüssel <span class="pflicht">(Pflichtfeld)</span></label>
+<input type="text" id="feld-token" name="token" required aria-required="true" autocomplete="off" spellcheck="false" maxlength="40"></div>
+<button class="knopf" type="submit">Stand abfragen</button>
+</form>"#
+    );
+    shell(site, "Stand abfragen", &main)
+}
+
+pub fn status_page(site: &str, application: &StoredApplication, history: &[StatusEntry]) -> String {
+    let mut rows = String::new();
+    for entry in history.iter().rev() {
+        let _ = writeln!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&entry.at.replace('T', " ").replace('Z', " UTC")),
+            escape(status_label(&entry.status)),
+            escape(entry.note.as_deref().unwrap_or("–"))
+        );
+    }
+    let main = format!(
+        r#"<h1>Stand Ihres Antrags</h1>
+<p class="vorspann">Vorgangsnummer <strong>{id}</strong></p>
+<p class="status status--{status_class}">Aktueller Stand: <strong>{status}</strong></p>
+<table>
+<caption>Verlauf</caption>
+<thead><tr><th scope="col">Zeitpunkt</th><th scope="col">Stand</th><th scope="col">Hinweis der Behörde</th></tr></thead>
+<tbody>
+{rows}</tbody>
+</table>"#,
+        id = escape(&application.id),
+        status_class = escape(&application.status),
+        status = escape(status_label(&application.status)),
+    );
+    shell(site, "Stand Ihres Antrags", &main)
+}

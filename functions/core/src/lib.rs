@@ -1,0 +1,40 @@
+//! The Lotse edge functions as plain Rust: accept an application, encrypt it to the
+//! office's public key, store it, answer receipts and status lookups, and serve the
+//! office inbox. The Cloudflare Worker (functions/worker) and `lotse serve` are thin
+//! adapters around [`handle`]; everything here is tested natively.
+
+mod api;
+mod html;
+pub mod http;
+mod idempotency;
+mod ids;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+pub mod store;
+mod time;
+
+pub use api::{handle, App, Config, Forms, OfficeTokens};
+pub use http::{Request, Response};
+pub use ids::{hash_hex, new_id, new_token};
+pub use store::{StatusEntry, Store, StoreError, StoredApplication};
+
+/// Status values an application can have (SPEC section 5).
+pub const STATUSES: [&str; 5] = [
+    "received",
+    "in_progress",
+    "needs_info",
+    "completed",
+    "rejected",
+];
+
+/// German name of a status, for the citizen's pages.
+pub fn status_label(status: &str) -> &'static str {
+    match status {
+        "received" => "Eingegangen",
+        "in_progress" => "In Bearbeitung",
+        "needs_info" => "Rückfrage – bitte melden Sie sich",
+        "completed" => "Abgeschlossen",
+        "rejected" => "Abgelehnt",
+        _ => "Unbekannt",
+    }
+}
