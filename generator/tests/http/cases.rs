@@ -1,0 +1,458 @@
+//! The cases: every row of SPEC section 5's table, the office round trip, and the
+//! promise that nothing readable is stored.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use super::server::{repo, OFFICE_TOKEN};
+use super::Client;
+
+/// A unique word in every submission, so that the store can be searched for it.
+pub const MARKER: &str = "Klartextprobe";
+
+const PORTAL: &str = "bottrop";
+const SERVICE: &str = "fundsache-melden";
+const OFFICE: &str = "buergerbuero";
+
+fn valid_fields(note: &str) -> Value {
+    json!({
+        "meldung": "einen Fund melden",
+        "kategorie": "Fahrrad",
+        "datum": "2026-11-20",
+        "ort": "Hauptbahnhof Bottrop",
+        "beschreibung": format!("Rotes Damenrad, {MARKER} {note}"),
+    })
+}
+
+fn submission(note: &str) -> Value {
+    json!({"portal": PORTAL, "service": SERVICE, "fields": valid_fields(note)})
+}
+
+/// Submits a valid application; returns (id, token).
+pub fn submit(client: &Client, note: &str) -> (String, String) {
+    let answer = client.post_json("/api/applications", &[], &submission(note));
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let body = answer.json();
+    (
+        body["id"].as_str().unwrap().to_string(),
+        body["token"].as_str().unwrap().to_string(),
+    )
+}
+
+pub fn accepted_as_json(client: &Client) {
+    let answer = client.post_json("/api/applications", &[], &submission("json"));
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let body = answer.json();
+    assert_eq!(body["status"], "received");
+    let id = body["id"].as_str().unwrap();
+    assert!(
+        id.len() == 9
+            && id.as_bytes()[4] == b'-'
+            && id
+                .chars()
+                .all(|c| c == '-' || c.is_ascii_digit() || c.is_ascii_uppercase()),
+        "readable id: {id}"
+    );
+    let token = body["token"].as_str().unwrap();
+    assert!(
+        token.len() >= 26,
+        "token carries at least 128 bits: {token}"
+    );
+}
+
+pub fn html_form_redirects_to_a_receipt(client: &Client) {
+    let fields = valid_fields("html");
+    let mut pairs: Vec<(&str, &str)> = vec![("portal", PORTAL), ("service", SERVICE)];
+    let values: Vec<(String, String)> = fields
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    pairs.extend(values.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let answer = client.post_form("/api/applications", &pairs);
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let location = answer
+        .header("location")
+        .expect("303 has a Location")
+        .to_string();
+    assert!(location.starts_with("/api/receipt?"), "{location}");
+
+    let receipt = client.get(&location, &[("accept", "text/html")]);
+    assert_eq!(receipt.status, 200);
+    assert_eq!(receipt.header("referrer-policy"), Some("no-referrer"));
+    assert!(receipt
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    let id = &query.iter().find(|(k, _)| k == "id").unwrap().1;
+    let token = &query.iter().find(|(k, _)| k == "token").unwrap().1;
+    assert!(receipt.body.contains(id.as_str()) && receipt.body.contains(token.as_str()));
+    assert!(receipt
+        .body
+        .contains("<meta name=\"referrer\" content=\"no-referrer\">"));
+
+    // The status page works with a plain form too.
+    let status = client.post_form("/api/status", &[("id", id), ("token", token)]);
+    assert_eq!(status.status, 200, "{}", status.body);
+    assert!(status.body.contains("Eingegangen"));
+}
+
+pub fn validation_errors(client: &Client) {
+    let mut fields = valid_fields("invalid");
+    fields["datum"] = json!("2026-02-30");
+    fields["unerwartet"] = json!("x");
+    fields.as_object_mut().unwrap().remove("ort");
+    let answer = client.post_json(
+        "/api/applications",
+        &[],
+        &json!({"portal": PORTAL, "service": SERVICE, "fields": fields}),
+    );
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    let body = answer.json();
+    assert_eq!(body["error"], "validation");
+    for field in ["datum", "ort", "unerwartet"] {
+        assert!(
+            body["fields"][field].is_string(),
+            "message for {field}: {body}"
+        );
+    }
+    assert!(body["fields"].get("kategorie").is_none());
+}
+
+pub fn html_validation_errors_keep_what_was_typed(client: &Client) {
+    let answer = client.post_form(
+        "/api/applications",
+        &[
+            ("portal", PORTAL),
+            ("service", SERVICE),
+            ("meldung", "einen Fund melden"),
+            ("ort", "Am Pferdemarkt <b>7</b>"),
+            ("datum", "gestern"),
+        ],
+    );
+    assert_eq!(answer.status, 400);
+    assert!(answer.body.contains("role=\"alert\""), "error summary");
+    assert!(
+        answer.body.contains("href=\"#feld-datum\""),
+        "summary links to the field"
+    );
+    assert!(answer.body.contains("aria-invalid=\"true\""));
+    assert!(
+        answer
+            .body
+            .contains("value=\"Am Pferdemarkt &lt;b&gt;7&lt;/b&gt;\""),
+        "typed value kept, escaped"
+    );
+    assert!(!answer.body.contains("<b>7</b>"));
+}
+
+pub fn login_required(client: &Client) {
+    let answer = client.post_json(
+        "/api/applications",
+        &[],
+        &json!({"portal": PORTAL, "service": "gewerbe-anmelden", "fields": {}}),
+    );
+    assert_eq!(answer.status, 401, "{}", answer.body);
+}
+
+pub fn cross_site_refused(client: &Client) {
+    for headers in [
+        vec![("origin", "https://evil.example")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("origin", "null")],
+    ] {
+        let answer = client.post_json("/api/applications", &headers, &submission("cross"));
+        assert_eq!(answer.status, 403, "{headers:?}: {}", answer.body);
+    }
+}
+
+pub fn unknown_targets(client: &Client) {
+    for (portal, service) in [
+        ("atlantis", SERVICE),
+        (PORTAL, "mondlandung"),
+        (PORTAL, "bafoeg"),
+        ("../x", "y"),
+    ] {
+        let answer = client.post_json(
+            "/api/applications",
+            &[],
+            &json!({"portal": portal, "service": service, "fields": {}}),
+        );
+        assert_eq!(answer.status, 404, "{portal}/{service}: {}", answer.body);
+    }
+}
+
+pub fn body_limit(client: &Client) {
+    let big = "x".repeat(70 * 1024);
+    let answer = client.post_json(
+        "/api/applications",
+        &[],
+        &json!({"portal": PORTAL, "service": SERVICE, "fields": {"beschreibung": big}}),
+    );
+    assert_eq!(answer.status, 413, "{}", answer.body);
+}
+
+pub fn content_types(client: &Client) {
+    for content_type in [
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "application/xml",
+    ] {
+        let answer = client.request(
+            "POST",
+            "/api/applications",
+            &[("content-type", content_type)],
+            Some(b"portal=bottrop"),
+        );
+        assert_eq!(answer.status, 415, "{content_type}");
+    }
+    let none = client.request("POST", "/api/applications", &[], Some(b"{}"));
+    assert_eq!(none.status, 415);
+}
+
+pub fn status_lookup(client: &Client) {
+    let (id, token) = submit(client, "status");
+    let auth = format!("Bearer {token}");
+    let answer = client.get(
+        &format!("/api/applications/{id}"),
+        &[("authorization", &auth)],
+    );
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let body = answer.json();
+    assert_eq!(body["id"], id.as_str());
+    assert_eq!(body["portal"], PORTAL);
+    assert_eq!(body["service"], SERVICE);
+    assert_eq!(body["status"], "received");
+    assert_eq!(body["history"][0]["status"], "received");
+    assert!(body["history"][0]["at"].as_str().unwrap().ends_with('Z'));
+
+    let (_, other_token) = submit(client, "other");
+    let wrong = client.get(
+        &format!("/api/applications/{id}"),
+        &[("authorization", &format!("Bearer {other_token}"))],
+    );
+    let unknown = client.get("/api/applications/ZZZZ-ZZZZ", &[("authorization", &auth)]);
+    let missing = client.get(&format!("/api/applications/{id}"), &[]);
+    for answer in [wrong, unknown, missing] {
+        assert_eq!(answer.status, 404);
+    }
+}
+
+pub fn idempotent_retries(client: &Client) {
+    let key = format!("suite-{}", std::process::id());
+    let first = client.post_json(
+        "/api/applications",
+        &[("idempotency-key", &key)],
+        &submission("idem"),
+    );
+    let again = client.post_json(
+        "/api/applications",
+        &[("idempotency-key", &key)],
+        &submission("idem"),
+    );
+    assert_eq!(first.status, 201);
+    assert_eq!(again.status, 201);
+    assert_eq!(first.json()["id"], again.json()["id"]);
+    assert_eq!(first.json()["token"], again.json()["token"]);
+    let other = client.post_json(
+        "/api/applications",
+        &[("idempotency-key", &format!("{key}-2"))],
+        &submission("idem"),
+    );
+    assert_ne!(first.json()["id"], other.json()["id"]);
+}
+
+pub fn security_headers(client: &Client) {
+    let answer = client.post_json("/api/applications", &[], &json!({}));
+    for header in [
+        "content-security-policy",
+        "strict-transport-security",
+        "x-content-type-options",
+        "referrer-policy",
+    ] {
+        assert!(answer.header(header).is_some(), "{header} missing");
+    }
+    assert!(answer
+        .header("content-security-policy")
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+}
+
+/// Submit, list as the office, decrypt with `lotse inbox pull`, set a status with a
+/// note, and see it as the citizen.
+pub fn office_round_trip(client: &Client) {
+    let (id, token) = submit(client, "rundreise");
+    let list_path = format!("/api/office/{PORTAL}/{OFFICE}/applications");
+    assert_eq!(client.get(&list_path, &[]).status, 401);
+    assert_eq!(
+        client
+            .get(
+                &list_path,
+                &[("authorization", "Bearer falsch-falsch-falsch")]
+            )
+            .status,
+        401
+    );
+    let office_auth = format!("Bearer {OFFICE_TOKEN}");
+    let list = client.get(&list_path, &[("authorization", &office_auth)]);
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(
+        !list.body.contains(MARKER),
+        "the inbox lists envelopes, not plaintext"
+    );
+    assert!(list.body.contains(&id));
+
+    let pulled = Command::new(env!("CARGO_BIN_EXE_lotse"))
+        .args([
+            "inbox",
+            "pull",
+            "--server",
+            &client.base,
+            "--portal",
+            PORTAL,
+            "--office",
+            OFFICE,
+            "--key",
+        ])
+        .arg(repo().join("examples/office-keys/bottrop/buergerbuero.key"))
+        .env("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)
+        .output()
+        .unwrap();
+    assert!(
+        pulled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pulled.stderr)
+    );
+    let applications: Value = serde_json::from_slice(&pulled.stdout).unwrap();
+    let mine = applications
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id.as_str())
+        .expect("the new application is in the inbox");
+    assert!(mine["fields"]["beschreibung"]
+        .as_str()
+        .unwrap()
+        .contains("rundreise"));
+    assert_eq!(mine["fields"]["kategorie"], "Fahrrad");
+
+    let status_path = format!("/api/office/applications/{id}/status");
+    let bad = client.post_json(
+        &status_path,
+        &[("authorization", &office_auth)],
+        &json!({"status": "vergessen"}),
+    );
+    assert_eq!(bad.status, 400);
+    let unauthorized = client.post_json(&status_path, &[], &json!({"status": "completed"}));
+    assert_eq!(unauthorized.status, 401);
+    let set = Command::new(env!("CARGO_BIN_EXE_lotse"))
+        .args([
+            "inbox",
+            "status",
+            "--server",
+            &client.base,
+            "--id",
+            &id,
+            "--status",
+            "needs_info",
+            "--note",
+            "Bitte ein Foto nachreichen.",
+        ])
+        .env("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)
+        .output()
+        .unwrap();
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+
+    let citizen = client.get(
+        &format!("/api/applications/{id}"),
+        &[("authorization", &format!("Bearer {token}"))],
+    );
+    let body = citizen.json();
+    assert_eq!(body["status"], "needs_info");
+    assert_eq!(body["history"][1]["status"], "needs_info");
+    assert_eq!(body["history"][1]["note"], "Bitte ein Foto nachreichen.");
+    let page = client.post_form("/api/status", &[("id", &id), ("token", &token)]);
+    assert!(page.body.contains("Bitte ein Foto nachreichen."));
+}
+
+/// No file of the server's state contains a submitted value or a token in clear.
+pub fn nothing_readable_at_rest(client: &Client, state: &Path) {
+    let (_, token) = submit(client, "ruhend");
+    let mut checked = 0;
+    for file in walk(state) {
+        let bytes = std::fs::read(&file).unwrap();
+        checked += 1;
+        for needle in [MARKER.as_bytes(), token.as_bytes(), b"Hauptbahnhof Bottrop"] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{} contains {}",
+                file.display(),
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+    assert!(checked > 0, "no state files found in {}", state.display());
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Against a server limited to `limit` submissions a minute: the client is refused
+/// with 429 and Retry-After soon after.
+pub fn rate_limited(client: &Client, limit: u32) {
+    let mut accepted = 0;
+    for _ in 0..(limit * 2 + 4) {
+        let answer = client.post_json("/api/applications", &[], &submission("rate"));
+        match answer.status {
+            201 => accepted += 1,
+            429 => {
+                assert!(answer.header("retry-after").is_some());
+                // At most two windows' worth can pass when the minute turns mid-run.
+                assert!(accepted <= 2 * limit, "{accepted} accepted before 429");
+                assert!(accepted >= 1);
+                return;
+            }
+            other => panic!("unexpected {other}: {}", answer.body),
+        }
+    }
+    panic!("no 429 after {accepted} submissions with a limit of {limit}");
+}
+
+/// Every case, in an order that keeps each independent.
+pub fn all(client: &Client, state: &Path) {
+    accepted_as_json(client);
+    html_form_redirects_to_a_receipt(client);
+    validation_errors(client);
+    html_validation_errors_keep_what_was_typed(client);
+    login_required(client);
+    cross_site_refused(client);
+    unknown_targets(client);
+    body_limit(client);
+    content_types(client);
+    status_lookup(client);
+    idempotent_retries(client);
+    security_headers(client);
+    office_round_trip(client);
+    nothing_readable_at_rest(client, state);
+}
