@@ -73,6 +73,18 @@ impl Diagnostics {
     }
 
     fn push(&self, loc: Loc, severity: Severity, message: String) {
+        // Messages quote content; a line break there must not start a fake diagnostic.
+        let message: String = message
+            .chars()
+            .flat_map(|c| {
+                let escaped: Vec<char> = if c.is_control() {
+                    c.escape_default().collect()
+                } else {
+                    vec![c]
+                };
+                escaped
+            })
+            .collect();
         let diagnostic = Diagnostic {
             loc,
             severity,
@@ -109,11 +121,12 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // Ties go to the alphabetically first name, so the hint is the same on every run.
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))
         .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
         .map(|(_, c)| c)
 }
 

@@ -13,8 +13,9 @@ use pulldown_cmark::{html, CowStr, Event, HeadingLevel, Options, Parser, Tag, Ta
 /// only h1), links with schemes other than http(s), mailto and tel are neutralised, and
 /// when the text contains raw HTML the whole result goes through the ammonia sanitizer.
 pub fn render(markdown: &str) -> String {
-    let options =
-        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_HEADING_ATTRIBUTES;
+    // Heading attributes (`{#id .class key=value}`) stay off: they would let plain
+    // Markdown set event-handler attributes and the theme's ids.
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let mut events: Vec<Event<'_>> = Parser::new_ext(markdown, options).collect();
     let has_raw_html = events
         .iter()
@@ -22,16 +23,16 @@ pub fn render(markdown: &str) -> String {
     add_heading_ids(&mut events);
     for event in &mut events {
         match event {
-            Event::Start(Tag::Heading { level, .. }) | Event::End(TagEnd::Heading(level)) => {
-                if *level == HeadingLevel::H1 {
-                    *level = HeadingLevel::H2;
-                }
+            Event::Start(Tag::Heading { level, .. }) | Event::End(TagEnd::Heading(level))
+                if *level == HeadingLevel::H1 =>
+            {
+                *level = HeadingLevel::H2;
             }
             Event::Start(Tag::Link { dest_url, .. })
-            | Event::Start(Tag::Image { dest_url, .. }) => {
-                if !is_safe_url(dest_url) {
-                    *dest_url = CowStr::Borrowed("#");
-                }
+            | Event::Start(Tag::Image { dest_url, .. })
+                if !is_safe_url(dest_url) =>
+            {
+                *dest_url = CowStr::Borrowed("#");
             }
             _ => {}
         }

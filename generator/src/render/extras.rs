@@ -55,8 +55,13 @@ pub fn service_jsonld(
         value["identifier"] =
             json!({"@type": "PropertyValue", "propertyID": "LeiKa", "value": leika});
     }
-    // `</` inside a script element would end it early.
-    value.to_string().replace("</", "<\\/")
+    // Inside a script element, `</script` ends it and `<!--` changes how it is parsed;
+    // JSON allows `<`, `>` and `&` as \u escapes, so none of them appears literally.
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 pub fn robots_txt(base_url: &str) -> String {
