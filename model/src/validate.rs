@@ -54,7 +54,7 @@ fn check_field(field: &FormField, raw: &str) -> Result<Option<String>, String> {
         return match raw.to_lowercase().as_str() {
             "" | "nein" | "false" | "off" | "0" => {
                 if field.required {
-                    Err(format!("Bitte bestätigen Sie: {}", field.label))
+                    Err("Bitte setzen Sie hier ein Häkchen, um fortzufahren.".into())
                 } else {
                     Ok(Some("nein".into()))
                 }
@@ -65,7 +65,7 @@ fn check_field(field: &FormField, raw: &str) -> Result<Option<String>, String> {
     }
     if raw.is_empty() {
         return if field.required {
-            Err(format!("Bitte geben Sie „{}“ an.", field.label))
+            Err("Bitte füllen Sie dieses Pflichtfeld aus.".into())
         } else {
             Ok(None)
         };
@@ -287,7 +287,7 @@ mod tests {
             field("notiz", FieldType::Text, false),
         ];
         let errors = validate(&fields, &submit(&[("extra", "x")])).unwrap_err();
-        assert_eq!(errors["name"], "Bitte geben Sie „name“ an.");
+        assert_eq!(errors["name"], "Bitte füllen Sie dieses Pflichtfeld aus.");
         assert_eq!(
             errors["extra"],
             "Dieses Feld gehört nicht zu diesem Antrag."

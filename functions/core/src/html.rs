@@ -28,6 +28,14 @@ pub fn escape(text: &str) -> String {
 }
 
 fn shell(site: &str, title: &str, main: &str) -> String {
+    shell_for(site, None, title, main)
+}
+
+/// The page frame; with a portal, in that portal's colours and linking to its home.
+fn shell_for(site: &str, portal: Option<&str>, title: &str, main: &str) -> String {
+    let portal = portal.filter(|p| lotse_model::slug::is_slug(p));
+    let theme_css = portal.map_or_else(|| "/theme.css".to_string(), |p| format!("/{p}/theme.css"));
+    let home = portal.map_or_else(|| "/".to_string(), |p| format!("/{p}/"));
     format!(
         r##"<!DOCTYPE html>
 <html lang="de">
@@ -38,11 +46,11 @@ fn shell(site: &str, title: &str, main: &str) -> String {
 <meta name="robots" content="noindex">
 <title>{title} – {site}</title>
 <link rel="stylesheet" href="/assets/style.css">
-<link rel="stylesheet" href="/theme.css">
+<link rel="stylesheet" href="{theme_css}">
 </head>
 <body class="seite seite--funktion">
 <a class="sprunglink" href="#inhalt">Zum Inhalt springen</a>
-<header class="kopf"><div class="breite kopf__innen"><a class="marke" href="/"><span class="marke__name">{site}</span></a></div></header>
+<header class="kopf"><div class="breite kopf__innen"><a class="marke" href="{home}"><span class="marke__name">{site}</span></a></div></header>
 <main id="inhalt" class="breite inhalt">
 {main}
 </main>
@@ -106,7 +114,7 @@ pub fn form_with_errors(
     let mut main = String::new();
     let _ = write!(
         main,
-        "<h1>{}</h1>\n<form method=\"post\" action=\"/api/applications\" class=\"antrag\">\n<div id=\"fehler\" class=\"fehlerliste\" role=\"alert\" tabindex=\"-1\" aria-labelledby=\"fehler-titel\">\n<h2 id=\"fehler-titel\">Bitte korrigieren Sie {} {}</h2>\n<ul>\n",
+        "<h1>{}</h1>\n<form method=\"post\" action=\"/api/applications\" class=\"formular\">\n<div id=\"fehler\" class=\"fehlerliste\" role=\"alert\" tabindex=\"-1\" aria-labelledby=\"fehler-titel\">\n<h2 id=\"fehler-titel\">Bitte korrigieren Sie {} {}</h2>\n<ul>\n",
         escape(&schema.title),
         errors.len(),
         if errors.len() == 1 { "Angabe" } else { "Angaben" }
@@ -144,8 +152,15 @@ pub fn form_with_errors(
             errors.get(&field.id).map(String::as_str),
         );
     }
-    main.push_str("<button class=\"knopf\" type=\"submit\">Antrag absenden</button>\n</form>");
-    shell(site, &format!("Fehler: {}", schema.title), &main)
+    main.push_str(
+        "<button class=\"knopf knopf--senden\" type=\"submit\">Antrag absenden</button>\n</form>",
+    );
+    shell_for(
+        site,
+        Some(&schema.portal),
+        &format!("Fehler: {}", schema.title),
+        &main,
+    )
 }
 
 fn field_html(out: &mut String, field: &FormField, value: &str, error: Option<&str>) {
@@ -199,7 +214,7 @@ fn field_html(out: &mut String, field: &FormField, value: &str, error: Option<&s
     let label = escape(&field.label);
     match field.kind {
         FieldType::Radio => {
-            let _ = write!(out, "<fieldset class=\"{class}\" id=\"{input_id}\"{describedby}>\n<legend>{label}{marker}</legend>\n{help}{message}");
+            let _ = write!(out, "<fieldset class=\"{class} feld--gruppe\" id=\"{input_id}\"{describedby}>\n<legend class=\"feld__label\">{label}{marker}</legend>\n{help}{message}");
             for (n, option) in field.options.iter().enumerate() {
                 let checked = if option == value { " checked" } else { "" };
                 let _ = writeln!(
@@ -220,12 +235,15 @@ fn field_html(out: &mut String, field: &FormField, value: &str, error: Option<&s
             };
             let _ = write!(
                 out,
-                "<div class=\"{class}\">\n{message}<div class=\"wahl\"><input type=\"checkbox\" id=\"{input_id}\" name=\"{id}\" value=\"ja\"{checked}{required}{invalid}{describedby}><label for=\"{input_id}\">{label}{marker}</label></div>\n{help}</div>\n"
+                "<div class=\"{class} feld--ankreuz\">\n{message}<div class=\"wahl\"><input type=\"checkbox\" id=\"{input_id}\" name=\"{id}\" value=\"ja\"{checked}{required}{invalid}{describedby}><label for=\"{input_id}\">{label}{marker}</label></div>\n{help}</div>\n"
             );
         }
         _ => {
-            let _ = write!(out, "<div class=\"{class}\">\n<label for=\"{input_id}\">{label}{marker}</label>\n{help}{message}");
-            let attrs = format!("id=\"{input_id}\" name=\"{id}\"{required}{invalid}{describedby}");
+            let _ = write!(out, "<div class=\"{class}\">\n<label class=\"feld__label\" for=\"{input_id}\">{label}{marker}</label>\n{help}{message}");
+            let attrs = format!(
+                "class=\"eingabe eingabe--{}\" id=\"{input_id}\" name=\"{id}\"{required}{invalid}{describedby}",
+                field.kind.as_str()
+            );
             match field.kind {
                 FieldType::Textarea => {
                     let _ = writeln!(
@@ -276,11 +294,11 @@ fn field_html(out: &mut String, field: &FormField, value: &str, error: Option<&s
     }
 }
 
-pub fn receipt(site: &str, id: &str, token: &str) -> String {
+pub fn receipt(site: &str, portal: Option<&str>, id: &str, token: &str) -> String {
     let main = format!(
         r#"<h1>Ihr Antrag ist eingegangen</h1>
 <p class="vorspann">Vielen Dank. Ihr Antrag wurde verschlüsselt an die zuständige Stelle übermittelt.</p>
-<section class="kasten" aria-labelledby="zugang">
+<section class="karte" aria-labelledby="zugang">
 <h2 id="zugang">Ihre Zugangsdaten</h2>
 <p>Notieren Sie sich beides oder drucken Sie diese Seite aus. Damit können Sie den Stand Ihres Antrags jederzeit abfragen. Den Schlüssel können wir Ihnen nicht erneut zusenden.</p>
 <dl class="zugang">
@@ -297,7 +315,7 @@ pub fn receipt(site: &str, id: &str, token: &str) -> String {
         id = escape(id),
         token = escape(token),
     );
-    shell(site, "Eingangsbestätigung", &main)
+    shell_for(site, portal, "Eingangsbestätigung", &main)
 }
 
 pub fn status_form(site: &str, problem: Option<&str>) -> String {

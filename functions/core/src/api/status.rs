@@ -85,7 +85,10 @@ pub fn receipt<S: Store, F: Forms>(app: &App<S, F>, request: &Request) -> Respon
         .query_param("token")
         .filter(|t| t.len() == 26 && t.bytes().all(|b| b.is_ascii_alphanumeric()));
     match (id, token) {
-        (Some(id), Some(token)) => Response::html(200, html::receipt(&app.config.site_name, &id, &token)),
+        (Some(id), Some(token)) => {
+            let portal = request.query_param("portal");
+            Response::html(200, html::receipt(&app.config.site_name, portal.as_deref(), &id, &token))
+        }
         _ => Response::html(404, html::message_page(&app.config.site_name, "Eingangsbestätigung nicht gefunden", "Diese Eingangsbestätigung ist unvollständig. Bitte nutzen Sie den Link aus Ihrer Bestätigung oder fragen Sie den Stand mit Vorgangsnummer und Schlüssel ab.")),
     }
 }
