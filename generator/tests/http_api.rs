@@ -15,3 +15,24 @@ fn lotse_serve_limits_the_submission_rate() {
     let server = server::lotse_serve(3);
     cases::rate_limited(&Client::new(&server.base), 3);
 }
+
+/// The same suite in the real Workers runtime. CI sets LOTSE_REQUIRE_WORKERD=1, so a
+/// missing toolchain fails there instead of passing silently.
+#[test]
+fn workerd_passes_the_http_suite() {
+    if let Err(missing) = server::worker_ready() {
+        assert!(
+            std::env::var("LOTSE_REQUIRE_WORKERD").is_err(),
+            "LOTSE_REQUIRE_WORKERD is set but {missing}"
+        );
+        eprintln!("skipped: {missing}");
+        return;
+    }
+    server::build_dist();
+    {
+        let server = server::wrangler_dev(1000);
+        cases::all(&Client::new(&server.base), server.state());
+    }
+    let limited = server::wrangler_dev(3);
+    cases::rate_limited(&Client::new(&limited.base), 3);
+}

@@ -21,7 +21,19 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM first, so that a wrapper script can stop what it started (wrangler and
+    /// workerd), then SIGKILL if it does not go.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -81,6 +93,60 @@ pub fn lotse_serve(rate_limit: u32) -> Server {
         .expect("lotse serve starts");
     let base = format!("http://127.0.0.1:{port}");
     wait_until_up(&base, &mut child, Duration::from_secs(60));
+    Server {
+        base,
+        child,
+        _data: data,
+    }
+}
+
+/// Whether the Workers toolchain and a built worker are present.
+pub fn worker_ready() -> Result<(), String> {
+    let root = repo();
+    for required in [
+        "functions/worker/node_modules/.bin/wrangler",
+        "functions/worker/build/index.js",
+        "functions/worker/build/index_bg.wasm",
+    ] {
+        if !root.join(required).exists() {
+            return Err(format!(
+                "{required} is missing: run scripts/worker-tools.sh and scripts/worker-build.sh"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The example region built into dist/, for `wrangler dev` to serve as assets.
+pub fn build_dist() {
+    let status = Command::new(env!("CARGO_BIN_EXE_lotse"))
+        .current_dir(repo())
+        .args(["build", "--content", "content", "--out", "dist"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "lotse build failed");
+}
+
+/// `wrangler dev` (workerd, local D1) with the prebuilt worker and a fresh state folder.
+pub fn wrangler_dev(rate_limit: u32) -> Server {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let tokens = format!(
+        r#"{{"{}/{}": "{OFFICE_TOKEN}"}}"#,
+        "bottrop", "buergerbuero"
+    );
+    let mut child = Command::new(repo().join("scripts/worker-dev.sh"))
+        .current_dir(repo())
+        .args(["--no-build", "--port", &port.to_string(), "--state"])
+        .arg(data.path())
+        .env("OFFICE_TOKENS", tokens)
+        .env("RATE_LIMIT_PER_MINUTE", rate_limit.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("scripts/worker-dev.sh starts");
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until_up(&base, &mut child, Duration::from_secs(120));
     Server {
         base,
         child,
