@@ -6,6 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Rendering allocates many small strings on several threads; mimalloc handles that
+/// pattern markedly faster than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use lotse::diagnostics::{Diagnostic, Severity};
 use lotse::{build, inbox, serve};
 
