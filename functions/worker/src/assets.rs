@@ -1,0 +1,80 @@
+//! Form schemas from the static assets: the generator writes
+//! `dist/forms/<portal>/<service>.json`, and the `ASSETS` binding serves dist/.
+
+use lotse_functions::Forms;
+use lotse_model::slug::is_slug;
+use lotse_model::FormSchema;
+use worker::{console_error, Fetcher};
+
+pub struct AssetForms {
+    assets: Fetcher,
+}
+
+impl AssetForms {
+    pub fn new(assets: Fetcher) -> Self {
+        AssetForms { assets }
+    }
+}
+
+/// The asset path of a form schema, or `None` when portal or service is not a slug (so no
+/// request can reach outside `/forms/` or into another file).
+pub fn schema_path(portal: &str, service: &str) -> Option<String> {
+    (is_slug(portal) && is_slug(service)).then(|| format!("/forms/{portal}/{service}.json"))
+}
+
+impl Forms for AssetForms {
+    async fn schema(&self, portal: &str, service: &str) -> Option<FormSchema> {
+        let path = schema_path(portal, service)?;
+        // The host is ignored by the assets binding; only the path matters.
+        let mut response = match self
+            .assets
+            .fetch(format!("https://assets.invalid{path}"), None)
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => {
+                console_error!("form schema {path}: assets fetch failed: {e}");
+                return None;
+            }
+        };
+        // A missing file answers 404 (with dist/404.html as its body).
+        if response.status_code() != 200 {
+            return None;
+        }
+        match response.json::<FormSchema>().await {
+            Ok(schema) if schema.portal == portal && schema.service == service => Some(schema),
+            Ok(_) => {
+                console_error!("form schema {path} names another portal or service");
+                None
+            }
+            Err(e) => {
+                console_error!("form schema {path} does not parse: {e}");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_slugs_make_a_path() {
+        assert_eq!(
+            schema_path("bottrop", "hund-anmelden").as_deref(),
+            Some("/forms/bottrop/hund-anmelden.json")
+        );
+        for (portal, service) in [
+            ("..", "x"),
+            ("bottrop", "../../secret"),
+            ("bottrop", "a/b"),
+            ("Bottrop", "x"),
+            ("", "x"),
+            ("bottrop", "x.json"),
+            ("bottrop", "x%2f"),
+        ] {
+            assert_eq!(schema_path(portal, service), None, "{portal}/{service}");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The Cloudflare Worker: a thin adapter around [`lotse_functions::handle`].
+//!
+//! It converts the Workers request into the runtime-neutral [`lotse_functions::Request`],
+//! builds the app from the bindings (D1 database `DB`, static assets `ASSETS`, the
+//! `OFFICE_TOKENS` secret and the `RATE_LIMIT_PER_MINUTE` variable) and converts the
+//! answer back. All behaviour lives in lotse-functions and is tested there natively; this
+//! crate is tested end to end under `wrangler dev` (scripts/worker-dev.sh).
+//!
+//! The crate also compiles natively (the workspace is linted for the host), but only
+//! runs on wasm32: every `worker` call is a JavaScript import.
+
+mod assets;
+mod d1;
+
+use futures_util::StreamExt;
+use lotse_functions::{handle, App, Config, OfficeTokens};
+use worker::{console_error, event, Context, Env, Headers, ResponseBuilder};
+
+pub use assets::AssetForms;
+pub use d1::D1Store;
+
+/// Bodies are read up to this size and no further. lotse-functions answers 413 above its
+/// own, smaller limit (64 KiB), so a longer body only needs to be recognisably too long.
+const BODY_READ_LIMIT: usize = 1024 * 1024;
+
+#[event(fetch)]
+async fn fetch(
+    request: worker::Request,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<worker::Response> {
+    // `run_worker_first = ["/api/*"]` in wrangler.toml sends only the API here; anything
+    // else (a misconfigured route, say) goes on to the static site.
+    if !request.path().starts_with("/api/") {
+        return env.assets("ASSETS")?.fetch_request(request).await;
+    }
+    let app = App {
+        store: D1Store::new(env.d1("DB")?),
+        forms: AssetForms::new(env.assets("ASSETS")?),
+        config: config(&env),
+    };
+    let request = into_core(request).await?;
+    from_core(handle(&app, request).await)
+}
+
+/// The configuration from the Worker's secrets and variables. A broken value is logged and
+/// replaced by the safe default rather than failing every request.
+pub fn config(env: &Env) -> Config {
+    let mut config = Config::default();
+    if let Some(text) = string_binding(env, "OFFICE_TOKENS") {
+        match OfficeTokens::from_json(&text) {
+            Ok(tokens) => config.office_tokens = tokens,
+            // The message names the problem, never a token.
+            Err(message) => {
+                console_error!("OFFICE_TOKENS ignored, no office can log in: {message}")
+            }
+        }
+    }
+    if let Some(text) = string_binding(env, "RATE_LIMIT_PER_MINUTE") {
+        match parse_rate_limit(&text) {
+            Some(limit) => config.rate_limit_per_minute = limit,
+            None => console_error!(
+                "RATE_LIMIT_PER_MINUTE = {text:?} is not a positive whole number; using {}",
+                config.rate_limit_per_minute
+            ),
+        }
+    }
+    if let Some(name) = string_binding(env, "SITE_NAME").filter(|n| !n.trim().is_empty()) {
+        config.site_name = name;
+    }
+    config
+}
+
+/// `RATE_LIMIT_PER_MINUTE`: a positive whole number.
+pub fn parse_rate_limit(text: &str) -> Option<u32> {
+    text.trim().parse::<u32>().ok().filter(|n| *n > 0)
+}
+
+/// A secret (`wrangler secret put`) or a plain variable (`[vars]`, `--var`) of that name.
+fn string_binding(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+}
+
+async fn into_core(mut request: worker::Request) -> worker::Result<lotse_functions::Request> {
+    let (path, query) = split_url(&request.inner().url());
+    let headers: Vec<(String, String)> = request
+        .headers()
+        .entries()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .collect();
+    let client = request
+        .headers()
+        .get("cf-connecting-ip")?
+        .unwrap_or_default();
+    let method = request.method().to_string();
+    let body = if matches!(method.as_str(), "GET" | "HEAD") {
+        Vec::new()
+    } else {
+        read_body(&mut request, BODY_READ_LIMIT).await?
+    };
+    Ok(lotse_functions::Request {
+        method,
+        path,
+        query,
+        headers,
+        body,
+        client,
+        now_ms: worker::Date::now().as_millis(),
+    })
+}
+
+/// Path and query of the absolute URL the runtime hands over, already serialized by it
+/// (percent-encoded). Splitting the string spares parsing the URL again, and the `url`
+/// crate's Unicode tables in the wasm.
+pub fn split_url(url: &str) -> (String, String) {
+    let without_fragment = url.split('#').next().unwrap_or_default();
+    let (before_query, query) = without_fragment
+        .split_once('?')
+        .unwrap_or((without_fragment, ""));
+    let path = match before_query.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |slash| &rest[slash..]),
+        None => before_query,
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    (path.to_string(), query.to_string())
+}
+
+/// Reads the body up to `limit` bytes and one more; the rest is never buffered.
+async fn read_body(request: &mut worker::Request, limit: usize) -> worker::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    let mut stream = match request.stream() {
+        Ok(stream) => stream,
+        // No body at all.
+        Err(_) => return Ok(body),
+    };
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > limit {
+            body.truncate(limit + 1);
+            break;
+        }
+    }
+    Ok(body)
+}
+
+fn from_core(response: lotse_functions::Response) -> worker::Result<worker::Response> {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        headers.append(name, value)?;
+    }
+    let builder = ResponseBuilder::new()
+        .with_status(response.status)
+        .with_headers(headers);
+    // 204, 304 and friends must not have a body, not even an empty one.
+    Ok(if response.body.is_empty() {
+        builder.empty()
+    } else {
+        builder.fixed(response.body)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_path_and_query() {
+        let split = split_url;
+        assert_eq!(
+            split("https://a.example/api/x?b=1&c=%20#f"),
+            ("/api/x".into(), "b=1&c=%20".into())
+        );
+        assert_eq!(
+            split("http://127.0.0.1:8787/api/applications"),
+            ("/api/applications".into(), String::new())
+        );
+        assert_eq!(split("https://a.example"), ("/".into(), String::new()));
+        assert_eq!(split("https://a.example?x=1"), ("/".into(), "x=1".into()));
+        assert_eq!(
+            split("https://a.example/p?q=a?b"),
+            ("/p".into(), "q=a?b".into())
+        );
+    }
+
+    #[test]
+    fn rate_limit_must_be_a_positive_number() {
+        assert_eq!(parse_rate_limit("60"), Some(60));
+        assert_eq!(parse_rate_limit(" 5 "), Some(5));
+        assert_eq!(parse_rate_limit("0"), None);
+        assert_eq!(parse_rate_limit("-1"), None);
+        assert_eq!(parse_rate_limit("sechzig"), None);
+    }
+}
