@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of the project: formatting, lints, unit and integration tests.
-# This is the test command README.md gives and .ci/run calls.
+# Runs every test of the project: formatting, lints, unit and integration tests, and the
+# HTTP suite against both runtimes (lotse serve and workerd under wrangler dev).
+# This is the test command README.md gives and .ci/run calls. The first run on a fresh
+# machine installs the worker tools (scripts/worker-tools.sh, ~6 min); later runs reuse them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,8 +14,13 @@ cargo fmt --all --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "worker tools and build (for the workerd run of the HTTP suite)"
+bash scripts/worker-tools.sh
+bash scripts/worker-build.sh
+
 step "cargo test"
-cargo test --workspace --locked
+# The HTTP suite must run in workerd too; without the worker it fails instead of skipping.
+LOTSE_REQUIRE_WORKERD=1 cargo test --workspace --locked
 
 step "lotse check on the example region (warnings are errors)"
 cargo run --quiet --locked -p lotse -- check --content content --deny-warnings
