@@ -4,6 +4,7 @@
 //! adapters around [`handle`]; everything here is tested natively.
 
 mod api;
+pub mod auth;
 mod html;
 pub mod http;
 mod idempotency;
