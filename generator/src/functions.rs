@@ -12,9 +12,12 @@ use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderName, HeaderValue, Request as HttpRequest, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
+use lotse_functions::auth::{
+    basic_authorization, AuthError, HttpClient, Oidc, OidcConfig, SessionKeys,
+};
 use lotse_functions::sqlite::SqliteStore;
-use lotse_functions::{App, Config, Forms, OfficeTokens, Request, Response};
-use lotse_model::FormSchema;
+use lotse_functions::{App, Config, Forms, LoginSetup, OfficeTokens, Request, Response};
+use lotse_model::{FormSchema, LoginConfig, Region};
 
 use crate::serve::MemorySink;
 
@@ -31,7 +34,109 @@ impl Forms for SiteForms {
     }
 }
 
-pub type LocalApp = App<SqliteStore, SiteForms>;
+/// Reaches the OpenID provider with a blocking client: the functions run on a blocking
+/// thread under `lotse serve`.
+pub struct BlockingHttp {
+    agent: ureq::Agent,
+}
+
+impl BlockingHttp {
+    fn new() -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(std::time::Duration::from_secs(10)))
+            .build()
+            .into();
+        BlockingHttp { agent }
+    }
+}
+
+fn provider_error(url: &str, e: impl std::fmt::Display) -> AuthError {
+    AuthError::Provider(format!("{url}: {e}"))
+}
+
+impl HttpClient for BlockingHttp {
+    async fn get_json(&self, url: &str) -> Result<serde_json::Value, AuthError> {
+        let mut response = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| provider_error(url, e))?;
+        if response.status() != 200 {
+            return Err(provider_error(
+                url,
+                format!("answered {}", response.status()),
+            ));
+        }
+        response
+            .body_mut()
+            .read_json()
+            .map_err(|e| provider_error(url, e))
+    }
+
+    async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        basic_auth: Option<(&str, &str)>,
+    ) -> Result<(u16, serde_json::Value), AuthError> {
+        let mut request = self.agent.post(url);
+        if let Some((id, secret)) = basic_auth {
+            request = request.header("authorization", &basic_authorization(id, secret));
+        }
+        let mut response = request
+            .send_form(form.iter().copied())
+            .map_err(|e| provider_error(url, e))?;
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .read_json()
+            .unwrap_or(serde_json::Value::Null);
+        Ok((status, body))
+    }
+}
+
+pub type LocalApp = App<SqliteStore, SiteForms, BlockingHttp>;
+
+/// Login under `lotse serve`: the region's `[login]`, the client secret from
+/// `LOTSE_OIDC_CLIENT_SECRET` (without it there is no login), the issuer optionally
+/// replaced by `LOTSE_OIDC_ISSUER`, and session keys from `LOTSE_SESSION_SECRET` (or
+/// random ones that last as long as the server).
+fn login_setup(login: Option<&LoginConfig>, site_url: &str) -> Result<Option<LoginSetup>> {
+    let Some(login) = login else {
+        return Ok(None);
+    };
+    let Ok(secret) = std::env::var("LOTSE_OIDC_CLIENT_SECRET") else {
+        eprintln!(
+            "login: off (set LOTSE_OIDC_CLIENT_SECRET to log in at {})",
+            login.issuer
+        );
+        return Ok(None);
+    };
+    let mut login = login.clone();
+    if let Ok(issuer) = std::env::var("LOTSE_OIDC_ISSUER") {
+        login.issuer = issuer;
+    }
+    let keys = match std::env::var("LOTSE_SESSION_SECRET") {
+        Ok(text) => SessionKeys::parse(&text)
+            .map_err(|e| anyhow::anyhow!("LOTSE_SESSION_SECRET: {}", e.log_reason()))?,
+        Err(_) => {
+            let mut key = [0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            use base64::Engine as _;
+            SessionKeys::parse(&base64::engine::general_purpose::STANDARD.encode(key))
+                .map_err(|e| anyhow::anyhow!(e.log_reason()))?
+        }
+    };
+    let config = OidcConfig::new(&login, &secret, site_url)
+        .map_err(|e| anyhow::anyhow!("login: {}", e.log_reason()))?;
+    eprintln!("login: {} as client {}", login.issuer, login.client_id);
+    Ok(Some(LoginSetup {
+        oidc: Arc::new(Oidc::new(config)),
+        keys,
+    }))
+}
 
 /// Opens the store in `data` and reads the configuration from the environment:
 /// `LOTSE_OFFICE_TOKEN` (one bearer token for every office) and `LOTSE_RATE_LIMIT`
@@ -39,7 +144,8 @@ pub type LocalApp = App<SqliteStore, SiteForms>;
 pub fn local_app(
     data: &Path,
     files: Arc<RwLock<Arc<MemorySink>>>,
-    site_name: String,
+    region: &Region,
+    site_url: &str,
 ) -> Result<LocalApp> {
     let store = SqliteStore::open(&data.join("lotse.sqlite3"))
         .map_err(|e| anyhow::anyhow!("{e}"))
@@ -58,10 +164,12 @@ pub fn local_app(
     Ok(App {
         store,
         forms: SiteForms { files },
+        http: BlockingHttp::new(),
         config: Config {
             office_tokens,
             rate_limit_per_minute,
-            site_name,
+            site_name: region.name.clone(),
+            login: login_setup(region.login.as_ref(), site_url)?,
             ..Config::default()
         },
     })

@@ -146,10 +146,12 @@ pub fn run(options: Options) -> Result<()> {
         files: Arc::new(RwLock::new(first.files.clone())),
         reload,
     };
+    let site_url = format!("http://127.0.0.1:{}", options.port);
     let functions = functions::local_app(
         &options.data,
         state.files.clone(),
-        first.site.region.name.clone(),
+        &first.site.region,
+        &site_url,
     )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -2,12 +2,30 @@
 
 mod http;
 
-use http::{cases, server, Client};
+use http::{cases, login, server, Client};
 
 #[test]
 fn lotse_serve_passes_the_http_suite() {
     let server = server::lotse_serve(1000);
     cases::all(&Client::new(&server.base), server.state());
+}
+
+#[test]
+fn lotse_serve_logs_citizens_in() {
+    let port = server::free_port();
+    let provider = login::start_provider(&format!("http://127.0.0.1:{port}/api/callback"), None);
+    let server = server::lotse_serve_on(
+        port,
+        1000,
+        &[
+            ("LOTSE_OIDC_ISSUER", provider.issuer.as_str()),
+            ("LOTSE_OIDC_CLIENT_SECRET", login::CLIENT_SECRET),
+            ("LOTSE_SESSION_SECRET", login::SESSION_SECRET),
+        ],
+    );
+    let client = Client::new(&server.base);
+    login::flow(&client);
+    login::too_low(&client);
 }
 
 #[test]

@@ -369,3 +369,66 @@ pub fn status_page(site: &str, application: &StoredApplication, history: &[Statu
     );
     shell(site, "Stand Ihres Antrags", &main)
 }
+
+/// "Mein Postfach" before login: what it is and the login button.
+pub fn mailbox_login(site: &str, portal: Option<&str>, return_path: &str) -> String {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("portal", portal.unwrap_or(""))
+        .append_pair("return", return_path)
+        .append_pair("level", "low")
+        .finish();
+    let main = format!(
+        r#"<h1>Mein Postfach</h1>
+<p class="vorspann">Im Postfach sehen Sie alle Anträge, die Sie angemeldet gestellt haben, mit ihrem aktuellen Stand und den Hinweisen der Behörde.</p>
+<p><a class="knopf" href="/api/login?{query}">Anmelden mit BundID</a></p>
+<p>Anträge ohne Anmeldung fragen Sie mit Vorgangsnummer und Schlüssel ab: <a href="/api/status">Stand eines Antrags abfragen</a>.</p>"#,
+        query = escape(&query)
+    );
+    shell_for(site, portal, "Mein Postfach", &main)
+}
+
+/// "Mein Postfach": the citizen's applications with status and the office's notes.
+pub fn mailbox(
+    site: &str,
+    portal: Option<&str>,
+    session: &crate::auth::Session,
+    applications: &[(StoredApplication, Vec<StatusEntry>)],
+) -> String {
+    let mut main = String::from("<h1>Mein Postfach</h1>\n");
+    if let Some(name) = session.display_name() {
+        let _ = writeln!(
+            main,
+            "<p class=\"vorspann\">Angemeldet als {}.</p>",
+            escape(&name)
+        );
+    }
+    if applications.is_empty() {
+        main.push_str(
+            "<p>Sie haben noch keine Anträge gestellt, während Sie angemeldet waren.</p>\n",
+        );
+    }
+    for (application, history) in applications {
+        let note = history
+            .iter()
+            .rev()
+            .find_map(|h| h.note.as_deref())
+            .map(|n| format!("<p>Hinweis der Behörde: {}</p>\n", escape(n)))
+            .unwrap_or_default();
+        let _ = write!(
+            main,
+            "<section class=\"karte\" aria-labelledby=\"antrag-{id}\">\n<h2 id=\"antrag-{id}\">Vorgang {id}</h2>\n<p>{service} · eingegangen am {created}</p>\n<p class=\"status status--{class}\">Stand: <strong>{status}</strong></p>\n{note}</section>\n",
+            id = escape(&application.id),
+            service = escape(&application.service),
+            created = escape(&application.created_at[..10.min(application.created_at.len())]),
+            class = escape(&application.status),
+            status = escape(status_label(&application.status)),
+        );
+    }
+    let return_path = portal.map_or_else(|| "/".to_string(), |p| format!("/{p}/"));
+    let _ = write!(
+        main,
+        "<form method=\"post\" action=\"/api/logout\"><input type=\"hidden\" name=\"return\" value=\"{}\"><button class=\"knopf knopf--zweit\" type=\"submit\">Abmelden</button></form>",
+        escape(&return_path)
+    );
+    shell_for(site, portal, "Mein Postfach", &main)
+}

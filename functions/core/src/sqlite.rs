@@ -123,6 +123,30 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn account_applications(
+        &self,
+        account_hashes: &[String],
+    ) -> StoreResult<Vec<StoredApplication>> {
+        self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT * FROM applications WHERE account_hash = ?1 ORDER BY created_at DESC, id",
+            )?;
+            let mut out = Vec::new();
+            for hash in account_hashes {
+                let rows = statement.query_map(params![hash], application_from_row)?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            out.sort_by(|a, b| {
+                b.created_at
+                    .cmp(&a.created_at)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            Ok(out)
+        })
+    }
+
     async fn office_applications(
         &self,
         portal: &str,

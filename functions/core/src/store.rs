@@ -60,6 +60,13 @@ pub trait Store {
 
     async fn history(&self, id: &str) -> StoreResult<Vec<StatusEntry>>;
 
+    /// Applications linked to a citizen's account (any of the given keyed hashes),
+    /// newest first.
+    async fn account_applications(
+        &self,
+        account_hashes: &[String],
+    ) -> StoreResult<Vec<StoredApplication>>;
+
     /// Applications of one office, oldest first.
     async fn office_applications(
         &self,

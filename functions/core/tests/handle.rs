@@ -5,6 +5,7 @@ use std::cell::Cell;
 
 use futures_executor::block_on;
 use lotse_envelope::PrivateKey;
+use lotse_functions::auth::NoNetwork;
 use lotse_functions::sqlite::SqliteStore;
 use lotse_functions::store::{StatusEntry, StoreResult};
 use lotse_functions::{
@@ -48,11 +49,12 @@ fn schema(public_key: String) -> FormSchema {
     }
 }
 
-fn app<S: Store>(store: S) -> (App<S, OneForm>, PrivateKey) {
+fn app<S: Store>(store: S) -> (App<S, OneForm, NoNetwork>, PrivateKey) {
     let (private, public) = PrivateKey::generate();
     let app = App {
         store,
         forms: OneForm(schema(public.to_base64())),
+        http: NoNetwork,
         config: Config {
             office_tokens: OfficeTokens::All("office-token-0123456789".into()),
             ..Config::default()
@@ -93,6 +95,9 @@ impl Store for BrokenStore {
         self.fail()
     }
     async fn history(&self, _: &str) -> StoreResult<Vec<StatusEntry>> {
+        self.fail()
+    }
+    async fn account_applications(&self, _: &[String]) -> StoreResult<Vec<StoredApplication>> {
         self.fail()
     }
     async fn office_applications(&self, _: &str, _: &str) -> StoreResult<Vec<StoredApplication>> {

@@ -129,6 +129,32 @@ impl Store for D1Store {
         .map_err(failed)
     }
 
+    async fn account_applications(
+        &self,
+        account_hashes: &[String],
+    ) -> StoreResult<Vec<StoredApplication>> {
+        let mut out = Vec::new();
+        for hash in account_hashes {
+            let rows = self
+                .statement(
+                    "SELECT * FROM applications WHERE account_hash = ?1 ORDER BY created_at DESC, id",
+                    &[text(hash)],
+                )?
+                .all()
+                .await
+                .map_err(failed)?
+                .results::<StoredApplication>()
+                .map_err(failed)?;
+            out.extend(rows);
+        }
+        out.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        Ok(out)
+    }
+
     async fn office_applications(
         &self,
         portal: &str,

@@ -11,6 +11,7 @@
 
 mod assets;
 mod d1;
+mod http;
 
 use futures_util::StreamExt;
 use lotse_functions::{handle, App, Config, OfficeTokens};
@@ -34,10 +35,14 @@ async fn fetch(
     if !request.path().starts_with("/api/") {
         return env.assets("ASSETS")?.fetch_request(request).await;
     }
+    let origin = origin_of(&request.inner().url());
+    let mut config = config(&env);
+    config.login = http::login_setup(&env, &origin, string_binding);
     let app = App {
         store: D1Store::new(env.d1("DB")?),
         forms: AssetForms::new(env.assets("ASSETS")?),
-        config: config(&env),
+        http: http::FetchHttp,
+        config,
     };
     let request = into_core(request).await?;
     from_core(handle(&app, request).await)
@@ -128,6 +133,17 @@ pub fn split_url(url: &str) -> (String, String) {
     (path.to_string(), query.to_string())
 }
 
+/// `https://host:port` of an absolute URL.
+pub fn origin_of(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            format!("{scheme}://{host}")
+        }
+        None => String::new(),
+    }
+}
+
 /// Reads the body up to `limit` bytes and one more; the rest is never buffered.
 async fn read_body(request: &mut worker::Request, limit: usize) -> worker::Result<Vec<u8>> {
     let mut body = Vec::new();
@@ -182,6 +198,18 @@ mod tests {
         assert_eq!(
             split("https://a.example/p?q=a?b"),
             ("/p".into(), "q=a?b".into())
+        );
+    }
+
+    #[test]
+    fn origins_of_urls() {
+        assert_eq!(
+            origin_of("https://a.example/api/x?y#z"),
+            "https://a.example"
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8787/api/login"),
+            "http://127.0.0.1:8787"
         );
     }
 

@@ -26,6 +26,30 @@ fn valid_fields(note: &str) -> Value {
     })
 }
 
+/// Valid values for every field of a published form schema.
+pub fn valid_fields_for(schema: &Value) -> Value {
+    let mut fields = serde_json::Map::new();
+    for field in schema["fields"].as_array().unwrap() {
+        let value = match field["type"].as_str().unwrap() {
+            "textarea" => json!("Ein kurzer Beispieltext."),
+            "email" => json!("erika@example.org"),
+            "tel" => json!("02041 123456"),
+            "date" => json!("2026-11-20"),
+            "number" => json!(field["min"]
+                .as_f64()
+                .unwrap_or(1.0)
+                .max(field["max"].as_f64().map_or(1.0, |m| m.min(1.0)))),
+            "select" | "radio" => field["options"][0].clone(),
+            "checkbox" => json!("ja"),
+            "postcode" => json!("46236"),
+            "iban" => json!("DE89370400440532013000"),
+            _ => json!("Beispiel"),
+        };
+        fields.insert(field["id"].as_str().unwrap().to_string(), value);
+    }
+    Value::Object(fields)
+}
+
 fn submission(note: &str) -> Value {
     json!({"portal": PORTAL, "service": SERVICE, "fields": valid_fields(note)})
 }

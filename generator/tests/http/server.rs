@@ -72,9 +72,14 @@ fn wait_until_up(base: &str, child: &mut Child, timeout: Duration) {
 
 /// `lotse serve` on the example region with a fresh data folder.
 pub fn lotse_serve(rate_limit: u32) -> Server {
+    lotse_serve_on(free_port(), rate_limit, &[])
+}
+
+/// `lotse serve` on a given port with extra environment (login settings).
+pub fn lotse_serve_on(port: u16, rate_limit: u32, env: &[(&str, &str)]) -> Server {
     let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lotse"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lotse"));
+    command
         .current_dir(repo())
         .args([
             "serve",
@@ -87,10 +92,11 @@ pub fn lotse_serve(rate_limit: u32) -> Server {
         .arg(data.path())
         .env("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)
         .env("LOTSE_RATE_LIMIT", rate_limit.to_string())
+        .env_remove("LOTSE_OIDC_CLIENT_SECRET")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("lotse serve starts");
+        .stderr(Stdio::null());
+    let mut child = command.spawn().expect("lotse serve starts");
     let base = format!("http://127.0.0.1:{port}");
     wait_until_up(&base, &mut child, Duration::from_secs(60));
     Server {

@@ -1,6 +1,7 @@
 //! The router and the configuration shared by all handlers.
 
 mod guard;
+mod login;
 mod office;
 mod status;
 mod submit;
@@ -10,6 +11,7 @@ use std::collections::HashMap;
 use lotse_model::FormSchema;
 use serde_json::json;
 
+use crate::auth::{HttpClient, Oidc, SessionKeys};
 use crate::http::{Request, Response};
 use crate::ids::hash_hex;
 use crate::store::Store;
@@ -71,6 +73,8 @@ pub struct Config {
     pub body_limit: usize,
     /// Shown on the pages the functions render (receipt, status, errors).
     pub site_name: String,
+    /// `None`: no login configured; services that need one answer 401.
+    pub login: Option<LoginSetup>,
 }
 
 impl Default for Config {
@@ -80,24 +84,41 @@ impl Default for Config {
             rate_limit_per_minute: 60,
             body_limit: 64 * 1024,
             site_name: "Serviceportal".into(),
+            login: None,
         }
     }
 }
 
-pub struct App<S, F> {
+pub struct App<S, F, H> {
     pub store: S,
     pub forms: F,
+    /// Reaches the OpenID provider (fetch on Workers, a blocking client under `serve`).
+    pub http: H,
     pub config: Config,
+}
+
+/// Citizen login, when configured: the provider (with its metadata and key cache) and
+/// the keys that seal session cookies.
+#[derive(Clone, Debug)]
+pub struct LoginSetup {
+    pub oidc: std::sync::Arc<Oidc>,
+    pub keys: SessionKeys,
 }
 
 /// Answers one request. Never panics on any input; every answer carries the security
 /// headers.
-pub async fn handle<S: Store, F: Forms>(app: &App<S, F>, request: Request) -> Response {
+pub async fn handle<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
+    request: Request,
+) -> Response {
     let response = route(app, &request).await;
     with_security_headers(response)
 }
 
-async fn route<S: Store, F: Forms>(app: &App<S, F>, request: &Request) -> Response {
+async fn route<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
+    request: &Request,
+) -> Response {
     let segments: Vec<&str> = request
         .path
         .trim_end_matches('/')
@@ -107,7 +128,13 @@ async fn route<S: Store, F: Forms>(app: &App<S, F>, request: &Request) -> Respon
     let method = request.method.as_str();
     match (method, segments.as_slice()) {
         ("POST", ["api", "applications"]) => submit::submit(app, request).await,
+        ("GET", ["api", "applications"]) => login::mailbox_json(app, request).await,
         ("GET", ["api", "applications", id]) => status::status_json(app, request, id).await,
+        ("GET", ["api", "login"]) => login::login(app, request).await,
+        ("GET", ["api", "callback"]) => login::callback(app, request).await,
+        ("GET", ["api", "session"]) => login::session(app, request),
+        ("POST", ["api", "logout"]) => login::logout(request),
+        ("GET", ["api", "postfach"]) => login::mailbox_html(app, request).await,
         ("GET", ["api", "receipt"]) => status::receipt(app, request),
         ("GET", ["api", "status"]) => status::status_form(app),
         ("POST", ["api", "status"]) => status::status_html(app, request).await,
@@ -120,6 +147,7 @@ async fn route<S: Store, F: Forms>(app: &App<S, F>, request: &Request) -> Respon
         (_, ["api", "applications"])
         | (_, ["api", "applications", _])
         | (_, ["api", "receipt"])
+        | (_, ["api", "login" | "callback" | "session" | "logout" | "postfach"])
         | (_, ["api", "status"])
         | (_, ["api", "office", _, _, "applications"])
         | (_, ["api", "office", "applications", _, "status"]) => error(

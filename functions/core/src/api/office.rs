@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use super::guard::{self, BodyKind};
 use super::status::history_json;
 use super::{bearer, error, App, Forms};
+use crate::auth::HttpClient;
 use crate::http::{Request, Response};
 use crate::ids::normalize_id;
 use crate::store::{StatusEntry, Store};
@@ -24,8 +25,8 @@ fn unauthorized() -> Response {
 
 /// `GET /api/office/<portal>/<office>/applications`: one JSON object per application,
 /// each a complete envelope (readable by `lotse inbox decrypt`) plus its status.
-pub async fn list<S: Store, F: Forms>(
-    app: &App<S, F>,
+pub async fn list<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
     request: &Request,
     portal: &str,
     office: &str,
@@ -57,8 +58,8 @@ pub async fn list<S: Store, F: Forms>(
 }
 
 /// `POST /api/office/applications/<id>/status` with `{"status": "...", "note": "..."}`.
-pub async fn set_status<S: Store, F: Forms>(
-    app: &App<S, F>,
+pub async fn set_status<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
     request: &Request,
     id: &str,
 ) -> Response {

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use super::guard::{self, BodyKind};
 use super::{bearer, error, App, Forms};
+use crate::auth::HttpClient;
 use crate::html;
 use crate::http::{Request, Response};
 use crate::ids::{normalize_id, token_matches};
@@ -52,8 +53,8 @@ pub fn history_json(history: &[StatusEntry]) -> serde_json::Value {
 }
 
 /// `GET /api/applications/<id>` with `Authorization: Bearer <token>`.
-pub async fn status_json<S: Store, F: Forms>(
-    app: &App<S, F>,
+pub async fn status_json<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
     request: &Request,
     id: &str,
 ) -> Response {
@@ -79,7 +80,10 @@ pub async fn status_json<S: Store, F: Forms>(
 /// `GET /api/receipt?id=…&token=…`: the page the HTML form is redirected to. The token is
 /// in the address, so the page sends no Referer anywhere (no-referrer on every answer)
 /// and is not cached.
-pub fn receipt<S: Store, F: Forms>(app: &App<S, F>, request: &Request) -> Response {
+pub fn receipt<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
+    request: &Request,
+) -> Response {
     let id = request.query_param("id").and_then(|id| normalize_id(&id));
     let token = request
         .query_param("token")
@@ -94,12 +98,15 @@ pub fn receipt<S: Store, F: Forms>(app: &App<S, F>, request: &Request) -> Respon
 }
 
 /// `GET /api/status`: the lookup form.
-pub fn status_form<S: Store, F: Forms>(app: &App<S, F>) -> Response {
+pub fn status_form<S: Store, F: Forms, H: HttpClient>(app: &App<S, F, H>) -> Response {
     Response::html(200, html::status_form(&app.config.site_name, None))
 }
 
 /// `POST /api/status` with `id` and `token` from the lookup form.
-pub async fn status_html<S: Store, F: Forms>(app: &App<S, F>, request: &Request) -> Response {
+pub async fn status_html<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
+    request: &Request,
+) -> Response {
     let site = &app.config.site_name;
     let checks = guard::size(&app.config, request)
         .and_then(|_| guard::content_type(request, &[BodyKind::Form]))

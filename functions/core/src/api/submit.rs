@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::guard::{self, BodyKind};
 use super::{error, App, Forms};
+use crate::auth::HttpClient;
 use crate::html;
 use crate::http::{Request, Response};
 use crate::idempotency::{self, SavedAnswer};
@@ -30,7 +31,10 @@ pub(crate) fn wants_html(request: &Request) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-pub async fn submit<S: Store, F: Forms>(app: &App<S, F>, request: &Request) -> Response {
+pub async fn submit<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
+    request: &Request,
+) -> Response {
     let html = wants_html(request);
     match accept(app, request, html).await {
         Ok(response) | Err(response) => {
@@ -46,8 +50,8 @@ pub async fn submit<S: Store, F: Forms>(app: &App<S, F>, request: &Request) -> R
     }
 }
 
-async fn accept<S: Store, F: Forms>(
-    app: &App<S, F>,
+async fn accept<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
     request: &Request,
     html: bool,
 ) -> Result<Response, Response> {
@@ -100,17 +104,36 @@ async fn accept<S: Store, F: Forms>(
                 "Diesen Antrag gibt es nicht: unbekanntes Portal, unbekannte Leistung oder eine Leistung ohne Online-Antrag.",
             )
         })?;
+    let session = super::login::current_session(app.config.login.as_ref(), request);
     if schema.login != TrustLevel::None {
-        // Sessions arrive with the login milestone; until then nobody is logged in.
-        return Err(error(
-            401,
-            "login_required",
-            &format!(
-                "Für diesen Antrag müssen Sie sich anmelden ({}).",
-                schema.login.label_de()
-            ),
-        ));
+        match &session {
+            None => {
+                return Err(error(
+                    401,
+                    "login_required",
+                    &format!(
+                        "Für diesen Antrag müssen Sie sich anmelden ({}).",
+                        schema.login.label_de()
+                    ),
+                ))
+            }
+            Some(s) if s.level < schema.login => {
+                return Err(error(
+                    403,
+                    "level_too_low",
+                    &format!(
+                        "Für diesen Antrag reicht Ihre Anmeldung nicht aus. Nötig ist: {}.",
+                        schema.login.label_de()
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
     }
+    let account_hash = match (&session, &app.config.login) {
+        (Some(s), Some(setup)) => Some(crate::auth::account_hash(&setup.keys, &s.sub)),
+        _ => None,
+    };
     let accepted = match validate(&schema.fields, &submission.fields) {
         Ok(accepted) => accepted,
         Err(errors) if html => {
@@ -151,7 +174,7 @@ async fn accept<S: Store, F: Forms>(
             service: schema.service.clone(),
             office: schema.office.clone(),
             token_hash: hash_hex(token.as_bytes()),
-            account_hash: None,
+            account_hash: account_hash.clone(),
             envelope: envelope.to_json(),
             status: "received".into(),
             created_at: created_at.clone(),

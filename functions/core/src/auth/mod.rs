@@ -27,7 +27,7 @@ pub use flow::{
     PendingLogin, CLOCK_SKEW_S,
 };
 pub use provider::{
-    basic_authorization, HttpClient, Oidc, OidcConfig, ProviderMetadata, CACHE_TTL_MS,
+    basic_authorization, HttpClient, NoNetwork, Oidc, OidcConfig, ProviderMetadata, CACHE_TTL_MS,
     DEFAULT_SCOPE,
 };
 pub use session::{

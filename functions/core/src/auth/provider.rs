@@ -355,3 +355,26 @@ mod tests {
         );
     }
 }
+
+/// For runtimes without login configured: every request to a provider fails.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoNetwork;
+
+impl HttpClient for NoNetwork {
+    async fn get_json(&self, url: &str) -> Result<serde_json::Value, AuthError> {
+        Err(AuthError::Provider(format!(
+            "no network configured to reach {url}"
+        )))
+    }
+
+    async fn post_form(
+        &self,
+        url: &str,
+        _form: &[(&str, &str)],
+        _basic_auth: Option<(&str, &str)>,
+    ) -> Result<(u16, serde_json::Value), AuthError> {
+        Err(AuthError::Provider(format!(
+            "no network configured to reach {url}"
+        )))
+    }
+}

@@ -1,0 +1,125 @@
+//! The OpenID provider over the Workers `fetch`, and the login configuration from the
+//! Worker's variables and secrets.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use lotse_functions::auth::{
+    basic_authorization, AuthError, HttpClient, Oidc, OidcConfig, SessionKeys,
+};
+use lotse_functions::LoginSetup;
+use lotse_model::{AcrMap, LoginConfig};
+use worker::{Env, Fetch, Headers, Method, RequestInit};
+
+pub struct FetchHttp;
+
+fn provider_error(url: &str, e: impl std::fmt::Display) -> AuthError {
+    AuthError::Provider(format!("{url}: {e}"))
+}
+
+impl HttpClient for FetchHttp {
+    async fn get_json(&self, url: &str) -> Result<serde_json::Value, AuthError> {
+        let request = worker::Request::new(url, Method::Get).map_err(|e| provider_error(url, e))?;
+        let mut response = Fetch::Request(request)
+            .send()
+            .await
+            .map_err(|e| provider_error(url, e))?;
+        if response.status_code() != 200 {
+            return Err(provider_error(
+                url,
+                format!("answered {}", response.status_code()),
+            ));
+        }
+        response.json().await.map_err(|e| provider_error(url, e))
+    }
+
+    async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+        basic_auth: Option<(&str, &str)>,
+    ) -> Result<(u16, serde_json::Value), AuthError> {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter().copied())
+            .finish();
+        let headers = Headers::new();
+        let set =
+            |name: &str, value: &str| headers.set(name, value).map_err(|e| provider_error(url, e));
+        set("content-type", "application/x-www-form-urlencoded")?;
+        set("accept", "application/json")?;
+        if let Some((id, secret)) = basic_auth {
+            set("authorization", &basic_authorization(id, secret))?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.into()));
+        let request =
+            worker::Request::new_with_init(url, &init).map_err(|e| provider_error(url, e))?;
+        let mut response = Fetch::Request(request)
+            .send()
+            .await
+            .map_err(|e| provider_error(url, e))?;
+        let status = response.status_code();
+        let json = response.json().await.unwrap_or(serde_json::Value::Null);
+        Ok((status, json))
+    }
+}
+
+thread_local! {
+    /// One provider (and its metadata and key cache) per isolate, rebuilt only when the
+    /// configuration changes.
+    static PROVIDER: RefCell<Option<(String, Arc<Oidc>)>> = const { RefCell::new(None) };
+}
+
+/// Login from `OIDC_ISSUER`, `OIDC_CLIENT_ID` (variables, as in region.toml's `[login]`),
+/// optional `OIDC_ACR_LOW`/`_SUBSTANTIAL`/`_HIGH`, and the secrets `OIDC_CLIENT_SECRET`
+/// and `SESSION_SECRET` ("base64 key[,previous key]"). Missing pieces mean no login.
+pub fn login_setup(
+    env: &Env,
+    site_origin: &str,
+    binding: impl Fn(&Env, &str) -> Option<String>,
+) -> Option<LoginSetup> {
+    let issuer = binding(env, "OIDC_ISSUER")?;
+    let client_id = binding(env, "OIDC_CLIENT_ID")?;
+    let secret = binding(env, "OIDC_CLIENT_SECRET")?;
+    let keys = match SessionKeys::parse(&binding(env, "SESSION_SECRET")?) {
+        Ok(keys) => keys,
+        Err(e) => {
+            worker::console_error!("SESSION_SECRET ignored, login off: {}", e.log_reason());
+            return None;
+        }
+    };
+    let defaults = AcrMap::default();
+    let login = LoginConfig {
+        issuer,
+        client_id,
+        acr: AcrMap {
+            low: binding(env, "OIDC_ACR_LOW").unwrap_or(defaults.low),
+            substantial: binding(env, "OIDC_ACR_SUBSTANTIAL").unwrap_or(defaults.substantial),
+            high: binding(env, "OIDC_ACR_HIGH").unwrap_or(defaults.high),
+        },
+    };
+    let key = format!(
+        "{}|{}|{}|{:?}",
+        login.issuer, login.client_id, site_origin, login.acr
+    );
+    let oidc = PROVIDER.with(|cell| {
+        if let Some((cached_key, oidc)) = cell.borrow().as_ref() {
+            if *cached_key == key {
+                return Some(oidc.clone());
+            }
+        }
+        let config = match OidcConfig::new(&login, &secret, site_origin) {
+            Ok(config) => config,
+            Err(e) => {
+                worker::console_error!("login configuration ignored: {}", e.log_reason());
+                return None;
+            }
+        };
+        let oidc = Arc::new(Oidc::new(config));
+        *cell.borrow_mut() = Some((key, oidc.clone()));
+        Some(oidc)
+    })?;
+    Some(LoginSetup { oidc, keys })
+}
