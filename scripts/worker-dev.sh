@@ -17,6 +17,8 @@
 #   OFFICE_TOKENS          JSON {"<portal>/<office>": "<token of 16+ characters>"}, passed
 #                          to the worker as a variable (on Cloudflare it is a secret)
 #   RATE_LIMIT_PER_MINUTE  overrides the value in wrangler.toml
+#   OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, SESSION_SECRET
+#                          citizen login (docs/login.md); secrets on Cloudflare
 #
 # Run scripts/worker-tools.sh once before.
 set -euo pipefail
@@ -73,9 +75,13 @@ vars=()
 if [ -n "${OFFICE_TOKENS:-}" ]; then
     vars+=(--var "OFFICE_TOKENS:$OFFICE_TOKENS")
 fi
-if [ -n "${RATE_LIMIT_PER_MINUTE:-}" ]; then
-    vars+=(--var "RATE_LIMIT_PER_MINUTE:$RATE_LIMIT_PER_MINUTE")
-fi
+# Rate limit and login: on Cloudflare these are [vars] and secrets; locally, whatever of
+# them is set in the environment is passed as a variable.
+for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET; do
+    if [ -n "${!name:-}" ]; then
+        vars+=(--var "$name:${!name}")
+    fi
+done
 
 echo "==> wrangler dev on 127.0.0.1:$PORT"
 "$WRANGLER" dev --local --ip 127.0.0.1 --port "$PORT" --inspector-port 0 \

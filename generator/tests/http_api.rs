@@ -51,6 +51,23 @@ fn workerd_passes_the_http_suite() {
         let server = server::wrangler_dev(1000);
         cases::all(&Client::new(&server.base), server.state());
     }
-    let limited = server::wrangler_dev(3);
-    cases::rate_limited(&Client::new(&limited.base), 3);
+    {
+        let limited = server::wrangler_dev(3);
+        cases::rate_limited(&Client::new(&limited.base), 3);
+    }
+    let port = server::free_port();
+    let provider = login::start_provider(&format!("http://127.0.0.1:{port}/api/callback"), None);
+    let with_login = server::wrangler_dev_on(
+        port,
+        1000,
+        &[
+            ("OIDC_ISSUER", provider.issuer.as_str()),
+            ("OIDC_CLIENT_ID", login::CLIENT_ID),
+            ("OIDC_CLIENT_SECRET", login::CLIENT_SECRET),
+            ("SESSION_SECRET", login::SESSION_SECRET),
+        ],
+    );
+    let client = Client::new(&with_login.base);
+    login::flow(&client);
+    login::too_low(&client);
 }

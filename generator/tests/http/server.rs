@@ -135,8 +135,12 @@ pub fn build_dist() {
 
 /// `wrangler dev` (workerd, local D1) with the prebuilt worker and a fresh state folder.
 pub fn wrangler_dev(rate_limit: u32) -> Server {
+    wrangler_dev_on(free_port(), rate_limit, &[])
+}
+
+/// `wrangler dev` on a given port with extra variables (login settings).
+pub fn wrangler_dev_on(port: u16, rate_limit: u32, env: &[(&str, &str)]) -> Server {
     let data = tempfile::tempdir().unwrap();
-    let port = free_port();
     let tokens = format!(
         r#"{{"{}/{}": "{OFFICE_TOKEN}"}}"#,
         "bottrop", "buergerbuero"
@@ -147,6 +151,7 @@ pub fn wrangler_dev(rate_limit: u32) -> Server {
         .arg(data.path())
         .env("OFFICE_TOKENS", tokens)
         .env("RATE_LIMIT_PER_MINUTE", rate_limit.to_string())
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
