@@ -1253,6 +1253,22 @@ fn unknown_field_type_suggests_the_closest() {
 }
 
 #[test]
+fn prefill_names_a_known_claim() {
+    let region = Region::new();
+    region.write(
+        FORM,
+        form_service(&field("mail", "email", "prefill = \"e-mail\"\n")),
+    );
+    region.assert_errors(&[region.line(
+        FORM,
+        18,
+        11,
+        "error",
+        "unknown prefill `e-mail`; expected one of given_name, family_name, name, email, street_address, postal_code, locality; did you mean `email`?",
+    )]);
+}
+
+#[test]
 fn option_fields_need_distinct_options() {
     let region = Region::new();
     region.write(FORM, form_service(&field("rasse", "select", "")));

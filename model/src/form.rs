@@ -123,7 +123,21 @@ pub struct FormField {
     pub help: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autocomplete: Option<String>,
+    /// A claim of the logged-in citizen to fill in (see [`PREFILL_CLAIMS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefill: Option<String>,
 }
+
+/// What a field can be prefilled with after a BundID login.
+pub const PREFILL_CLAIMS: [&str; 7] = [
+    "given_name",
+    "family_name",
+    "name",
+    "email",
+    "street_address",
+    "postal_code",
+    "locality",
+];
 
 impl FormField {
     pub fn effective_max_length(&self) -> u32 {
@@ -204,6 +218,7 @@ mod tests {
             max_length: None,
             help: None,
             autocomplete: None,
+            prefill: None,
         };
         assert_eq!(field.autocomplete_token(), Some("given-name"));
         field.kind = FieldType::Email;
@@ -232,6 +247,7 @@ mod tests {
                 max_length: None,
                 help: None,
                 autocomplete: None,
+                prefill: None,
             }],
         };
         let json = serde_json::to_string(&schema).unwrap();

@@ -263,6 +263,7 @@ mod tests {
             max_length: None,
             help: None,
             autocomplete: None,
+            prefill: None,
         }
     }
 

@@ -34,6 +34,7 @@ fn schema(public_key: String) -> FormSchema {
         max_length: None,
         help: None,
         autocomplete: None,
+        prefill: None,
     };
     FormSchema {
         portal: "musterstadt".into(),

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use lotse_model::form::PREFILL_CLAIMS;
 use lotse_model::{FieldType, Form, FormField, Provider, TrustLevel};
 
 use super::fields::{Fields, Located, TomlDoc};
@@ -251,6 +252,22 @@ fn parse_field(mut f: Fields<'_, '_, '_>, diags: &Diagnostics) -> Option<Located
     let max_length = f.positive_int("max_length");
     let help = f.str("help").map(|s| s.value);
     let autocomplete = f.str("autocomplete").map(|s| s.value);
+    let prefill = f.str("prefill").and_then(|p| {
+        if PREFILL_CLAIMS.contains(&p.value.as_str()) {
+            Some(p.value)
+        } else {
+            diags.error(
+                p.loc.clone(),
+                format!(
+                    "unknown prefill `{}`; expected one of {}{}",
+                    p.value,
+                    PREFILL_CLAIMS.join(", "),
+                    hint(&p.value, &PREFILL_CLAIMS)
+                ),
+            );
+            None
+        }
+    });
     f.finish();
 
     if let Some(id) = &id {
@@ -320,6 +337,7 @@ fn parse_field(mut f: Fields<'_, '_, '_>, diags: &Diagnostics) -> Option<Located
             max_length: max_length.map(|m| m.value),
             help,
             autocomplete,
+            prefill,
         },
     })
 }

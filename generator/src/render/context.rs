@@ -226,6 +226,7 @@ pub struct FieldCtx<'a> {
     pub max: Option<f64>,
     pub max_length: u32,
     pub autocomplete: Option<&'a str>,
+    pub prefill: Option<&'a str>,
     pub inputmode: Option<&'static str>,
     pub pattern: Option<&'static str>,
 }
@@ -239,6 +240,8 @@ pub struct FormCtx<'a> {
     pub intro: Option<&'a str>,
     pub error_summary_id: &'static str,
     pub fields: Vec<FieldCtx<'a>>,
+    /// Some field is filled from the citizen's login (assets/prefill.js does it).
+    pub has_prefill: bool,
 }
 
 pub fn form_ctx<'a>(portal: &'a Portal, s: &'a ResolvedService) -> Option<FormCtx<'a>> {
@@ -271,6 +274,7 @@ pub fn form_ctx<'a>(portal: &'a Portal, s: &'a ResolvedService) -> Option<FormCt
             max: f.max,
             max_length: f.effective_max_length(),
             autocomplete: f.autocomplete_token(),
+            prefill: f.prefill.as_deref(),
             inputmode: match f.kind {
                 FieldType::Postcode => Some("numeric"),
                 FieldType::Number => Some("decimal"),
@@ -289,6 +293,7 @@ pub fn form_ctx<'a>(portal: &'a Portal, s: &'a ResolvedService) -> Option<FormCt
         service: &s.service.slug,
         intro: form.intro.as_deref(),
         error_summary_id: "fehler",
+        has_prefill: form.fields.iter().any(|f| f.prefill.is_some()),
         fields,
     })
 }

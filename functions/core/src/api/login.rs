@@ -135,6 +135,7 @@ pub fn session<S: Store, F: Forms, H: HttpClient>(
                 "given_name": s.given_name,
                 "family_name": s.family_name,
                 "email": s.email,
+                "address": s.address,
                 "expires_at": s.exp,
             }),
         ),
