@@ -26,6 +26,7 @@ fn lotse_serve_logs_citizens_in() {
     let client = Client::new(&server.base);
     login::flow(&client);
     login::too_low(&client);
+    login::token_refusals(&client, &provider);
 }
 
 #[test]
@@ -70,4 +71,5 @@ fn workerd_passes_the_http_suite() {
     let client = Client::new(&with_login.base);
     login::flow(&client);
     login::too_low(&client);
+    login::token_refusals(&client, &provider);
 }

@@ -18,7 +18,7 @@
 // ready. When stdin is a pipe (started by a test), exits when it closes or after an hour.
 
 import { createServer } from 'node:http';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import { fstatSync } from 'node:fs';
 
 import Provider from 'oidc-provider';
@@ -67,6 +67,33 @@ async function findAccount(_ctx, sub) {
   };
 }
 
+// Mischief for refusal tests: `GET /__mischief/<mode>` makes the token endpoint hand out
+// a bad ID token until `GET /__mischief/off`. The relying party must refuse every one.
+const MISCHIEF = ['none', 'hs256', 'expired', 'audience', 'issuer', 'nonce'];
+let mischief = null;
+const keys = signingKeys();
+
+const b64url = (data) => Buffer.from(data).toString('base64url');
+const parse = (part) => JSON.parse(Buffer.from(part, 'base64url').toString());
+
+function tamper(idToken) {
+  const [, body] = idToken.split('.');
+  const claims = parse(body);
+  const now = Math.floor(Date.now() / 1000);
+  const rsa = createPrivateKey({ key: keys.keys[0], format: 'jwk' });
+  let header = { alg: 'RS256', typ: 'JWT', kid: 'rsa-1' };
+  if (mischief === 'expired') Object.assign(claims, { iat: now - 7200, exp: now - 3600 });
+  if (mischief === 'audience') claims.aud = 'someone-else';
+  if (mischief === 'issuer') claims.iss = 'http://127.0.0.1:1';
+  if (mischief === 'nonce') claims.nonce = 'not-the-nonce';
+  if (mischief === 'none') header = { alg: 'none', typ: 'JWT' };
+  if (mischief === 'hs256') header = { alg: 'HS256', typ: 'JWT', kid: 'rsa-1' };
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  if (mischief === 'none') return `${input}.`;
+  if (mischief === 'hs256') return `${input}.${createHmac('sha256', clientSecret).update(input).digest('base64url')}`;
+  return `${input}.${sign('sha256', Buffer.from(input), rsa).toString('base64url')}`;
+}
+
 const server = createServer();
 server.listen(port, '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
@@ -83,7 +110,7 @@ server.listen(port, '127.0.0.1', () => {
       client,
       { ...client, client_id: `${clientId}-es256`, id_token_signed_response_alg: 'ES256' },
     ],
-    jwks: signingKeys(),
+    jwks: keys,
     findAccount,
     acrValues: ACR_VALUES,
     extraParams: ['test_acr'],
@@ -106,6 +133,12 @@ server.listen(port, '127.0.0.1', () => {
     ttl: { AuthorizationCode: 60, IdToken: 300, AccessToken: 300, Interaction: 600, Session: 600, Grant: 600 },
   });
   provider.on('server_error', (_ctx, err) => console.error('server_error', err));
+  provider.use(async (ctx, next) => {
+    await next();
+    if (mischief && ctx.path === '/token' && ctx.body && ctx.body.id_token) {
+      ctx.body = { ...ctx.body, id_token: tamper(ctx.body.id_token) };
+    }
+  });
 
   // The automatic login: log the citizen in at the requested level, grant everything
   // asked for, and send the browser straight back to the authorization endpoint.
@@ -145,7 +178,11 @@ server.listen(port, '127.0.0.1', () => {
 
   const callback = provider.callback();
   server.on('request', (req, res) => {
-    if (req.url.startsWith('/interaction/')) {
+    if (req.url.startsWith('/__mischief/')) {
+      const mode = req.url.slice('/__mischief/'.length);
+      mischief = MISCHIEF.includes(mode) ? mode : null;
+      res.writeHead(204).end();
+    } else if (req.url.startsWith('/interaction/')) {
       interaction(req, res);
     } else {
       callback(req, res);

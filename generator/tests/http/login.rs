@@ -304,3 +304,25 @@ pub fn too_low(site: &Client) {
     );
     assert_eq!(answer.status, 403, "{}", answer.body);
 }
+
+/// ID tokens the provider signs wrongly (or not at all), or with the wrong claims: the
+/// callback refuses every one and no session is set.
+pub fn token_refusals(site: &Client, provider: &Provider) {
+    let control = Client::new(&provider.issuer);
+    for mode in ["none", "hs256", "expired", "audience", "issuer", "nonce"] {
+        assert_eq!(control.get(&format!("/__mischief/{mode}"), &[]).status, 204);
+        let mut browser = Browser::new(site);
+        let callback = browser.login_until_callback("portal=bottrop&level=low");
+        let answer = browser.get(&callback);
+        assert!(
+            answer.status >= 400,
+            "{mode}: callback answered {}",
+            answer.status
+        );
+        assert!(
+            !browser.cookie().contains("lotse_session"),
+            "{mode}: no session"
+        );
+    }
+    assert_eq!(control.get("/__mischief/off", &[]).status, 204);
+}
