@@ -276,6 +276,21 @@ pub fn flow(site: &Client) {
     let callback = other.login_until_callback("portal=bottrop&level=low");
     let forged = callback.replacen("state=", "state=x", 1);
     assert!(other.get(&forged).status >= 400);
+    // Missing state: refused too.
+    let mut fourth = Browser::new(site);
+    let callback = fourth.login_until_callback("portal=bottrop&level=low");
+    let (path, query) = callback.split_once('?').unwrap();
+    let without_state: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.starts_with("state="))
+        .collect();
+    assert!(
+        fourth
+            .get(&format!("{path}?{}", without_state.join("&")))
+            .status
+            >= 400
+    );
+    assert!(!fourth.cookie().contains("lotse_session"));
     let mut third = Browser::new(site);
     let callback = third.login_until_callback("portal=bottrop&level=low");
     let login_cookie = third.cookie();
