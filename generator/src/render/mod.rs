@@ -3,7 +3,7 @@
 //! whole site is never held in memory.
 
 mod context;
-mod extras;
+pub mod extras;
 mod selection;
 
 pub use selection::{changes, Selection};
@@ -227,6 +227,7 @@ pub fn render_site(
         "robots.txt",
         extras::robots_txt(&site.region.base_url).as_bytes(),
     )?;
+    put("_headers", extras::headers_file().as_bytes())?;
     put(
         "theme.css",
         extras::theme_css(site.region.theme.primary.as_deref()).as_bytes(),
