@@ -14,6 +14,17 @@ cargo fmt --all --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "browser for the end-to-end tests (Debian's chromium)"
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+    else
+        echo "error: chromium is missing; install it (sudo apt-get install chromium)" >&2
+        exit 1
+    fi
+fi
+chromium --version
+
 step "worker tools and build (for the workerd run of the HTTP suite)"
 bash scripts/worker-tools.sh
 bash scripts/worker-build.sh

@@ -58,23 +58,26 @@ pub fn content_type(request: &Request, allowed: &[BodyKind]) -> Result<BodyKind,
 /// browsers send neither header and pass; browsers always send Sec-Fetch-Site or Origin
 /// on cross-site POSTs.
 pub fn same_site(request: &Request) -> Result<(), Response> {
-    let refused = || {
-        error(
-            403,
-            "cross_site",
-            "Anfragen von fremden Websites werden abgewiesen.",
-        )
-    };
-    if let Some(site) = request.header("sec-fetch-site") {
-        if !matches!(site.trim(), "same-origin" | "none") {
+    let refused = || error(403, "cross_site", "Anfragen von fremden Websites werden abgewiesen.");
+    let fetch_site = request.header("sec-fetch-site").map(str::trim);
+    if let Some(site) = fetch_site {
+        if !matches!(site, "same-origin" | "none") {
             return Err(refused());
         }
     }
     if let Some(origin) = request.header("origin") {
-        let origin_host = origin.split_once("://").map(|(_, host)| host).unwrap_or("");
-        let host = request.header("host").unwrap_or("");
-        if origin == "null" || origin_host.trim_end_matches('/') != host {
-            return Err(refused());
+        // Pages sent with `Referrer-Policy: no-referrer` (receipt, status) make browsers
+        // post their forms with `Origin: null`; Sec-Fetch-Site still says same-origin.
+        if origin == "null" {
+            if fetch_site != Some("same-origin") {
+                return Err(refused());
+            }
+        } else {
+            let origin_host = origin.split_once("://").map(|(_, host)| host).unwrap_or("");
+            let host = request.header("host").unwrap_or("");
+            if origin_host.trim_end_matches('/') != host {
+                return Err(refused());
+            }
         }
     }
     Ok(())
@@ -107,4 +110,29 @@ pub fn unavailable() -> Response {
         "Der Dienst ist gerade nicht erreichbar. Ihr Antrag wurde nicht gespeichert; bitte versuchen Sie es in einigen Minuten erneut.",
     )
     .with_header("retry-after", "30")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(headers: &[(&str, &str)]) -> Request {
+        Request {
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            ..Request::default()
+        }
+    }
+
+    #[test]
+    fn same_site_rules() {
+        let host = ("host", "portal.example");
+        assert!(same_site(&request(&[host])).is_ok());
+        assert!(same_site(&request(&[host, ("origin", "https://portal.example")])).is_ok());
+        assert!(same_site(&request(&[host, ("origin", "https://evil.example")])).is_err());
+        assert!(same_site(&request(&[host, ("sec-fetch-site", "cross-site")])).is_err());
+        // A form on a no-referrer page: Origin null, but the browser vouches same-origin.
+        assert!(same_site(&request(&[host, ("origin", "null"), ("sec-fetch-site", "same-origin")])).is_ok());
+        assert!(same_site(&request(&[host, ("origin", "null")])).is_err());
+        assert!(same_site(&request(&[host, ("origin", "null"), ("sec-fetch-site", "same-site")])).is_err());
+    }
 }

@@ -1,0 +1,367 @@
+// End-to-end and accessibility test of the example region, against a running `lotse serve`.
+//
+//   node tests/browser/e2e.mjs http://127.0.0.1:8080 [--screenshots docs/screenshots]
+//
+// playwright-core drives the system Chromium (CHROMIUM, default /usr/bin/chromium);
+// axe-core is injected from node_modules. Exits 1 if any check fails, 2 if Chromium or
+// the server cannot be reached. Normally started by `cargo test --test browser`.
+
+import { chromium } from 'playwright-core';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+const AXE = require.resolve('axe-core/axe.min.js');
+
+const args = process.argv.slice(2);
+const base = (args.find((a) => !a.startsWith('--')) || 'http://127.0.0.1:8080').replace(/\/$/, '');
+const shotsAt = args.indexOf('--screenshots');
+const shotsDir = shotsAt >= 0 ? resolve(args[shotsAt + 1]) : null;
+const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
+const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+if (!existsSync(executablePath)) {
+  console.error(`error: Chromium not found at ${executablePath}: apt-get install -y chromium, or set CHROMIUM`);
+  process.exit(2);
+}
+
+const SERVICE = '/bottrop/fundsache-melden/';
+const SERVICE_TITLE = 'Fundsache melden oder Verlust anzeigen';
+const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+const failures = [];
+const timings = [];
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function step(name, fn) {
+  if (only && !only.test(name)) return;
+  const started = Date.now();
+  try {
+    await fn();
+    timings.push([name, Date.now() - started]);
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    if (e instanceof KnownBug) {
+      xfails.push(name);
+      console.log(`XFAIL ${name} (${Date.now() - started} ms)\n     known bug: ${e.message}`);
+      return;
+    }
+    failures.push(name);
+    console.log(`FAIL ${name} (${Date.now() - started} ms)\n     ${String(e.message || e).split('\n').join('\n     ')}`);
+  }
+}
+
+const started = Date.now();
+let browser;
+try {
+  browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+      '--lang=de-DE',
+    ],
+  });
+} catch (e) {
+  console.error(`error: Chromium at ${executablePath} did not start: ${e.message}`);
+  process.exit(2);
+}
+
+// Every context gets a fresh profile (playwright uses a temporary user-data-dir).
+async function context(options = {}) {
+  const ctx = await browser.newContext({
+    locale: 'de-DE',
+    viewport: { width: 1280, height: 900 },
+    // The served pages have `script-src 'self'`; axe is injected from outside.
+    bypassCSP: true,
+    ...options,
+  });
+  // No live reload: edits by others while the test runs must not reload pages under test.
+  await ctx.route('**/__lotse/**', (route) => route.abort());
+  return ctx;
+}
+
+// A known bug, reported and not yet fixed: the step is reported as XFAIL, not FAIL.
+class KnownBug extends Error {}
+const xfails = [];
+
+/** Function-rendered pages send `Referrer-Policy: no-referrer`, so Chromium posts their
+ *  forms with `Origin: null` (and Sec-Fetch-Site: same-origin). This once came back as
+ *  403 cross_site; it must not again. */
+async function refusedAsCrossSite(page) {
+  const text = await page.locator('body').innerText();
+  check(
+    !/Anfragen von fremden Websites werden abgewiesen/.test(text),
+    `403 cross_site for a form posted from a function page (${page.url()})`,
+  );
+}
+
+/** The status page fetched outside the browser (no Origin header), for the checks after a receipt. */
+async function statusHtml(ctx, receiptUrl) {
+  const u = new URL(receiptUrl);
+  const response = await ctx.request.post(`${base}/api/status`, {
+    form: { id: u.searchParams.get('id'), token: u.searchParams.get('token') },
+    headers: { accept: 'text/html' },
+  });
+  return response.text();
+}
+
+async function fillValid(page, prefix = '') {
+  await page.check('#feld-meldung-1');
+  await page.selectOption('#feld-kategorie', 'Fahrrad');
+  await page.fill('#feld-datum', '2026-11-20');
+  await page.fill('#feld-ort', `${prefix}Haltestelle Berliner Platz`);
+  await page.fill('#feld-beschreibung', `${prefix}Rotes Damenrad mit Korb`);
+}
+
+/** Reads Vorgangsnummer and Schlüssel from the receipt page. */
+async function readReceipt(page) {
+  const text = await page.locator('main').innerText();
+  check(/Vorgangsnummer/.test(text), `receipt shows no Vorgangsnummer:\n${text.slice(0, 400)}`);
+  check(/Schlüssel/.test(text), `receipt shows no Schlüssel:\n${text.slice(0, 400)}`);
+  return text;
+}
+
+async function expectStatusReceived(page) {
+  await page.waitForLoadState();
+  const text = await page.locator('main').innerText();
+  check(/Eingegangen/.test(text), `status page does not show "Eingegangen" (${page.url()}):\n${text.slice(0, 400)}`);
+}
+
+async function expectErrorSummary(page, typed) {
+  const alert = page.locator('[role=alert]:not([hidden])').first();
+  check((await alert.count()) === 1, `no visible error summary with role=alert on ${page.url()}`);
+  const links = await alert.locator('a[href^="#"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+  check(links.includes('#feld-ort'), `error summary does not link to #feld-ort: ${JSON.stringify(links)}`);
+  for (const href of links) {
+    check((await page.locator(href).count()) === 1, `error summary link ${href} has no target`);
+  }
+  check(
+    (await page.inputValue('#feld-beschreibung')) === typed,
+    `the form with errors lost what was typed into Beschreibung: ${JSON.stringify(await page.inputValue('#feld-beschreibung'))}`,
+  );
+  check((await page.inputValue('#feld-kategorie')) === 'Fahrrad', 'the form with errors lost the chosen Art des Gegenstands');
+  check(await page.isChecked('#feld-meldung-1'), 'the form with errors lost the chosen radio button');
+}
+
+const pages = {}; // page type -> URL or HTML snapshot for the accessibility pass
+
+// ---------------------------------------------------------------- 1. apply path
+for (const js of [true, false]) {
+  const label = js ? 'JavaScript on' : 'JavaScript off';
+  await step(`apply path, ${label}: home -> Bottrop -> topic -> service -> receipt -> status`, async () => {
+    const ctx = await context({ javaScriptEnabled: js });
+    const page = await ctx.newPage();
+    await page.goto(`${base}/`);
+    if (js && shotsDir) await shot(page, 'umbrella-home');
+    await page.locator('main').getByRole('link', { name: 'Bottrop', exact: true }).first().click();
+    check(new URL(page.url()).pathname === '/bottrop/', `choosing Bottrop led to ${page.url()}`);
+    if (js && shotsDir) await shot(page, 'portal-home');
+    await page.locator('main').getByRole('link', { name: 'Recht & Ordnung' }).first().click();
+    check(new URL(page.url()).pathname === '/bottrop/themen/recht-ordnung/', `the topic link led to ${page.url()}`);
+    await page.getByRole('link', { name: SERVICE_TITLE }).first().click();
+    check(new URL(page.url()).pathname === SERVICE, `the service link led to ${page.url()}`);
+    check((await page.locator('h1').innerText()).trim() === SERVICE_TITLE, 'service page has the wrong h1');
+    if (js && shotsDir) {
+      await page.locator('#antrag').scrollIntoViewIfNeeded();
+      await shot(page, 'service-form');
+    }
+    await fillValid(page);
+    await Promise.all([page.waitForURL((u) => u.pathname !== SERVICE), page.click('button[type=submit].knopf--senden')]);
+    await readReceipt(page);
+    if (js) pages.receipt = page.url();
+    if (js && shotsDir) await shot(page, 'receipt');
+    const html = await statusHtml(ctx, page.url());
+    check(/Eingegangen/.test(html), `the status page (fetched directly) does not show "Eingegangen"`);
+    if (js) pages.status = { html, url: `${base}/api/status` };
+    await page.getByRole('button', { name: 'Stand jetzt abfragen' }).or(page.getByRole('link', { name: 'Stand jetzt abfragen' })).first().click();
+    await refusedAsCrossSite(page);
+    await expectStatusReceived(page);
+    await ctx.close();
+  });
+
+  await step(`invalid submission, ${label}: error summary (role=alert, links) and typed values kept`, async () => {
+    const ctx = await context({ javaScriptEnabled: js });
+    const page = await ctx.newPage();
+    await page.goto(`${base}${SERVICE}`);
+    await fillValid(page);
+    // Only spaces: passes the browser's `required`, the server rejects it.
+    await page.fill('#feld-ort', '   ');
+    await Promise.all([page.waitForLoadState('load'), page.waitForNavigation(), page.click('button.knopf--senden')]);
+    await expectErrorSummary(page, 'Rotes Damenrad mit Korb');
+    if (js) pages.errors = { html: await page.content(), url: page.url() };
+    // Correcting the field submits successfully from the page with errors.
+    await page.fill('#feld-ort', 'Marktplatz');
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]:has-text("absenden")')]);
+    await refusedAsCrossSite(page);
+    await readReceipt(page);
+    await ctx.close();
+  });
+}
+
+// ---------------------------------------------------------------- keyboard only
+await step('apply path by keyboard only (Tab, Space, Enter, typing)', async () => {
+  const ctx = await context();
+  const page = await ctx.newPage();
+  await page.goto(`${base}${SERVICE}`);
+  const active = () => page.evaluate(() => document.activeElement && (document.activeElement.id || document.activeElement.textContent.trim()));
+  async function tabTo(id, limit = 150) {
+    for (let i = 0; i < limit; i++) {
+      await page.keyboard.press('Tab');
+      if ((await active()) === id) return;
+    }
+    throw new Error(`${id} not reached with Tab`);
+  }
+  // WCAG 2.4.7: the focused element shows a focus indicator (outline or box-shadow).
+  const focusVisible = async () => {
+    const ok = await page.evaluate(() => {
+      const cs = getComputedStyle(document.activeElement);
+      return (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) || cs.boxShadow !== 'none';
+    });
+    check(ok, `no visible focus indicator on ${await active()}`);
+  };
+  // The skip link comes first.
+  await page.keyboard.press('Tab');
+  check((await active()) === 'Zum Inhalt springen', `first Tab stop is ${await active()}, not the skip link`);
+  await focusVisible();
+  await tabTo('feld-meldung-1');
+  await focusVisible();
+  await page.keyboard.press('Space');
+  check(await page.isChecked('#feld-meldung-1'), 'Space did not choose the radio button');
+  await page.keyboard.press('Tab');
+  check((await active()) === 'feld-kategorie', `after the radio group Tab went to ${await active()}`);
+  await page.keyboard.type('Fahrrad');
+  check((await page.inputValue('#feld-kategorie')) === 'Fahrrad', `typing did not choose "Fahrrad": ${await page.inputValue('#feld-kategorie')}`);
+  await page.keyboard.press('Tab');
+  check((await active()) === 'feld-datum', `Tab went to ${await active()}, not the date`);
+  // The segment order follows the browser's UI language (headless Chromium: mm/dd/yyyy).
+  await page.keyboard.type('20112026');
+  if ((await page.inputValue('#feld-datum')) !== '2026-11-20') {
+    // Back to the first segment (the segments are tab stops) and again in that order.
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.type('11202026');
+  }
+  check((await page.inputValue('#feld-datum')) === '2026-11-20', `typed date reads ${await page.inputValue('#feld-datum')}`);
+  await tabTo('feld-ort', 5);
+  await page.keyboard.type('Bushaltestelle Pferdemarkt');
+  await page.keyboard.press('Tab');
+  check((await active()) === 'feld-beschreibung', `Tab went to ${await active()}`);
+  await page.keyboard.type('Schwarze Geldbörse');
+  await tabTo('Antrag absenden', 5);
+  await focusVisible();
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  await readReceipt(page);
+  await tabTo('Stand jetzt abfragen', 60);
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  await refusedAsCrossSite(page);
+  await expectStatusReceived(page);
+  await ctx.close();
+});
+
+// ---------------------------------------------------------------- 2. accessibility
+Object.assign(pages, {
+  'umbrella home': '/',
+  'umbrella topic': '/themen/recht-ordnung/',
+  'portal home': '/bottrop/',
+  'portal topic': '/bottrop/themen/recht-ordnung/',
+  'A–Z': '/bottrop/a-z/',
+  'service page with form': SERVICE,
+  'free page': '/bottrop/impressum/',
+  404: '/gibt-es-nicht/',
+  'search page': '/suche/?q=Fundsache',
+});
+const byType = [
+  'umbrella home', 'umbrella topic', 'portal home', 'portal topic', 'A–Z', 'service page with form',
+  'free page', '404', 'search page', 'receipt', 'errors', 'status',
+];
+
+/** Opens a page type: by URL, or (for POST answers) by loading the saved HTML at its URL. */
+async function open(page, target) {
+  if (typeof target === 'string') {
+    await page.goto(target.startsWith('http') ? target : `${base}${target}`);
+  } else {
+    await page.route(target.url, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: target.html }));
+    await page.goto(target.url);
+    await page.unroute(target.url);
+  }
+}
+
+const axeSummary = {};
+await step('axe sanity: a broken page is reported', async () => {
+  const ctx = await context();
+  const page = await ctx.newPage();
+  await page.setContent('<!DOCTYPE html><html><body><img src="x.png"><input type="text"></body></html>');
+  await page.addScriptTag({ path: AXE });
+  const ids = await page.evaluate(
+    (tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }).then((r) => r.violations.map((v) => v.id)),
+    WCAG,
+  );
+  for (const id of ['image-alt', 'label', 'html-has-lang']) check(ids.includes(id), `axe did not report ${id}: ${ids}`);
+  await ctx.close();
+});
+for (const type of byType) {
+  const name = type === 'errors' ? 'form with errors' : type === 'status' ? 'status page' : type;
+  await step(`axe (WCAG 2.1 A/AA): ${name}`, async () => {
+    const target = pages[type];
+    check(target, `no ${name} page to check: the apply path failed earlier`);
+    const ctx = await context();
+    const page = await ctx.newPage();
+    await open(page, target);
+    await page.addScriptTag({ path: AXE });
+    const result = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), WCAG);
+    axeSummary[name] = result.violations.map((v) => v.id);
+    // Guard against a silent no-op: axe must have run its rules on the page.
+    check(result.passes.length >= 10, `axe passed only ${result.passes.length} rules on ${page.url()}: did it run?`);
+    const lines = result.violations.map(
+      (v) => `${v.id} (${v.impact}): ${v.help}\n       ${v.nodes.slice(0, 4).map((n) => n.target.join(' ') + ' :: ' + n.html.slice(0, 160)).join('\n       ')}`,
+    );
+    check(result.violations.length === 0, `${result.violations.length} violation(s) on ${page.url()}:\n${lines.join('\n')}`);
+    await ctx.close();
+  });
+  for (const [label, width] of [['320 px', 320], ['200 % zoom', 640]]) {
+    await step(`reflow at ${label}: ${name}`, async () => {
+      const target = pages[type];
+      check(target, `no ${name} page to check`);
+      const ctx = await context({ viewport: { width, height: 800 } });
+      const page = await ctx.newPage();
+      await open(page, target);
+      const { scroll, culprits } = await page.evaluate((w) => {
+        const out = [];
+        for (const el of document.querySelectorAll('body *')) {
+          const r = el.getBoundingClientRect();
+          if (r.right > w + 1 && r.width > 0) out.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(r.right)}`);
+        }
+        return { scroll: document.documentElement.scrollWidth, culprits: out.slice(0, 5) };
+      }, width);
+      check(scroll <= width, `scrollWidth ${scroll} > ${width} on ${page.url()}; too wide: ${culprits.join(', ')}`);
+      await ctx.close();
+    });
+  }
+}
+
+async function shot(page, name) {
+  mkdirSync(shotsDir, { recursive: true });
+  await page.screenshot({ path: join(shotsDir, `${name}.png`), type: 'png', scale: 'css' });
+}
+
+await browser.close();
+const total = Date.now() - started;
+console.log(`\n${timings.length} passed, ${failures.length} failed, ${xfails.length} known bug(s), ${(total / 1000).toFixed(1)} s in all`);
+if (xfails.length) console.log(`known bugs (XFAIL):\n  ${xfails.join('\n  ')}`);
+if (failures.length) {
+  console.log(`failed:\n  ${failures.join('\n  ')}`);
+  process.exit(1);
+}
+void here;
