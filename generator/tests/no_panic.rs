@@ -439,7 +439,10 @@ fn assert_safe_html(html: &str) -> Result<(), TestCaseError> {
         );
         // The theme's own scripts (search.js on the search pages) are allowed.
         prop_assert!(
-            tag.name != "script" || tag.get("src").is_some_and(|src| src.starts_with("/assets/")),
+            tag.name != "script"
+                || tag
+                    .get("src")
+                    .is_some_and(|src| src.starts_with("/assets/")),
             "<script> in {html}"
         );
         for (name, value) in &tag.attrs {

@@ -58,7 +58,13 @@ pub fn content_type(request: &Request, allowed: &[BodyKind]) -> Result<BodyKind,
 /// browsers send neither header and pass; browsers always send Sec-Fetch-Site or Origin
 /// on cross-site POSTs.
 pub fn same_site(request: &Request) -> Result<(), Response> {
-    let refused = || error(403, "cross_site", "Anfragen von fremden Websites werden abgewiesen.");
+    let refused = || {
+        error(
+            403,
+            "cross_site",
+            "Anfragen von fremden Websites werden abgewiesen.",
+        )
+    };
     let fetch_site = request.header("sec-fetch-site").map(str::trim);
     if let Some(site) = fetch_site {
         if !matches!(site, "same-origin" | "none") {
@@ -118,7 +124,10 @@ mod tests {
 
     fn request(headers: &[(&str, &str)]) -> Request {
         Request {
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
             ..Request::default()
         }
     }
@@ -131,8 +140,18 @@ mod tests {
         assert!(same_site(&request(&[host, ("origin", "https://evil.example")])).is_err());
         assert!(same_site(&request(&[host, ("sec-fetch-site", "cross-site")])).is_err());
         // A form on a no-referrer page: Origin null, but the browser vouches same-origin.
-        assert!(same_site(&request(&[host, ("origin", "null"), ("sec-fetch-site", "same-origin")])).is_ok());
+        assert!(same_site(&request(&[
+            host,
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin")
+        ]))
+        .is_ok());
         assert!(same_site(&request(&[host, ("origin", "null")])).is_err());
-        assert!(same_site(&request(&[host, ("origin", "null"), ("sec-fetch-site", "same-site")])).is_err());
+        assert!(same_site(&request(&[
+            host,
+            ("origin", "null"),
+            ("sec-fetch-site", "same-site")
+        ]))
+        .is_err());
     }
 }
