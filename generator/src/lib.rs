@@ -3,6 +3,7 @@
 //! directly. docs/ARCHITECTURE.md is the map.
 
 pub mod build;
+pub mod default_pages;
 pub mod diagnostics;
 pub mod functions;
 pub mod inbox;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use lotse_model::{Category, Portal, Provider, Region, Service};
 
+use crate::default_pages;
 use crate::diagnostics::{hint, Diagnostics, Loc};
 use crate::load::{Content, PageDraft, ServiceDraft};
 
@@ -185,7 +186,13 @@ pub fn resolve(content: Content, diags: &Diagnostics) -> Option<Site> {
             .collect();
         services.sort_by_cached_key(|s| (sort_key(&s.service.title), s.service.slug.clone()));
         check_page_paths(&services, &loaded.pages, diags);
-        let pages = finish_pages(&loaded.pages);
+        let mut pages = finish_pages(&loaded.pages);
+        let contact = portal
+            .office("buergerbuero")
+            .or_else(|| portal.offices.first());
+        default_pages::add_missing(&mut pages, &portal.name, contact, |slug| {
+            services.iter().any(|s| s.service.slug == slug)
+        });
         portals.push(PortalSite {
             portal: portal.clone(),
             dir: loaded.dir.clone(),
@@ -203,12 +210,16 @@ pub fn resolve(content: Content, diags: &Diagnostics) -> Option<Site> {
         }
     }
     check_root_paths(&content, diags);
+    let mut umbrella_pages = finish_pages(&content.pages);
+    default_pages::add_missing(&mut umbrella_pages, &region.name, None, |slug| {
+        content.portals.iter().any(|p| p.config.portal.slug == slug)
+    });
 
     Some(Site {
         region,
         categories: content.categories.into_iter().map(|(c, _)| c).collect(),
         portals,
-        pages: finish_pages(&content.pages),
+        pages: umbrella_pages,
     })
 }
 

@@ -160,3 +160,38 @@ fn rebuild_serves_the_edit_and_drops_deleted_pages() {
     fs::write(content.join("services/kaputt.md"), "+++\ntitle = \n+++\n").unwrap();
     assert!(rebuild(&content, &theme, Some(&third)).is_none());
 }
+
+/// BITV 2.0 § 4: every start page links to Leichte Sprache and Gebärdensprache; the
+/// pages exist (generated defaults where the content has none).
+#[test]
+fn every_start_page_links_easy_language_and_sign_language() {
+    let out = tempfile::tempdir().unwrap();
+    let dist = out.path().join("dist");
+    let outcome = build::build(
+        &repo().join("content"),
+        &repo().join("themes/default"),
+        &dist,
+        false,
+    )
+    .unwrap();
+    assert!(matches!(outcome, build::BuildOutcome::Built(..)));
+    let mut homes = vec![(String::new(), dist.join("index.html"))];
+    for entry in fs::read_dir(repo().join("content/portals")).unwrap() {
+        let slug = entry.unwrap().file_name().to_string_lossy().into_owned();
+        homes.push((format!("{slug}/"), dist.join(&slug).join("index.html")));
+    }
+    for (prefix, home) in homes {
+        let html = fs::read_to_string(&home).unwrap();
+        for page in ["leichte-sprache", "gebaerdensprache"] {
+            assert!(
+                html.contains(&format!("href=\"/{prefix}{page}/\"")),
+                "{} links {page}",
+                home.display()
+            );
+            assert!(
+                dist.join(&prefix).join(page).join("index.html").is_file(),
+                "/{prefix}{page}/ exists"
+            );
+        }
+    }
+}
