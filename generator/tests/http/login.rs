@@ -38,7 +38,10 @@ fn fixture() -> PathBuf {
 /// Starts the provider for a site whose callback is `redirect_uri`. `force_acr` makes
 /// every login happen at that level, whatever was asked for.
 pub fn start_provider(redirect_uri: &str, force_acr: Option<&str>) -> Provider {
+    // Tests start providers in parallel; `npm ci` must run once, not concurrently.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let dir = fixture();
+    let _installing = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
     if !dir.join("node_modules/oidc-provider/package.json").exists() {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])

@@ -8,11 +8,22 @@ pub mod server;
 
 use std::time::Duration;
 
-/// A small HTTP client that never follows redirects and never treats a status as an
-/// error: the cases assert on statuses themselves.
+/// A small HTTP client that never follows redirects, never treats a status as an error
+/// (the cases assert on statuses themselves) and never keeps cookies: every request
+/// gets a fresh agent, so cookies travel only where a case sends them explicitly
+/// (ureq keeps a cookie jar per agent when another crate of the workspace enables its
+/// `cookies` feature).
 pub struct Client {
-    agent: ureq::Agent,
     pub base: String,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
 }
 
 pub struct Answer {
@@ -36,14 +47,7 @@ impl Answer {
 
 impl Client {
     pub fn new(base: &str) -> Client {
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(30)))
-            .build()
-            .into();
         Client {
-            agent,
             base: base.trim_end_matches('/').to_string(),
         }
     }
@@ -63,8 +67,7 @@ impl Client {
         let request = builder
             .body(body.map(<[u8]>::to_vec).unwrap_or_default())
             .unwrap();
-        let mut response = self
-            .agent
+        let mut response = agent()
             .run(request)
             .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         let headers = response
@@ -83,7 +86,7 @@ impl Client {
 
     /// The status of a GET, or `None` while nothing listens.
     pub fn try_status(&self, path: &str) -> Option<u16> {
-        let response = self.agent.get(format!("{}{path}", self.base)).call().ok()?;
+        let response = agent().get(format!("{}{path}", self.base)).call().ok()?;
         Some(response.status().as_u16())
     }
 
