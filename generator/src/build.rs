@@ -38,6 +38,8 @@ pub struct BuildReport {
     pub files: usize,
     pub portals: usize,
     pub elapsed: Duration,
+    /// The Pagefind index (docs/search.md).
+    pub search: crate::search::IndexStats,
 }
 
 pub enum BuildOutcome {
@@ -58,15 +60,19 @@ pub fn build(content: &Path, theme_dir: &Path, out: &Path, progress: bool) -> Re
         .with_context(|| format!("cannot create a build folder next to {}", out.display()))?;
     let sink = DiskSink::new(staging.dir().to_path_buf());
     let stats = render_with_progress(&site, &theme, &sink, &Selection::everything(), progress)?;
+    // The search index goes into the staging folder too, so it swaps in with the pages.
+    let search =
+        crate::search::write_index(&site, &sink).context("cannot build the search index")?;
     staging
         .commit()
         .with_context(|| format!("cannot move the finished build to {}", out.display()))?;
     Ok(BuildOutcome::Built(
         BuildReport {
             pages: stats.pages,
-            files: stats.files,
+            files: stats.files + search.files,
             portals: site.portals.len(),
             elapsed: started.elapsed(),
+            search,
         },
         diagnostics,
     ))

@@ -12,5 +12,6 @@ pub mod markdown;
 pub mod output;
 pub mod render;
 pub mod resolve;
+pub mod search;
 pub mod serve;
 pub mod source;

@@ -467,6 +467,19 @@ impl<'a> Renderer<'a> {
                 let mut crumbs = vec![region_crumb];
                 if let Some(ps) = ps {
                     crumbs.push(portal_crumb(&ps.portal));
+                } else {
+                    // The umbrella search's portal filter (search.html, search.js).
+                    let mut choices: Vec<(&str, &str)> = site
+                        .portals
+                        .iter()
+                        .map(|ps| (ps.portal.slug.as_str(), ps.portal.name.as_str()))
+                        .collect();
+                    choices.sort_by_key(|(_, name)| sort_key(name));
+                    let choices: Vec<serde_json::Value> = choices
+                        .into_iter()
+                        .map(|(slug, name)| serde_json::json!({ "slug": slug, "name": name }))
+                        .collect();
+                    ctx.insert("search_portals", &choices);
                 }
                 ctx.insert("breadcrumbs", &crumbs);
                 ("search.html", "Suche".to_string(), None)

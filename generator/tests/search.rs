@@ -1,0 +1,160 @@
+//! The search index (issue 6, docs/search.md): `lotse build` of the example region
+//! writes a Pagefind index, which `tests/browser/search.mjs` queries in headless
+//! Chromium through the real search page and search.js: keyword synonyms, umlaut
+//! spellings, portal isolation, the umbrella's portal filter, accessibility basics, and
+//! the bytes one query loads. Needs Node (>= 20) and Chromium (`apt-get install -y
+//! chromium`, or CHROMIUM=/path); fails with a clear message if either is missing.
+//! `npm ci` runs in tests/browser when its node_modules lacks playwright-core.
+//!
+//! `cargo test --release --test search -- --ignored corpus` builds the 18,200-page
+//! benchmark corpus (bench/work/corpus-1300, from bench/gen_corpus.py) and prints the
+//! index numbers recorded in docs/search.md.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use lotse::build::{self, BuildOutcome};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn build_into(content: &Path, theme: &Path, out: &Path) -> build::BuildReport {
+    match build::build(content, theme, out, false).expect("the site builds") {
+        BuildOutcome::Built(report, _) => report,
+        BuildOutcome::Invalid(d) => panic!("content has errors: {d:?}"),
+    }
+}
+
+fn dir_size(dir: &Path) -> (u64, usize) {
+    let mut bytes = 0;
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let meta = entry.metadata().unwrap();
+        if meta.is_dir() {
+            let (b, f) = dir_size(&entry.path());
+            bytes += b;
+            files += f;
+        } else {
+            bytes += meta.len();
+            files += 1;
+        }
+    }
+    (bytes, files)
+}
+
+#[test]
+fn example_region_index_is_written_and_searchable_in_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("dist");
+    let report = build_into(
+        &repo().join("content"),
+        &repo().join("themes/default"),
+        &out,
+    );
+    eprintln!(
+        "example region: {} pages; search index {:?}",
+        report.pages, report.search
+    );
+    assert!(
+        report.search.records > report.pages / 2,
+        "{:?}",
+        report.search
+    );
+    assert!(out.join("pagefind/pagefind.js").exists());
+    assert!(out.join("pagefind/pagefind-entry.json").exists());
+    assert!(out.join("assets/search.js").exists());
+    assert!(
+        !out.join("pagefind/pagefind-ui.js").exists(),
+        "the ready-made UI is not shipped"
+    );
+
+    let version = Command::new("node")
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| {
+            panic!("the search test needs Node.js >= 20 on PATH (Debian: apt-get install -y nodejs npm)")
+        });
+    let major: u32 = version
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        major >= 20,
+        "the search test needs Node.js >= 20, found {version}"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "the search test needs Chromium at {chromium}: apt-get install -y chromium, or set CHROMIUM"
+    );
+    let dir = repo().join("tests/browser");
+    if !dir.join("node_modules/playwright-core").exists() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm runs");
+        assert!(status.success(), "npm ci in tests/browser failed");
+    }
+    let status = Command::new("node")
+        .arg("search.mjs")
+        .arg(&out)
+        .current_dir(&dir)
+        .env("CHROMIUM", &chromium)
+        .status()
+        .expect("node runs");
+    assert!(
+        status.success(),
+        "tests/browser/search.mjs failed (its output is above)"
+    );
+}
+
+/// The benchmark numbers of docs/search.md. Ignored: it needs the generated corpus and
+/// a release build.
+#[test]
+#[ignore]
+fn corpus_index_numbers() {
+    let corpus = repo().join("bench/work/corpus-1300/lotse");
+    let content = corpus.join("content");
+    if !content.exists() {
+        eprintln!(
+            "skipped: {} missing (python3 bench/gen_corpus.py)",
+            content.display()
+        );
+        return;
+    }
+    let theme = if corpus.join("themes/default").exists() {
+        corpus.join("themes/default")
+    } else {
+        repo().join("themes/default")
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("dist");
+    let report = build_into(&content, &theme, &out);
+    let (bytes, files) = dir_size(&out.join("pagefind"));
+    eprintln!(
+        "corpus: {} pages, whole build {:.2} s; search index: {} records in {:.2} s, {} files, {:.1} MB on disk",
+        report.pages,
+        report.elapsed.as_secs_f64(),
+        report.search.records,
+        report.search.elapsed.as_secs_f64(),
+        files,
+        bytes as f64 / 1e6
+    );
+    if std::env::var_os("SEARCH_BENCH_BROWSER").is_some() {
+        let status = Command::new("node")
+            .arg("search.mjs")
+            .arg(&out)
+            .current_dir(repo().join("tests/browser"))
+            .env("SEARCH_BYTES_ONLY", "1")
+            .status()
+            .expect("node runs");
+        assert!(status.success());
+    }
+}
