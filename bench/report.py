@@ -28,7 +28,7 @@ def main(path: str) -> None:
     print("| N per portal | service pages | tool | pages written | median wall time (min) | pages/s | CPU time (user+sys) | peak RSS |")
     print("|---:|---:|---|---:|---:|---:|---:|---:|")
     for n in sizes:
-        for tool in ("lotse", "hugo"):
+        for tool in ("lotse", "lotse-no-search", "hugo+pagefind", "hugo"):
             if (tool, n) not in runs:
                 continue
             s = stats(tool, n)
@@ -40,13 +40,30 @@ def main(path: str) -> None:
     for n in sizes:
         if ("lotse", n) not in runs or ("hugo", n) not in runs:
             continue
-        lo, hu = stats("lotse", n), stats("hugo", n)
+        # Like for like: rendering only (the index is compared in the next table).
+        lo = stats("lotse-no-search" if ("lotse-no-search", n) in runs else "lotse", n)
+        hu = stats("hugo", n)
         check = ""
         if ("lotse-check", n) in runs:
             c = stats("lotse-check", n)["wall"]
             check = f"{c:.2f} s ({100 * c / max(lo['wall'], 1e-9):.0f} % of the build)"
         print(f"| {n} | {hu['wall'] / max(lo['wall'], 1e-9):.1f}× | {hu['cpu'] / max(lo['cpu'], 1e-9):.1f}× "
               f"| {hu['rss_mb'] / max(lo['rss_mb'], 1e-9):.1f}× | {check} |")
+    pairs = [("lotse-no-search", "hugo", "without search"), ("lotse", "hugo+pagefind", "with search index")]
+    if any((a, n) in runs and (b, n) in runs for a, b, _ in pairs for n in sizes):
+        print()
+        print("| N per portal | compared | speed: Hugo wall / Lotse wall | memory: Hugo RSS / Lotse RSS | search index adds to Lotse |")
+        print("|---:|---|---:|---:|---:|")
+        for n in sizes:
+            for a, b, label in pairs:
+                if (a, n) not in runs or (b, n) not in runs:
+                    continue
+                lo, hu = stats(a, n), stats(b, n)
+                adds = ""
+                if a == "lotse" and ("lotse-no-search", n) in runs:
+                    adds = f"{lo['wall'] - stats('lotse-no-search', n)['wall']:.2f} s"
+                print(f"| {n} | {label} | {hu['wall'] / max(lo['wall'], 1e-9):.1f}× "
+                      f"| {hu['rss_mb'] / max(lo['rss_mb'], 1e-9):.1f}× | {adds} |")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Lotse vs. Hugo: build time and peak memory on the same generated region.
+# Lotse vs. Hugo: build time and peak memory on the same generated region, with and
+# without a search index (Lotse's built-in Pagefind index; Hugo + Pagefind's CLI).
 #
 #   bench/run.sh [N...]          N = local services per portal (default: 100 1300)
 #   K=5 bench/run.sh 1300        K = runs per tool and N (default 3)
@@ -38,6 +39,16 @@ command -v python3 >/dev/null || { echo "error: python3 is needed (apt-get insta
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
     || { echo "error: python3 >= 3.10 is needed" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "error: cargo is needed to build lotse" >&2; exit 1; }
+
+# Pagefind's own CLI (npm, the same Pagefind version Lotse uses as a library): what a
+# Hugo site adds for search.
+PAGEFIND_VERSION=1.6.0
+PAGEFIND="$WORK/pagefind-cli/node_modules/.bin/pagefind"
+if [ ! -x "$PAGEFIND" ] || [ "$("$PAGEFIND" --version 2>/dev/null)" != "pagefind $PAGEFIND_VERSION" ]; then
+    log "installing pagefind $PAGEFIND_VERSION (npm)"
+    mkdir -p "$WORK/pagefind-cli"
+    npm install --silent --no-audit --no-fund --prefix "$WORK/pagefind-cli" "pagefind@$PAGEFIND_VERSION" >&2
+fi
 
 log "building lotse (release)"
 (cd "$REPO" && cargo build --release -p lotse --quiet)
@@ -119,11 +130,17 @@ for n in "${SIZES[@]}"; do
     # Both tools read a warm corpus (it is in the page cache for every run).
     find "$corpus" -type f -exec cat {} + > /dev/null
     for run in $(seq 1 "$K"); do
+        timed lotse-no-search "$n" "$run" "$OUT/lotse-$n" \
+            "$LOTSE" build --no-search --content "$corpus/lotse/content" --out "$OUT/lotse-$n"
         timed lotse "$n" "$run" "$OUT/lotse-$n" \
             "$LOTSE" build --content "$corpus/lotse/content" --out "$OUT/lotse-$n"
         timed hugo "$n" "$run" "$OUT/hugo-$n" \
             hugo --source "$corpus/hugo" --destination "$OUT/hugo-$n" --quiet \
                  --cacheDir "$WORK/hugo-cache"
+        # Hugo plus Pagefind's CLI over its output (service pages carry data-pagefind-body).
+        timed hugo+pagefind "$n" "$run" "$OUT/hugo-$n" bash -c \
+            'hugo --source "$1" --destination "$2" --quiet --cacheDir "$3" && "$4" --site "$2" --force-language de --quiet' \
+            _ "$corpus/hugo" "$OUT/hugo-$n" "$WORK/hugo-cache" "$PAGEFIND"
         # Load and resolve only, no rendering: how Lotse's time splits.
         timed lotse-check "$n" "$run" "$OUT/none" \
             "$LOTSE" check --content "$corpus/lotse/content"

@@ -48,8 +48,32 @@ pub enum BuildOutcome {
     Invalid(Vec<Diagnostic>),
 }
 
+/// How to build: `lotse build`'s switches.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildOptions {
+    /// Show a progress bar while rendering.
+    pub progress: bool,
+    /// Write the search index (`pagefind/`, docs/search.md).
+    pub search: bool,
+}
+
 /// Builds the site into `out`, atomically: on any error the previous `out` stays.
+/// With the search index; [`build_with`] can leave it out.
 pub fn build(content: &Path, theme_dir: &Path, out: &Path, progress: bool) -> Result<BuildOutcome> {
+    let options = BuildOptions {
+        progress,
+        search: true,
+    };
+    build_with(content, theme_dir, out, options)
+}
+
+/// Builds the site into `out` as `options` say, atomically.
+pub fn build_with(
+    content: &Path,
+    theme_dir: &Path,
+    out: &Path,
+    options: BuildOptions,
+) -> Result<BuildOutcome> {
     let started = Instant::now();
     let (site, diagnostics) = check(content);
     let Some(site) = site else {
@@ -59,10 +83,14 @@ pub fn build(content: &Path, theme_dir: &Path, out: &Path, progress: bool) -> Re
     let staging = Staging::begin(out)
         .with_context(|| format!("cannot create a build folder next to {}", out.display()))?;
     let sink = DiskSink::new(staging.dir().to_path_buf());
-    let stats = render_with_progress(&site, &theme, &sink, &Selection::everything(), progress)?;
+    let selection = Selection::everything();
+    let stats = render_with_progress(&site, &theme, &sink, &selection, options.progress)?;
     // The search index goes into the staging folder too, so it swaps in with the pages.
-    let search =
-        crate::search::write_index(&site, &sink).context("cannot build the search index")?;
+    let search = if options.search {
+        crate::search::write_index(&site, &sink).context("cannot build the search index")?
+    } else {
+        crate::search::IndexStats::default()
+    };
     staging
         .commit()
         .with_context(|| format!("cannot move the finished build to {}", out.display()))?;

@@ -55,6 +55,10 @@ enum Command {
         /// The theme folder (templates/, static/); default: themes/default next to the content
         #[arg(long)]
         theme: Option<PathBuf>,
+        /// Leave out the search index (pagefind/); the search pages then point to A–Z
+        /// and the topics
+        #[arg(long)]
+        no_search: bool,
     },
     /// Check the content and report every problem, without writing anything
     Check {
@@ -76,6 +80,10 @@ enum Command {
         data: PathBuf,
         #[arg(long)]
         theme: Option<PathBuf>,
+        /// Do not build the search index (it is built in the background after each
+        /// rebuild otherwise)
+        #[arg(long)]
+        no_search: bool,
     },
     /// Office key pairs for encrypted applications
     #[command(subcommand)]
@@ -145,7 +153,8 @@ fn main() -> ExitCode {
             content,
             out,
             theme,
-        } => run_build(&content, &out, theme),
+            no_search,
+        } => run_build(&content, &out, theme, !no_search),
         Command::Check {
             content,
             deny_warnings,
@@ -179,6 +188,7 @@ fn main() -> ExitCode {
             port,
             data,
             theme,
+            no_search,
         } => {
             let theme = theme.unwrap_or_else(|| build::default_theme_dir(&content));
             match serve::run(serve::Options {
@@ -186,6 +196,7 @@ fn main() -> ExitCode {
                 theme,
                 port,
                 data,
+                search: !no_search,
             }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&e),
@@ -229,15 +240,28 @@ fn run_check(content: &Path, deny_warnings: bool) -> ExitCode {
     }
 }
 
-fn run_build(content: &Path, out: &Path, theme: Option<PathBuf>) -> ExitCode {
+fn run_build(content: &Path, out: &Path, theme: Option<PathBuf>, search: bool) -> ExitCode {
     let theme = theme.unwrap_or_else(|| build::default_theme_dir(content));
-    let progress = std::io::stderr().is_terminal();
-    match build::build(content, &theme, out, progress) {
+    let options = build::BuildOptions {
+        progress: std::io::stderr().is_terminal(),
+        search,
+    };
+    match build::build_with(content, &theme, out, options) {
         Ok(build::BuildOutcome::Built(report, diagnostics)) => {
             print_diagnostics(&diagnostics);
             let secs = report.elapsed.as_secs_f64();
+            let index = if search {
+                format!(
+                    "; search index: {} records, {:.1} MB in {:.2} s",
+                    report.search.records,
+                    report.search.bytes as f64 / 1e6,
+                    report.search.elapsed.as_secs_f64()
+                )
+            } else {
+                "; no search index".to_string()
+            };
             eprintln!(
-                "built {} pages ({} files) for {} portals and the umbrella in {:.2} s ({:.0} pages/s) -> {}",
+                "built {} pages ({} files) for {} portals and the umbrella in {:.2} s ({:.0} pages/s{index}) -> {}",
                 report.pages,
                 report.files,
                 report.portals,

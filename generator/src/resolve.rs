@@ -13,12 +13,12 @@ use crate::diagnostics::{hint, Diagnostics, Loc};
 use crate::load::{Content, PageDraft, ServiceDraft};
 
 /// Names a portal uses for its own pages; no service or page may take them.
-pub const RESERVED_IN_PORTAL: [&str; 7] = [
-    "themen", "a-z", "suche", "postfach", "status", "eingang", "assets",
+pub const RESERVED_IN_PORTAL: [&str; 8] = [
+    "themen", "a-z", "suche", "postfach", "status", "eingang", "assets", "pagefind",
 ];
 /// Top-level names of the umbrella site; no portal or umbrella page may take them.
-pub const RESERVED_AT_ROOT: [&str; 8] = [
-    "themen", "api", "assets", "forms", "suche", "status", "eingang", "postfach",
+pub const RESERVED_AT_ROOT: [&str; 9] = [
+    "themen", "api", "assets", "forms", "suche", "status", "eingang", "postfach", "pagefind",
 ];
 
 /// The whole region, resolved and checked, ready to render.

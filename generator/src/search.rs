@@ -12,15 +12,18 @@
 //! Only `lotse build` indexes; `lotse serve` does not (see docs/search.md).
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use pagefind::api::PagefindIndex;
 use pagefind::options::PagefindServiceConfig;
 
+use rayon::prelude::*;
+
 use crate::markdown;
 use crate::render::Sink;
-use crate::resolve::Site;
+use crate::resolve::{PortalSite, Site};
 
 /// Folder of the index inside the site root.
 pub const INDEX_DIR: &str = "pagefind";
@@ -43,12 +46,39 @@ pub struct Record {
 /// Builds the index for `site` and stores its files under `pagefind/` through `sink`.
 pub fn write_index(site: &Site, sink: &dyn Sink) -> Result<IndexStats> {
     let started = Instant::now();
-    let records = records(site);
+    let mut stats = index_records(records(site), sink)?;
+    stats.elapsed = started.elapsed();
+    Ok(stats)
+}
+
+/// Indexes `records` and stores the index under `pagefind/` through `sink`.
+pub fn index_records(records: Vec<Record>, sink: &dyn Sink) -> Result<IndexStats> {
+    let started = Instant::now();
     let count = records.len();
+    // Pagefind parses files from a folder in parallel (rayon); its in-memory
+    // `add_html_file` is serial and copies every parsed page, three times slower on the
+    // 18,200-page corpus (docs/search.md). So the records go to a scratch folder first.
+    let scratch = scratch_dir().context("cannot create a scratch folder for the search records")?;
+    records
+        .par_iter()
+        .enumerate()
+        .try_for_each(|(i, r)| -> Result<()> {
+            // A folder per thousand records keeps directories small.
+            let dir = scratch.path().join(format!("{}", i / 1000));
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join(format!("{i}.html")), &r.html)?;
+            Ok(())
+        })
+        .with_context(|| {
+            format!(
+                "cannot write search records to {}",
+                scratch.path().display()
+            )
+        })?;
+    drop(records);
     // Pagefind's API is async; run it on a private runtime in its own thread so this
-    // works whether or not the caller is already inside a Tokio runtime. (Writing the
-    // records to a scratch folder for Pagefind's parallel `add_directory` was tried: no
-    // faster on the 18,200-page corpus on 2 cores, see docs/search.md.)
+    // works whether or not the caller is already inside a Tokio runtime.
+    let folder = scratch.path().to_string_lossy().into_owned();
     let files = std::thread::scope(|scope| {
         scope
             .spawn(|| -> Result<Vec<pagefind::api::SyntheticFile>> {
@@ -61,50 +91,78 @@ pub fn write_index(site: &Site, sink: &dyn Sink) -> Result<IndexStats> {
                         .force_language("de".to_string())
                         .build();
                     let mut index = PagefindIndex::new(Some(options))?;
-                    for r in records {
-                        index
-                            .add_html_file(None, Some(r.url.clone()), r.html)
-                            .await
-                            .with_context(|| format!("cannot index {}", r.url))?;
-                    }
+                    let added = index
+                        .add_directory(folder, Some("**/*.html".to_string()))
+                        .await?;
+                    anyhow::ensure!(
+                        added == count,
+                        "the indexer read {added} of {count} search records"
+                    );
                     index.get_files().await
                 })
             })
             .join()
             .map_err(|_| anyhow::anyhow!("the search indexer panicked"))?
     })?;
+    drop(scratch);
+    // The ready-made UI and the playground are not used: search.js talks to the
+    // low-level pagefind.js API.
+    let files: Vec<(String, Vec<u8>)> = files
+        .into_iter()
+        .map(|f| (f.filename.to_string_lossy().replace('\\', "/"), f.contents))
+        .filter(|(name, _)| {
+            !(name.starts_with("pagefind-ui.")
+                || name == "pagefind-highlight.js"
+                || name == "wasm.unknown.pagefind"
+                || name.starts_with("pagefind-modular-ui.")
+                || name.starts_with("pagefind-component-ui.")
+                || name.starts_with("playground/"))
+        })
+        .collect();
+    // One fragment file per record: write them in parallel like the pages.
+    files.par_iter().try_for_each(|(name, contents)| {
+        let path = format!("{INDEX_DIR}/{name}");
+        sink.put(&path, contents)
+            .with_context(|| format!("cannot write {path}"))
+    })?;
     let mut stats = IndexStats {
         records: count,
+        files: files.len(),
+        bytes: files.iter().map(|(_, c)| c.len() as u64).sum(),
         ..IndexStats::default()
     };
-    for file in files {
-        let name = file.filename.to_string_lossy().replace('\\', "/");
-        // The ready-made UI and the playground are not used: search.js talks to the
-        // low-level pagefind.js API.
-        if name.starts_with("pagefind-ui.")
-            || name == "pagefind-highlight.js"
-            || name == "wasm.unknown.pagefind"
-            || name.starts_with("pagefind-modular-ui.")
-            || name.starts_with("pagefind-component-ui.")
-            || name.starts_with("playground/")
-        {
-            continue;
-        }
-        let path = format!("{INDEX_DIR}/{name}");
-        sink.put(&path, &file.contents)
-            .with_context(|| format!("cannot write {path}"))?;
-        stats.files += 1;
-        stats.bytes += file.contents.len() as u64;
-    }
     stats.elapsed = started.elapsed();
     Ok(stats)
+}
+
+/// A scratch folder for the records, in memory (`/dev/shm`) where the system has one:
+/// creating 18,000 small files on disk costs seconds, in memory a fraction of that.
+fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::Builder::new()
+            .prefix("lotse-search-")
+            .tempdir_in(shm)
+        {
+            return Ok(dir);
+        }
+    }
+    tempfile::Builder::new().prefix("lotse-search-").tempdir()
 }
 
 /// The records of the whole site: every service page of every portal, and every office
 /// that some service names (linked to that service's "Zuständige Stelle").
 pub fn records(site: &Site) -> Vec<Record> {
+    site.portals
+        .par_iter()
+        .flat_map_iter(|ps| portal_records(site, ps))
+        .collect()
+}
+
+/// The records of one portal: its service pages and the offices they name.
+fn portal_records(site: &Site, ps: &PortalSite) -> Vec<Record> {
     let mut out = Vec::new();
-    for ps in &site.portals {
+    {
         let portal = &ps.portal;
         let mut offices_done = BTreeSet::new();
         for s in &ps.services {
@@ -175,6 +233,7 @@ pub fn records(site: &Site) -> Vec<Record> {
                 url.clone()
             };
             push_attr_el(&mut h, "data-pagefind-meta", "gruppe", &dedupe);
+            push_attr_el(&mut h, "data-pagefind-meta", "ziel", &url);
             h.push_str("</div></body></html>");
             out.push(Record {
                 url: url.clone(),
@@ -211,6 +270,7 @@ pub fn records(site: &Site) -> Vec<Record> {
                     push_attr_el(&mut h, "data-pagefind-meta", "anbieter", "kontakt");
                     let url = format!("{url}#s-stelle");
                     push_attr_el(&mut h, "data-pagefind-meta", "gruppe", &url);
+                    push_attr_el(&mut h, "data-pagefind-meta", "ziel", &url);
                     h.push_str("</div></body></html>");
                     out.push(Record { url, html: h });
                 }

@@ -22,13 +22,15 @@ use tokio_stream::{Stream, StreamExt};
 
 use crate::render::{self, Selection, Sink, Theme};
 use crate::resolve::Site;
-use crate::{build, functions};
+use crate::{build, functions, search};
 
 pub struct Options {
     pub content: PathBuf,
     pub theme: PathBuf,
     pub port: u16,
     pub data: PathBuf,
+    /// Build the search index (in the background after each rebuild).
+    pub search: bool,
 }
 
 const RELOAD_SCRIPT: &str = r#"(function () {
@@ -69,7 +71,9 @@ impl MemorySink {
         self.files
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|path, _| keep.contains(path.as_str()));
+            // The search index is rebuilt in the background (`index_in_background`);
+            // until then the previous one keeps answering.
+            .retain(|path, _| keep.contains(path.as_str()) || path.starts_with(search::INDEX_DIR));
     }
 
     pub fn get(&self, path: &str) -> Option<Arc<[u8]>> {
@@ -128,6 +132,24 @@ pub fn rebuild(content: &Path, theme: &Theme, previous: Option<&Generation>) -> 
     }
 }
 
+/// Indexes `generation` for the search page on a thread of its own, so a reload never
+/// waits for it; the index files appear in the generation's files when done.
+pub fn index_in_background(generation: &Generation) {
+    let records = search::records(&generation.site);
+    let files = generation.files.clone();
+    std::thread::spawn(move || {
+        let started = Instant::now();
+        match search::index_records(records, &*files) {
+            Ok(stats) => eprintln!(
+                "search index: {} records in {} ms",
+                stats.records,
+                started.elapsed().as_millis()
+            ),
+            Err(e) => eprintln!("warning: the search index was not rebuilt: {e:#}"),
+        }
+    });
+}
+
 #[derive(Clone)]
 struct AppState {
     files: Arc<RwLock<Arc<MemorySink>>>,
@@ -182,13 +204,10 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     eprintln!("serving http://{address}/ (Ctrl-C stops)");
-    spawn_watcher(
-        options.content.clone(),
-        options.theme.clone(),
-        state,
-        theme,
-        first,
-    )?;
+    if options.search {
+        index_in_background(&first);
+    }
+    spawn_watcher(&options, state, theme, first)?;
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -203,12 +222,16 @@ async fn serve(
 /// Watches content and theme; after a burst of changes settles, re-renders what
 /// changed and tells browsers to reload.
 fn spawn_watcher(
-    content: PathBuf,
-    theme_dir: PathBuf,
+    options: &Options,
     state: AppState,
     theme: Theme,
     first: Generation,
 ) -> Result<()> {
+    let (content, theme_dir, search) = (
+        options.content.clone(),
+        options.theme.clone(),
+        options.search,
+    );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
@@ -256,6 +279,9 @@ fn spawn_watcher(
             .flatten();
             if let Some(generation) = rebuilt {
                 *state.files.write().unwrap_or_else(|p| p.into_inner()) = generation.files.clone();
+                if search {
+                    index_in_background(&generation);
+                }
                 current = Arc::new(generation);
                 let _ = state.reload.send(());
             }

@@ -37,12 +37,14 @@ impl Drop for Server {
     }
 }
 
-fn answers(port: u16) -> bool {
+/// Whether `lotse serve` answers `path` with 200.
+fn answers(port: u16, path: &str) -> bool {
     let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
         return false;
     };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
         return false;
     }
@@ -76,15 +78,19 @@ fn lotse_serve() -> (Server, String) {
         .spawn()
         .expect("lotse serve starts");
     let started = Instant::now();
-    while !answers(port) {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("lotse serve exited early: {status}");
+    // `lotse serve` builds the search index in the background after the first render;
+    // the search page is among the pages checked, so wait for the index as well.
+    for path in ["/", "/pagefind/pagefind-entry.json"] {
+        while !answers(port, path) {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("lotse serve exited early: {status}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "lotse serve did not answer {path} within 90 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "lotse serve did not answer within 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
     }
     let server = Server { child, _data: data };
     (server, format!("http://127.0.0.1:{port}"))

@@ -6,9 +6,7 @@
 //! chromium`, or CHROMIUM=/path); fails with a clear message if either is missing.
 //! `npm ci` runs in tests/browser when its node_modules lacks playwright-core.
 //!
-//! `cargo test --release --test search -- --ignored corpus` builds the 18,200-page
-//! benchmark corpus (bench/work/corpus-1300, from bench/gen_corpus.py) and prints the
-//! index numbers recorded in docs/search.md.
+//! The figures for the 18,200-page corpus come from `bench/search.sh`, not from here.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,23 +22,6 @@ fn build_into(content: &Path, theme: &Path, out: &Path) -> build::BuildReport {
         BuildOutcome::Built(report, _) => report,
         BuildOutcome::Invalid(d) => panic!("content has errors: {d:?}"),
     }
-}
-
-fn dir_size(dir: &Path) -> (u64, usize) {
-    let mut bytes = 0;
-    let mut files = 0;
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let meta = entry.metadata().unwrap();
-        if meta.is_dir() {
-            let (b, f) = dir_size(&entry.path());
-            bytes += b;
-            files += f;
-        } else {
-            bytes += meta.len();
-            files += 1;
-        }
-    }
-    (bytes, files)
 }
 
 #[test]
@@ -113,48 +94,4 @@ fn example_region_index_is_written_and_searchable_in_chromium() {
         status.success(),
         "tests/browser/search.mjs failed (its output is above)"
     );
-}
-
-/// The benchmark numbers of docs/search.md. Ignored: it needs the generated corpus and
-/// a release build.
-#[test]
-#[ignore]
-fn corpus_index_numbers() {
-    let corpus = repo().join("bench/work/corpus-1300/lotse");
-    let content = corpus.join("content");
-    if !content.exists() {
-        eprintln!(
-            "skipped: {} missing (python3 bench/gen_corpus.py)",
-            content.display()
-        );
-        return;
-    }
-    let theme = if corpus.join("themes/default").exists() {
-        corpus.join("themes/default")
-    } else {
-        repo().join("themes/default")
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("dist");
-    let report = build_into(&content, &theme, &out);
-    let (bytes, files) = dir_size(&out.join("pagefind"));
-    eprintln!(
-        "corpus: {} pages, whole build {:.2} s; search index: {} records in {:.2} s, {} files, {:.1} MB on disk",
-        report.pages,
-        report.elapsed.as_secs_f64(),
-        report.search.records,
-        report.search.elapsed.as_secs_f64(),
-        files,
-        bytes as f64 / 1e6
-    );
-    if std::env::var_os("SEARCH_BENCH_BROWSER").is_some() {
-        let status = Command::new("node")
-            .arg("search.mjs")
-            .arg(&out)
-            .current_dir(repo().join("tests/browser"))
-            .env("SEARCH_BYTES_ONLY", "1")
-            .status()
-            .expect("node runs");
-        assert!(status.success());
-    }
 }

@@ -291,6 +291,11 @@ const byType = [
 async function open(page, target) {
   if (typeof target === 'string') {
     await page.goto(target.startsWith('http') ? target : `${base}${target}`);
+    if (target.includes('/suche/?q=')) {
+      // Check the search page with its results shown (search.js, the index of `lotse serve`).
+      await page.waitForFunction(() => /\d+ Treffer/.test(document.getElementById('suchseite-status')?.textContent || ''),
+        null, { timeout: 15000 });
+    }
   } else {
     await page.route(target.url, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: target.html }));
     await page.goto(target.url);

@@ -66,11 +66,12 @@ pub fn service_jsonld(
 
 /// Security headers of the static site: served by Cloudflare from `_headers`, and by
 /// `lotse serve` for every static file. No inline script or style anywhere, so the
-/// policy can be strict.
+/// policy can be strict. `'wasm-unsafe-eval'` lets the search (Pagefind) compile its
+/// WebAssembly; it allows no `eval` of script text (docs/search.md).
 pub const STATIC_HEADERS: [(&str, &str); 6] = [
     (
         "Content-Security-Policy",
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     ),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "strict-origin-when-cross-origin"),
@@ -133,7 +134,9 @@ mod tests {
     fn headers_file_applies_a_strict_policy_to_every_path() {
         let file = headers_file();
         assert!(file.starts_with("/*\n"));
-        assert!(file.contains("  Content-Security-Policy: default-src 'none'; script-src 'self';"));
+        assert!(file.contains(
+            "  Content-Security-Policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval';"
+        ));
         assert!(!file.contains("unsafe-inline"));
         assert!(file.contains("  X-Content-Type-Options: nosniff\n"));
     }

@@ -83,6 +83,7 @@ pub fn lotse_serve_on(port: u16, rate_limit: u32, env: &[(&str, &str)]) -> Serve
         .current_dir(repo())
         .args([
             "serve",
+            "--no-search",
             "--content",
             "content",
             "--port",

@@ -25,7 +25,9 @@
   function engine() {
     if (!pagefind) {
       pagefind = import(indexUrl + "pagefind.js").then(function (pf) {
-        return pf.options({ basePath: indexUrl }).then(function () {
+        // noWorker: the query runs in this page; Pagefind's worker script would add
+        // ~13 KB gzip to the first search for no gain on an index this size.
+        return pf.options({ basePath: indexUrl, noWorker: true }).then(function () {
           return pf;
         });
       });
@@ -89,7 +91,7 @@
       var firstNew = null;
       items.forEach(function (d) {
         var meta = d.meta || {};
-        var group = meta.gruppe || d.url;
+        var group = meta.gruppe || meta.ziel || d.url;
         if (dedupe && seen[group]) return;
         seen[group] = true;
         var li = render(d, meta);
@@ -111,7 +113,7 @@
     var li = document.createElement("li");
     li.className = "suchseite__eintrag";
     var a = document.createElement("a");
-    a.href = d.url;
+    a.href = meta.ziel || d.url;
     a.textContent = meta.title || d.url;
     var h = document.createElement("h2");
     h.className = "suchseite__titel";
