@@ -25,7 +25,7 @@ for variant in --no-search ""; do
     /usr/bin/time -f '    %e s wall, %M KB peak RSS' \
         "$LOTSE" build $variant --content "$CORPUS" --out "$OUT" 2>&1 | grep -E '^(built|    )'
 done
-echo "index on disk: $(du -sh "$OUT/pagefind" | cut -f1), $(find "$OUT/pagefind" -type f | wc -l) files"
+echo "indexes on disk: $(find "$OUT" -path "*/pagefind/*" -type f -print0 | du -ch --files0-from=- | tail -1 | cut -f1), $(find "$OUT" -path "*/pagefind/*" -type f | wc -l) files"
 
 (cd "$REPO/tests/browser" && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; })
 query() {

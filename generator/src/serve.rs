@@ -73,7 +73,7 @@ impl MemorySink {
             .unwrap_or_else(|p| p.into_inner())
             // The search index is rebuilt in the background (`index_in_background`);
             // until then the previous one keeps answering.
-            .retain(|path, _| keep.contains(path.as_str()) || path.starts_with(search::INDEX_DIR));
+            .retain(|path, _| keep.contains(path.as_str()) || search::is_index_file(path));
     }
 
     pub fn get(&self, path: &str) -> Option<Arc<[u8]>> {
@@ -135,14 +135,15 @@ pub fn rebuild(content: &Path, theme: &Theme, previous: Option<&Generation>) -> 
 /// Indexes `generation` for the search page on a thread of its own, so a reload never
 /// waits for it; the index files appear in the generation's files when done.
 pub fn index_in_background(generation: &Generation) {
-    let records = search::records(&generation.site);
+    let jobs = search::jobs(&generation.site);
     let files = generation.files.clone();
     std::thread::spawn(move || {
         let started = Instant::now();
-        match search::index_records(records, &*files) {
+        match search::index_jobs(jobs, &*files) {
             Ok(stats) => eprintln!(
-                "search index: {} records in {} ms",
+                "search index: {} records in {} indexes in {} ms",
                 stats.records,
+                stats.indexes,
                 started.elapsed().as_millis()
             ),
             Err(e) => eprintln!("warning: the search index was not rebuilt: {e:#}"),

@@ -19,8 +19,8 @@ if (!existsSync(executablePath)) {
   console.error(`error: Chromium not found at ${executablePath}: apt-get install -y chromium, or set CHROMIUM`);
   process.exit(2);
 }
-if (!existsSync(join(dist, 'pagefind', 'pagefind.js'))) {
-  console.error(`error: ${dist}/pagefind/pagefind.js missing: build the site with \`lotse build\` first`);
+if (!existsSync(join(dist, 'pagefind', 'pagefind.js')) || !existsSync(join(dist, 'bottrop', 'pagefind', 'pagefind.js'))) {
+  console.error(`error: ${dist}/pagefind/ or ${dist}/bottrop/pagefind/ missing: build the site with \`lotse build\` first`);
   process.exit(2);
 }
 
@@ -142,6 +142,15 @@ await step("a portal's search returns only its own pages", async () => {
   }
 });
 
+await step('umbrella: a regional service is one hit linking every city that offers it', async () => {
+  const r = await search(page, '/suche/?q=Hundesteuer');
+  const hund = r.links.filter((l) => /^\/[^/]+\/hund-anmelden\/$/.test(l.url));
+  check(hund.length >= 5, `expected links to Hund anmelden in several cities: ${JSON.stringify(r.links)}`);
+  const items = await page.$$eval('#suchseite-treffer > li', (lis) => lis.map((li) => li.querySelector('h2').textContent));
+  check(items.filter((t) => t === 'Hund anmelden').length === 1, `Hund anmelden listed ${JSON.stringify(items)}`);
+  check(new Set(hund.map((l) => l.url)).size === hund.length, 'a city is linked twice');
+});
+
 await step('umbrella: filter by portal', async () => {
   const all = await search(page, '/suche/?q=Hund');
   const portals = new Set(all.links.map((l) => l.url.split('/')[1]));
@@ -171,6 +180,22 @@ await step('accessible: labelled fields, live region, keyboard', async () => {
   check(new URL(page.url()).searchParams.get('q') === 'Sperrmüll', `URL not updated: ${page.url()}`);
 });
 
+await step('"Weitere Treffer anzeigen" adds hits and moves focus to the first new one', async () => {
+  const r = await search(page, '/bottrop/suche/?q=Antrag');
+  const total = Number((r.status.match(/(\d+) Treffer/) || [])[1]);
+  check(total > r.links.length && r.links.length > 0, `expected more hits than shown: ${r.status}, ${r.links.length} shown`);
+  check(await page.isVisible('#suchseite-mehr'), 'no "Weitere Treffer anzeigen" button');
+  await page.focus('#suchseite-mehr');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((n) => document.querySelectorAll('#suchseite-treffer > li').length > n, r.links.length,
+    { timeout: 15000 });
+  const focused = await page.evaluate(() => {
+    const items = [...document.querySelectorAll('#suchseite-treffer > li')];
+    return items.findIndex((li) => li.contains(document.activeElement));
+  });
+  check(focused === r.links.length, `focus is on hit ${focused}, expected the first new one (${r.links.length})`);
+});
+
 await step('without JavaScript the page leads to A–Z and the topics', async () => {
   const ctx = await browser.newContext({ javaScriptEnabled: false });
   const p = await ctx.newPage();
@@ -196,7 +221,7 @@ await step('bytes for one query', async () => {
   const r = await search(p, bytesPath);
   check(r.links.length > 0, 'no results');
   await p.waitForLoadState('networkidle');
-  const index = loads.filter((l) => l.path.startsWith('/pagefind/'));
+  const index = loads.filter((l) => l.path.includes('/pagefind/'));
   const sum = (xs, k) => xs.reduce((a, x) => a + x[k], 0);
   bytes = {
     path: bytesPath, results: r.status,

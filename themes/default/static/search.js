@@ -1,9 +1,13 @@
-// Search page (search.html): queries the Pagefind index in /pagefind/ through the
-// low-level pagefind.js API. No inline script, no innerHTML with index content.
-// A portal's page always filters on its own portal; the umbrella offers the filter.
+// Search page (search.html): queries a Pagefind index through the low-level pagefind.js
+// API. No inline script, no innerHTML with index content.
+// A portal's page searches the portal's own index (/<portal>/pagefind/). The umbrella
+// searches the region's catalogue (/pagefind/), and the chosen city's index once a
+// city is chosen.
 (function () {
   "use strict";
-  var PAGE = 10;
+  // Hits per screen: each needs its own fragment file (~1.5 KB), and the first
+  // query must stay under 100 KB in all (docs/search.md).
+  var PAGE = 6;
   var root = document.getElementById("suchseite");
   if (!root || !window.fetch || !window.WebAssembly) return;
   root.hidden = false;
@@ -15,16 +19,17 @@
   var list = document.getElementById("suchseite-treffer");
   var more = document.getElementById("suchseite-mehr");
   var ownPortal = root.getAttribute("data-portal") || "";
-  var indexUrl = root.getAttribute("data-index") || "/pagefind/";
+  var ownIndex = root.getAttribute("data-index") || "/pagefind/";
 
-  var pagefind = null;
+  var engines = {};
   var results = [];
   var shown = 0;
   var generation = 0;
 
-  function engine() {
-    if (!pagefind) {
-      pagefind = import(indexUrl + "pagefind.js").then(function (pf) {
+  // One pagefind.js module per index folder; loaded on first use.
+  function engine(indexUrl) {
+    if (!engines[indexUrl]) {
+      engines[indexUrl] = import(indexUrl + "pagefind.js").then(function (pf) {
         // noWorker: the query runs in this page; Pagefind's worker script would add
         // ~13 KB gzip to the first search for no gain on an index this size.
         return pf.options({ basePath: indexUrl, noWorker: true }).then(function () {
@@ -32,7 +37,17 @@
         });
       });
     }
-    return pagefind;
+    return engines[indexUrl];
+  }
+
+  function portalNames() {
+    var names = {};
+    if (select) {
+      for (var i = 0; i < select.options.length; i++) {
+        names[select.options[i].value] = select.options[i].textContent;
+      }
+    }
+    return names;
   }
 
   function params() {
@@ -55,12 +70,10 @@
       return;
     }
     say("Suche läuft …");
-    var filters = {};
-    var filterPortal = ownPortal || portal;
-    if (filterPortal) filters.portal = filterPortal;
-    engine()
+    var indexUrl = ownPortal || !portal ? ownIndex : "/" + portal + "/pagefind/";
+    engine(indexUrl)
       .then(function (pf) {
-        return pf.search(q, { filters: filters });
+        return pf.search(q);
       })
       .then(function (search) {
         if (mine !== generation) return;
@@ -73,11 +86,8 @@
       });
   }
 
-  // Loads the next PAGE results' data. On the umbrella without a portal filter a
-  // state or federal service offered by every portal is shown once ("gruppe").
-  var seen = {};
+  // Loads the next PAGE results' data and appends them.
   function showMore(q, first) {
-    if (first) seen = {};
     var mine = generation;
     var batch = results.slice(shown, shown + PAGE);
     shown += batch.length;
@@ -87,14 +97,10 @@
       })
     ).then(function (items) {
       if (mine !== generation) return;
-      var dedupe = !ownPortal && !(select && select.value);
+      var names = portalNames();
       var firstNew = null;
       items.forEach(function (d) {
-        var meta = d.meta || {};
-        var group = meta.gruppe || meta.ziel || d.url;
-        if (dedupe && seen[group]) return;
-        seen[group] = true;
-        var li = render(d, meta);
+        var li = render(d.meta || {}, names);
         list.appendChild(li);
         if (!firstNew) firstNew = li;
       });
@@ -105,37 +111,55 @@
       } else {
         say((n === 1 ? "1 Treffer" : n + " Treffer") + " für „" + q + "“");
       }
-      if (!first && firstNew) firstNew.querySelector("a").focus();
+      if (!first && firstNew) {
+        var target = firstNew.querySelector("a");
+        if (target) target.focus();
+      }
     });
   }
 
-  function render(d, meta) {
+  function link(href, text) {
+    var a = document.createElement("a");
+    a.href = href;
+    a.textContent = text;
+    return a;
+  }
+
+  function paragraph(text, className) {
+    var p = document.createElement("p");
+    if (className) p.className = className;
+    p.textContent = text;
+    return p;
+  }
+
+  // One hit. A catalogue entry offered by several portals (no "ziel") lists a link to
+  // each portal's page instead of one title link.
+  function render(meta, names) {
     var li = document.createElement("li");
     li.className = "suchseite__eintrag";
-    var a = document.createElement("a");
-    a.href = meta.ziel || d.url;
-    a.textContent = meta.title || d.url;
     var h = document.createElement("h2");
     h.className = "suchseite__titel";
-    h.appendChild(a);
+    var portals = (meta.portale || "").split(" ").filter(Boolean);
+    if (meta.ziel) h.appendChild(link(meta.ziel, meta.title || meta.ziel));
+    else h.textContent = meta.title || "";
     li.appendChild(h);
-    if (meta.summary) {
-      var p = document.createElement("p");
-      p.textContent = meta.summary;
-      li.appendChild(p);
-    }
+    if (meta.summary) li.appendChild(paragraph(meta.summary));
     var note = [];
     if (meta.anbieter === "land") note.push("Leistung des Landes");
     else if (meta.anbieter === "bund") note.push("Leistung des Bundes");
     else if (meta.anbieter === "kontakt") note.push("Zuständige Stelle");
-    if (!ownPortal && meta.portal_name && meta.anbieter !== "land" && meta.anbieter !== "bund") {
-      note.push(meta.portal_name);
-    }
-    if (note.length) {
-      var small = document.createElement("p");
-      small.className = "suchseite__herkunft";
-      small.textContent = note.join(" · ");
-      li.appendChild(small);
+    if (meta.ziel && portals.length === 1 && names[portals[0]]) note.push(names[portals[0]]);
+    if (note.length) li.appendChild(paragraph(note.join(" · "), "suchseite__herkunft"));
+    if (!meta.ziel && meta.leistung && portals.length) {
+      li.appendChild(paragraph("Angeboten von:", "suchseite__herkunft"));
+      var ul = document.createElement("ul");
+      ul.className = "suchseite__orte";
+      portals.forEach(function (p) {
+        var item = document.createElement("li");
+        item.appendChild(link("/" + p + "/" + meta.leistung + "/", names[p] || p));
+        ul.appendChild(item);
+      });
+      li.appendChild(ul);
     }
     return li;
   }
@@ -167,5 +191,5 @@
   var header = document.getElementById("suche-q");
   if (header) header.value = start.q;
   if (start.q) run(start.q, start.portal);
-  else engine(); // warm up: pagefind.js and the wasm load while the user types
+  else engine(ownIndex); // warm up: pagefind.js and the wasm load while the user types
 })();

@@ -1,0 +1,240 @@
+//! The search index: Pagefind (`pagefind::api`) run over small synthetic HTML records
+//! (`records.rs`), one index per portal and one for the umbrella (docs/search.md).
+//!
+//! - `<portal>/pagefind/`: every service page the portal lists (its own, the regional
+//!   ones it offers, the state and federal ones it links) and the offices they name,
+//!   full text. Another portal's services are not in it at all.
+//! - `pagefind/`: the umbrella's catalogue, one record per distinct service listing
+//!   the portals that offer it, plus every office. Choosing a city on the umbrella's
+//!   search page switches to that city's index.
+//!
+//! Small indexes keep what one query downloads small, and they build in parallel.
+
+mod records;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use pagefind::api::PagefindIndex;
+use pagefind::options::PagefindServiceConfig;
+use rayon::prelude::*;
+
+pub use records::{catalogue_records, fold_umlauts, portal_records, Record};
+
+use crate::render::Sink;
+use crate::resolve::Site;
+
+/// Folder of an index, at the site root (umbrella) and in every portal.
+pub const INDEX_DIR: &str = "pagefind";
+
+/// Pagefind splits its word index into chunks of about this many word locations, and a
+/// query downloads the chunks its words fall in. Its default, 20,000, makes a chunk of
+/// 30 KB and more; 2,500 keeps one query of a portal under 100 KB (docs/search.md).
+const INDEX_CHUNK_SIZE: &str = "2500";
+const INDEX_CHUNK_SIZE_VAR: &str = "PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE";
+
+/// Sets Pagefind's chunk size (an environment variable Pagefind reads, marked unstable:
+/// if a later Pagefind ignores it, queries load bigger chunks and nothing else changes).
+/// A value the operator set wins. Call it at the start of `main`, before any thread
+/// exists.
+pub fn tune_pagefind() {
+    if std::env::var_os(INDEX_CHUNK_SIZE_VAR).is_none() {
+        std::env::set_var(INDEX_CHUNK_SIZE_VAR, INDEX_CHUNK_SIZE);
+    }
+}
+
+/// Whether `path` (relative to the site root) is a file of one of the indexes.
+pub fn is_index_file(path: &str) -> bool {
+    let index_dir = format!("{INDEX_DIR}/");
+    path.starts_with(&index_dir)
+        || path
+            .split_once('/')
+            .is_some_and(|(_, rest)| rest.starts_with(&index_dir))
+}
+
+/// What indexing produced.
+#[derive(Debug, Default, Clone)]
+pub struct IndexStats {
+    pub indexes: usize,
+    pub records: usize,
+    pub files: usize,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+/// One index to build: where it goes (`pagefind/` or `<portal>/pagefind/`) and what
+/// goes into it.
+pub struct IndexJob {
+    pub dir: String,
+    pub records: Vec<Record>,
+}
+
+/// The indexes of the whole site: one per portal, one for the umbrella.
+pub fn jobs(site: &Site) -> Vec<IndexJob> {
+    let mut jobs: Vec<IndexJob> = site
+        .portals
+        .par_iter()
+        .map(|ps| IndexJob {
+            dir: format!("{}/{INDEX_DIR}", ps.portal.slug),
+            records: portal_records(site, ps),
+        })
+        .collect();
+    jobs.push(IndexJob {
+        dir: INDEX_DIR.to_string(),
+        records: catalogue_records(site),
+    });
+    jobs
+}
+
+/// Builds every index of `site` and stores the files through `sink`.
+pub fn write_index(site: &Site, sink: &dyn Sink) -> Result<IndexStats> {
+    let started = Instant::now();
+    let mut stats = index_jobs(jobs(site), sink)?;
+    stats.elapsed = started.elapsed();
+    Ok(stats)
+}
+
+/// Builds the indexes, in parallel, and stores their files through `sink`.
+pub fn index_jobs(jobs: Vec<IndexJob>, sink: &dyn Sink) -> Result<IndexStats> {
+    let started = Instant::now();
+    // Plain threads, not rayon's: Pagefind blocks its caller while it parses on rayon's
+    // pool, which would deadlock if the callers were that pool's own threads.
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let queue = std::sync::Mutex::new(jobs.into_iter());
+    let all: Vec<Result<IndexStats>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+                        let Some(job) = next else { break };
+                        let dir = job.dir.clone();
+                        done.push(
+                            build_one(job, sink)
+                                .with_context(|| format!("cannot build the search index {dir}/")),
+                        );
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| vec![Err(anyhow::anyhow!("the search indexer panicked"))])
+            })
+            .collect()
+    });
+    let mut stats = IndexStats {
+        elapsed: started.elapsed(),
+        ..IndexStats::default()
+    };
+    for s in all {
+        let s = s?;
+        stats.indexes += 1;
+        stats.records += s.records;
+        stats.files += s.files;
+        stats.bytes += s.bytes;
+    }
+    Ok(stats)
+}
+
+/// One Pagefind index. The records go to a scratch folder first: Pagefind parses a
+/// folder in parallel, while its in-memory `add_html_file` is serial and copies every
+/// parsed page (three times slower on the 18,200-page corpus, docs/search.md).
+fn build_one(job: IndexJob, sink: &dyn Sink) -> Result<IndexStats> {
+    let count = job.records.len();
+    let scratch = scratch_dir().context("cannot create a scratch folder for search records")?;
+    // In order, one thread: Pagefind numbers the pages in the order it finds the
+    // files, and some file systems (tmpfs) list a folder in creation order, so writing
+    // in parallel would make the index differ from build to build.
+    job.records
+        .iter()
+        .enumerate()
+        .try_for_each(|(i, r)| -> std::io::Result<()> {
+            // A folder per thousand records keeps directories small.
+            let dir = scratch.path().join(format!("{:05}", i / 1000));
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join(format!("{i:07}.html")), &r.html)
+        })
+        .with_context(|| format!("cannot write to {}", scratch.path().display()))?;
+    drop(job.records);
+    let folder = scratch.path().to_string_lossy().into_owned();
+    // Pagefind's API is async; this runs on an indexer thread, never inside a runtime.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the indexer's runtime")?;
+    let files = runtime.block_on(async move {
+        let options = PagefindServiceConfig::builder()
+            .force_language("de".to_string())
+            .build();
+        let mut index = PagefindIndex::new(Some(options))?;
+        let added = index
+            .add_directory(folder, Some("**/*.html".to_string()))
+            .await?;
+        anyhow::ensure!(
+            added == count,
+            "the indexer read {added} of {count} records"
+        );
+        index.get_files().await
+    })?;
+    drop(scratch);
+    // The ready-made UIs and the playground are not used: search.js talks to the
+    // low-level pagefind.js API.
+    let files: Vec<(String, Vec<u8>)> = files
+        .into_iter()
+        .map(|f| (f.filename.to_string_lossy().replace('\\', "/"), f.contents))
+        .filter(|(name, _)| {
+            !(name.starts_with("pagefind-ui.")
+                || name == "pagefind-highlight.js"
+                || name == "wasm.unknown.pagefind"
+                || name.starts_with("pagefind-modular-ui.")
+                || name.starts_with("pagefind-component-ui.")
+                || name.starts_with("playground/"))
+        })
+        .collect();
+    files.par_iter().try_for_each(|(name, contents)| {
+        let path = format!("{}/{name}", job.dir);
+        sink.put(&path, contents)
+            .with_context(|| format!("cannot write {path}"))
+    })?;
+    Ok(IndexStats {
+        indexes: 1,
+        records: count,
+        files: files.len(),
+        bytes: files.iter().map(|(_, c)| c.len() as u64).sum(),
+        elapsed: Duration::ZERO,
+    })
+}
+
+/// A scratch folder for the records, in memory (`/dev/shm`) where the system has one:
+/// creating thousands of small files on disk costs seconds, in memory a fraction.
+fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(dir) = tempfile::Builder::new()
+            .prefix("lotse-search-")
+            .tempdir_in(shm)
+        {
+            return Ok(dir);
+        }
+    }
+    tempfile::Builder::new().prefix("lotse-search-").tempdir()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_index_files() {
+        assert!(is_index_file("pagefind/pagefind.js"));
+        assert!(is_index_file("bottrop/pagefind/fragment/de_1.pf_fragment"));
+        assert!(!is_index_file("bottrop/hund-anmelden/index.html"));
+        assert!(!is_index_file("bottrop/a/pagefind/x"));
+    }
+}
