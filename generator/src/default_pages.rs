@@ -1,7 +1,8 @@
-//! Pages every portal must have by BITV 2.0 (§ 4): information in Leichte Sprache and in
-//! Deutsche Gebärdensprache, linked from the start page. When the content has no page
-//! of that name, a default in plain German is generated; a page in
-//! `pages/leichte-sprache.md` or `pages/gebaerdensprache.md` replaces it.
+//! Pages every portal must have by BITV 2.0: information in Leichte Sprache and in
+//! Deutsche Gebärdensprache, linked from the start page (§ 4), and the accessibility
+//! statement (§ 7). When the content has no page of that name, a default in plain
+//! German is generated; a page in `pages/leichte-sprache.md`,
+//! `pages/gebaerdensprache.md` or `pages/barrierefreiheit.md` replaces it.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use crate::resolve::Page;
 
 pub const LEICHTE_SPRACHE: &str = "leichte-sprache";
 pub const GEBAERDENSPRACHE: &str = "gebaerdensprache";
+pub const BARRIEREFREIHEIT: &str = crate::feedback::STATEMENT;
 
 /// Adds the default pages a portal (or the umbrella) lacks. `taken` tells whether a
 /// slug is already used by something else (a service), in which case no default is made.
@@ -29,6 +31,7 @@ pub fn add_missing(
             description: Some(format!("Informationen in Leichter Sprache: {owner}")),
             weight: 100,
             body: Arc::from(leichte_sprache(owner, contact)),
+            form: None,
         });
     }
     if !has(pages, GEBAERDENSPRACHE) && !taken(GEBAERDENSPRACHE) {
@@ -40,6 +43,19 @@ pub fn add_missing(
             )),
             weight: 101,
             body: Arc::from(gebaerdensprache(owner, contact)),
+            form: None,
+        });
+    }
+    if !has(pages, BARRIEREFREIHEIT) && !taken(BARRIEREFREIHEIT) {
+        pages.push(Page {
+            slug: BARRIEREFREIHEIT.into(),
+            title: "Erklärung zur Barrierefreiheit".into(),
+            description: Some(format!(
+                "Stand der Barrierefreiheit und wie Sie Barrieren melden: {owner}"
+            )),
+            weight: 102,
+            body: Arc::from(barrierefreiheit(owner, contact)),
+            form: None,
         });
     }
 }
@@ -92,6 +108,33 @@ Wir helfen Ihnen gerne.\n\n{}",
     )
 }
 
+fn barrierefreiheit(owner: &str, contact: Option<&Office>) -> String {
+    format!(
+        "Dieses Portal ({owner}) soll für alle Menschen ohne Barrieren nutzbar sein. \
+Maßgeblich sind das Behindertengleichstellungsgesetz Nordrhein-Westfalen (BGG NRW), die \
+Barrierefreie-Informationstechnik-Verordnung NRW und damit die Anforderungen der BITV 2.0 \
+und der europäischen Norm EN 301 549 (WCAG 2.1, Stufe AA).\n\n\
+## Stand der Vereinbarkeit\n\n\
+Das Portal ist weitgehend mit den Anforderungen vereinbar. Alle Seiten und Formulare \
+funktionieren ohne JavaScript und vollständig mit der Tastatur. Jede Seitenart wird vor \
+der Veröffentlichung automatisch auf die Erfolgskriterien der WCAG 2.1 A und AA geprüft.\n\n\
+## Nicht barrierefreie Inhalte\n\n\
+- Verlinkte Dokumente anderer Stellen, zum Beispiel im PDF-Format, sind nicht immer \
+barrierefrei.\n\
+- Für verlinkte Online-Dienste des Landes, des Bundes und anderer Anbieter sind diese \
+Anbieter verantwortlich.\n\n\
+## Barrieren melden\n\n\
+Ist Ihnen eine Barriere aufgefallen, oder brauchen Sie Inhalte in einer anderen Form? \
+Nutzen Sie das Formular auf dieser Seite oder wenden Sie sich an uns. Wir antworten \
+spätestens innerhalb von sechs Wochen.\n\n{}\n\
+## Ombudsverfahren\n\n\
+Haben Sie keine zufriedenstellende Antwort erhalten, können Sie sich an die \
+Ombudsstelle für barrierefreie Informationstechnik des Landes Nordrhein-Westfalen \
+wenden (§ 10d BGG NRW). Das Verfahren ist kostenlos.\n",
+        contact_lines(contact)
+    )
+}
+
 fn gebaerdensprache(owner: &str, contact: Option<&Office>) -> String {
     format!(
         "Auf dieser Seite informieren wir gehörlose und hörbehinderte Menschen über das \
@@ -117,11 +160,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn adds_both_pages_unless_content_or_a_service_has_them() {
+    fn adds_the_pages_unless_content_or_a_service_has_them() {
         let mut pages = Vec::new();
         add_missing(&mut pages, "Stadt Musterstadt", None, |_| false);
         let slugs: Vec<&str> = pages.iter().map(|p| p.slug.as_str()).collect();
-        assert_eq!(slugs, [LEICHTE_SPRACHE, GEBAERDENSPRACHE]);
+        assert_eq!(slugs, [LEICHTE_SPRACHE, GEBAERDENSPRACHE, BARRIEREFREIHEIT]);
         assert!(pages[0]
             .body
             .contains("Das ist die Internet-Seite: Stadt Musterstadt."));
@@ -136,6 +179,6 @@ mod tests {
 
         let mut pages = Vec::new();
         add_missing(&mut pages, "X", None, |slug| slug == GEBAERDENSPRACHE);
-        assert_eq!(pages.len(), 1);
+        assert_eq!(pages.len(), 2);
     }
 }

@@ -5,6 +5,7 @@
 pub mod build;
 pub mod default_pages;
 pub mod diagnostics;
+pub mod feedback;
 pub mod functions;
 pub mod inbox;
 pub mod load;

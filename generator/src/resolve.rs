@@ -52,6 +52,17 @@ pub struct Page {
     pub description: Option<String>,
     pub weight: i64,
     pub body: Arc<str>,
+    /// An online form on the page, submitted like an application (the feedback form of
+    /// the accessibility statement, `feedback.rs`).
+    pub form: Option<PageForm>,
+}
+
+/// A form on a free page: its schema goes to `forms/<portal>/<page>.json`.
+#[derive(Debug, PartialEq)]
+pub struct PageForm {
+    pub title: String,
+    pub office: String,
+    pub form: lotse_model::Form,
 }
 
 /// Resolves the loaded content. Returns `None` when something essential (region.toml)
@@ -193,6 +204,7 @@ pub fn resolve(content: Content, diags: &Diagnostics) -> Option<Site> {
         default_pages::add_missing(&mut pages, &portal.name, contact, |slug| {
             services.iter().any(|s| s.service.slug == slug)
         });
+        crate::feedback::attach(&mut pages, portal);
         portals.push(PortalSite {
             portal: portal.clone(),
             dir: loaded.dir.clone(),
@@ -416,6 +428,7 @@ fn finish_pages(drafts: &[PageDraft]) -> Vec<Page> {
             description: d.description.clone(),
             weight: d.weight,
             body: Arc::from(d.body.as_str()),
+            form: None,
         })
         .collect();
     pages.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.title.cmp(&b.title)));

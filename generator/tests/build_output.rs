@@ -165,10 +165,15 @@ fn nothing_is_published_where_it_does_not_belong() {
         // no schema for services without a form or for land/bund services
         "forms/musterstadt/meldebescheinigung.json",
         "forms/musterstadt/elterngeld.json",
-        "forms/kreis-muster",
     ];
     let present: Vec<&str> = absent.iter().copied().filter(|p| exists(p)).collect();
     assert!(present.is_empty(), "unexpected output: {present:#?}");
+    // kreis-muster has no service with a form: its only schema is the feedback form.
+    let kreis_forms: Vec<String> = fs::read_dir(dist().join("forms/kreis-muster"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kreis_forms, ["barrierefreiheit.json"]);
     // pages are folders with index.html: no stray HTML files besides 404.html
     for file in html_files() {
         assert!(
@@ -720,7 +725,37 @@ fn form_schemas_deserialize_and_match_the_front_matter() {
     assert!(local.fields[0].required && !local.fields[1].required);
 
     let all: Vec<PathBuf> = snapshot(&dist().join("forms")).into_keys().collect();
-    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(
+        all.len(),
+        6,
+        "three services, three feedback forms: {all:?}"
+    );
+}
+
+#[test]
+fn every_portal_statement_carries_the_feedback_form() {
+    for portal in ["musterstadt", "beispielhausen", "kreis-muster"] {
+        let schema: FormSchema =
+            serde_json::from_str(&read(&format!("forms/{portal}/barrierefreiheit.json"))).unwrap();
+        assert_eq!(schema.service, "barrierefreiheit");
+        assert_eq!(schema.title, "Rückmeldung zur Barrierefreiheit");
+        assert_eq!(schema.login, TrustLevel::None);
+        assert!(schema
+            .fields
+            .iter()
+            .any(|f| f.id == "beschreibung" && f.required));
+        let html = read(&format!("{portal}/barrierefreiheit/index.html"));
+        assert!(
+            html.contains("<form class=\"formular\" method=\"post\" action=\"/api/applications\"")
+        );
+        assert!(html.contains(&format!(
+            "<input type=\"hidden\" name=\"portal\" value=\"{portal}\">"
+        )));
+        assert!(
+            html.contains("<input type=\"hidden\" name=\"service\" value=\"barrierefreiheit\">")
+        );
+        assert!(html.contains("Rückmeldung absenden"));
+    }
 }
 
 // ---------------------------------------------------------------------------

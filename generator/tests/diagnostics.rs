@@ -1835,3 +1835,36 @@ fn every_diagnostic_is_one_line() {
         assert!(!line.contains('\n') && !line.contains('\r'), "{line:?}");
     }
 }
+
+#[test]
+fn feedback_office_must_exist_and_have_a_key() {
+    let portal = |feedback: &str| {
+        format!(
+            "name = \"Stadt A\"\nshort_name = \"A\"\nkind = \"city\"\nfeedback_office = \"{feedback}\"\n\n\
+             [[offices]]\nid = \"buergerbuero\"\nname = \"Bürgerbüro A\"\npublic_key = \"{KEY_A}\"\n\n\
+             [[offices]]\nid = \"ohne-schluessel\"\nname = \"Amt ohne Schlüssel\"\n"
+        )
+    };
+    let file = "portals/stadt-a/portal.toml";
+    let region = Region::new();
+    region.write(file, portal("buergerbuer"));
+    region.assert_errors(&[region.line(
+        file,
+        4,
+        19,
+        "error",
+        "`feedback_office` names no office of this portal: `buergerbuer`; did you mean `buergerbuero`?",
+    )]);
+    let region = Region::new();
+    region.write(file, portal("ohne-schluessel"));
+    region.assert_errors(&[region.line(
+        file,
+        4,
+        19,
+        "error",
+        "office `ohne-schluessel` has no `public_key`, so it cannot receive feedback",
+    )]);
+    let region = Region::new();
+    region.write(file, portal("buergerbuero"));
+    region.assert_warnings(&[]);
+}

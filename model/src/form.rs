@@ -128,6 +128,25 @@ pub struct FormField {
     pub prefill: Option<String>,
 }
 
+impl FormField {
+    /// A field with nothing but its id, label and kind set: optional, no limits.
+    pub fn new(id: &str, label: &str, kind: FieldType) -> FormField {
+        FormField {
+            id: id.to_string(),
+            label: label.to_string(),
+            kind,
+            required: false,
+            options: Vec::new(),
+            min: None,
+            max: None,
+            max_length: None,
+            help: None,
+            autocomplete: None,
+            prefill: None,
+        }
+    }
+}
+
 /// What a field can be prefilled with after a BundID login.
 pub const PREFILL_CLAIMS: [&str; 7] = [
     "given_name",

@@ -79,6 +79,10 @@ pub struct Portal {
     pub description: Option<String>,
     pub theme: Theme,
     pub offices: Vec<Office>,
+    /// Office that receives feedback on the accessibility statement (portal.toml
+    /// `feedback_office`); `None` means the default (docs/content-format.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_office: Option<String>,
 }
 
 impl Portal {

@@ -270,6 +270,51 @@ await step('apply path by keyboard only (Tab, Space, Enter, typing)', async () =
   await ctx.close();
 });
 
+// ---------------------------------------------------------------- print
+await step('print stylesheet: a service page prints its checklist without navigation or form', async () => {
+  const ctx = await context();
+  const page = await ctx.newPage();
+  // Hund anmelden: a document checklist and an online form.
+  await page.goto(`${base}/bottrop/hund-anmelden/`);
+  check((await page.locator('.checkliste').count()) > 0 && (await page.locator('.antrag').count()) > 0,
+    'the page for the print check lacks its checklist or form');
+  await page.emulateMedia({ media: 'print' });
+  const shown = (selector) => page.$$eval(selector, (els) => els.some((e) => getComputedStyle(e).display !== 'none'));
+  for (const hidden of ['.sprunglink', '.kopf__suche', '.hauptnav', '.pfad', '.fuss', '.antrag']) {
+    if ((await page.locator(hidden).count()) > 0) check(!(await shown(hidden)), `${hidden} is printed`);
+  }
+  for (const kept of ['h1', '.checkliste']) {
+    check((await page.locator(kept).count()) > 0 && (await shown(kept)), `${kept} is not printed`);
+  }
+  // Links print their address, so a paper copy still says where to go.
+  const after = await page.$eval('main a[href^="http"], main a[href^="/"]', (a) => getComputedStyle(a, '::after').content).catch(() => null);
+  check(after === null || /attr|\(/.test(after), `printed links do not show their address: ${after}`);
+  const pdf = await page.pdf({ format: 'A4', printBackground: false });
+  const pagesInPdf = (pdf.toString('latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+  check(pagesInPdf >= 1 && pagesInPdf <= 3, `the service page prints on ${pagesInPdf} A4 pages (expected 1–3)`);
+  await ctx.close();
+});
+
+// ---------------------------------------------------------------- accessibility feedback
+await step('accessibility statement: linked from the portal home, feedback form -> receipt', async () => {
+  const ctx = await context({ javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await page.goto(`${base}/bottrop/`);
+  await page.getByRole('link', { name: /Barrierefreiheit/ }).first().click();
+  check(new URL(page.url()).pathname === '/bottrop/barrierefreiheit/', `the statement link led to ${page.url()}`);
+  const form = page.locator('#rueckmeldung form');
+  check((await form.count()) === 1, 'the statement has no feedback form');
+  check(/Inklusionsbeauftragte/.test(await page.locator('#rueckmeldung').innerText()),
+    "the form does not name the office that receives it (Bottrop's feedback_office)");
+  await page.fill('#feld-seite', '/bottrop/a-z/');
+  await page.fill('#feld-beschreibung', 'Die Schrift im Kopf ist bei 200 % Zoom abgeschnitten.');
+  await Promise.all([page.waitForURL((u) => u.pathname !== '/bottrop/barrierefreiheit/'),
+    page.click('#rueckmeldung button[type=submit]')]);
+  const text = await readReceipt(page);
+  check(/Rückmeldung zur Barrierefreiheit/.test(text), `the receipt does not name the feedback:\n${text.slice(0, 300)}`);
+  await ctx.close();
+});
+
 // ---------------------------------------------------------------- 2. accessibility
 Object.assign(pages, {
   'umbrella home': '/',
@@ -279,12 +324,13 @@ Object.assign(pages, {
   'A–Z': '/bottrop/a-z/',
   'service page with form': SERVICE,
   'free page': '/bottrop/impressum/',
+  'accessibility statement': '/bottrop/barrierefreiheit/',
   404: '/gibt-es-nicht/',
   'search page': '/suche/?q=Fundsache',
 });
 const byType = [
   'umbrella home', 'umbrella topic', 'portal home', 'portal topic', 'A–Z', 'service page with form',
-  'free page', '404', 'search page', 'receipt', 'errors', 'status',
+  'free page', 'accessibility statement', '404', 'search page', 'receipt', 'errors', 'status',
 ];
 
 /** Opens a page type: by URL, or (for POST answers) by loading the saved HTML at its URL. */

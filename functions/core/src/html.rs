@@ -294,10 +294,20 @@ fn field_html(out: &mut String, field: &FormField, value: &str, error: Option<&s
     }
 }
 
-pub fn receipt(site: &str, portal: Option<&str>, id: &str, token: &str) -> String {
+pub fn receipt(
+    site: &str,
+    portal: Option<&str>,
+    title: Option<&str>,
+    id: &str,
+    token: &str,
+) -> String {
+    let what = title
+        .map(|t| format!("<p>Eingegangen: <strong>{}</strong></p>\n", escape(t)))
+        .unwrap_or_default();
     let main = format!(
         r#"<h1>Ihr Antrag ist eingegangen</h1>
 <p class="vorspann">Vielen Dank. Ihr Antrag wurde verschlüsselt an die zuständige Stelle übermittelt.</p>
+{what}
 <section class="karte" aria-labelledby="zugang">
 <h2 id="zugang">Ihre Zugangsdaten</h2>
 <p>Notieren Sie sich beides oder drucken Sie diese Seite aus. Damit können Sie den Stand Ihres Antrags jederzeit abfragen. Den Schlüssel können wir Ihnen nicht erneut zusenden.</p>

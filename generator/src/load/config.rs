@@ -217,6 +217,7 @@ pub fn parse_portal(src: &SourceText, slug: String, diags: &Diagnostics) -> Opti
         check_base_url(url, diags);
     }
     let description = f.str("description").map(|s| s.value);
+    let feedback_office = f.str("feedback_office");
     let theme_fields = f.table("theme", "[theme]");
     let logo_loc = theme_fields
         .as_ref()
@@ -278,6 +279,29 @@ pub fn parse_portal(src: &SourceText, slug: String, diags: &Diagnostics) -> Opti
         });
     }
     f.finish();
+    if let Some(id) = &feedback_office {
+        match offices.iter().find(|o| o.id == id.value) {
+            None => diags.error(
+                id.loc.clone(),
+                format!(
+                    "`feedback_office` names no office of this portal: `{}`{}",
+                    id.value,
+                    crate::diagnostics::hint(
+                        &id.value,
+                        &offices.iter().map(|o| o.id.as_str()).collect::<Vec<_>>()
+                    )
+                ),
+            ),
+            Some(o) if o.public_key.is_none() => diags.error(
+                id.loc.clone(),
+                format!(
+                    "office `{}` has no `public_key`, so it cannot receive feedback",
+                    id.value
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
     Some(PortalConfig {
         portal: Portal {
             slug,
@@ -288,6 +312,7 @@ pub fn parse_portal(src: &SourceText, slug: String, diags: &Diagnostics) -> Opti
             description,
             theme,
             offices,
+            feedback_office: feedback_office.map(|id| id.value),
         },
         office_locs,
         logo_loc,

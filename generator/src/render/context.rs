@@ -1,7 +1,7 @@
 //! The data each template receives (documented in docs/theme.md), built from the
 //! resolved site.
 
-use lotse_model::{Category, FieldType, Office, Portal, PortalKind, Provider, TrustLevel};
+use lotse_model::{Category, FieldType, Form, Office, Portal, PortalKind, Provider, TrustLevel};
 use serde::Serialize;
 
 use crate::resolve::{PortalSite, ResolvedService, Site};
@@ -246,6 +246,11 @@ pub struct FormCtx<'a> {
 
 pub fn form_ctx<'a>(portal: &'a Portal, s: &'a ResolvedService) -> Option<FormCtx<'a>> {
     let form = s.service.form.as_ref()?;
+    Some(form_ctx_of(&portal.slug, &s.service.slug, form))
+}
+
+/// The form `id` of `portal` (a service's slug, or a page's for a page form).
+pub fn form_ctx_of<'a>(portal: &'a str, id: &'a str, form: &'a Form) -> FormCtx<'a> {
     let fields = form
         .fields
         .iter()
@@ -286,16 +291,16 @@ pub fn form_ctx<'a>(portal: &'a Portal, s: &'a ResolvedService) -> Option<FormCt
             },
         })
         .collect();
-    Some(FormCtx {
+    FormCtx {
         action: "/api/applications",
         method: "post",
-        portal: &portal.slug,
-        service: &s.service.slug,
+        portal,
+        service: id,
         intro: form.intro.as_deref(),
         error_summary_id: "fehler",
         has_prefill: form.fields.iter().any(|f| f.prefill.is_some()),
         fields,
-    })
+    }
 }
 
 #[derive(Serialize)]
@@ -406,4 +411,8 @@ pub struct PageCtx<'a> {
     pub title: &'a str,
     pub description: Option<&'a str>,
     pub body_html: &'a str,
+    /// A form on the page (the accessibility statement's feedback form).
+    pub form: Option<FormCtx<'a>>,
+    /// Who receives what the form sends.
+    pub form_office: Option<OfficeCtx<'a>>,
 }

@@ -252,6 +252,12 @@ pub fn render_site(
                 put(&format!("forms/{slug}/{}.json", s.service.slug), &json)?;
             }
         }
+        for page in &ps.pages {
+            if let Some(schema) = page_form_schema(&ps.portal, page) {
+                let json = serde_json::to_vec_pretty(&schema)?;
+                put(&format!("forms/{slug}/{}.json", page.slug), &json)?;
+            }
+        }
     }
     Ok(RenderStats {
         pages: jobs.len(),
@@ -273,6 +279,21 @@ pub fn form_schema(portal: &Portal, s: &ResolvedService) -> Option<FormSchema> {
         public_key: office.public_key.clone()?,
         login: s.service.login,
         fields: form.fields.clone(),
+    })
+}
+
+/// The schema of a page's form (the accessibility feedback), like a service's.
+pub fn page_form_schema(portal: &Portal, page: &Page) -> Option<FormSchema> {
+    let pf = page.form.as_ref()?;
+    let office = portal.office(&pf.office)?;
+    Some(FormSchema {
+        portal: portal.slug.clone(),
+        service: page.slug.clone(),
+        title: pf.title.clone(),
+        office: office.id.clone(),
+        public_key: office.public_key.clone()?,
+        login: lotse_model::TrustLevel::None,
+        fields: pf.form.fields.clone(),
     })
 }
 
@@ -450,12 +471,22 @@ impl<'a> Renderer<'a> {
                 } else {
                     ctx.insert("breadcrumbs", &[region_crumb]);
                 }
+                let portal = job.portal().map(|ps| &ps.portal);
+                let (form, form_office) = match (portal, &page.form) {
+                    (Some(portal), Some(pf)) => (
+                        Some(context::form_ctx_of(&portal.slug, &page.slug, &pf.form)),
+                        portal.office(&pf.office).map(OfficeCtx::from),
+                    ),
+                    _ => (None, None),
+                };
                 ctx.insert(
                     "page",
                     &PageCtx {
                         title: &page.title,
                         description: page.description.as_deref(),
                         body_html: self.bodies.get(&Some(page.body.clone())),
+                        form,
+                        form_office,
                     },
                 );
                 ("page.html", page.title.clone(), page.description.clone())

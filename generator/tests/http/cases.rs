@@ -118,6 +118,12 @@ pub fn html_form_redirects_to_a_receipt(client: &Client) {
     let id = &query.iter().find(|(k, _)| k == "id").unwrap().1;
     let token = &query.iter().find(|(k, _)| k == "token").unwrap().1;
     assert!(receipt.body.contains(id.as_str()) && receipt.body.contains(token.as_str()));
+    assert!(
+        receipt
+            .body
+            .contains("Eingegangen: <strong>Fundsache melden oder Verlust anzeigen</strong>"),
+        "the receipt names what was sent"
+    );
     assert!(receipt
         .body
         .contains("<meta name=\"referrer\" content=\"no-referrer\">"));
@@ -410,6 +416,84 @@ pub fn office_round_trip(client: &Client) {
     assert!(page.body.contains("Bitte ein Foto nachreichen."));
 }
 
+/// The accessibility statement's feedback form is submitted like an application and
+/// reaches the office `feedback_office` names (Bottrop: the Inklusionsbeauftragte),
+/// decryptable with that office's key only.
+pub fn accessibility_feedback_reaches_its_office(client: &Client) {
+    let text = format!("Kontrast der Knöpfe zu gering, {MARKER} Rückmeldung");
+    let answer = client.post_form(
+        "/api/applications",
+        &[
+            ("portal", PORTAL),
+            ("service", "barrierefreiheit"),
+            ("seite", "/bottrop/a-z/"),
+            ("beschreibung", &text),
+            ("name", ""),
+            ("email", "leserin@example.org"),
+        ],
+    );
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let location = answer.header("location").expect("a receipt").to_string();
+    let receipt = client.get(&location, &[("accept", "text/html")]);
+    assert!(
+        receipt.body.contains("Rückmeldung zur Barrierefreiheit"),
+        "{}",
+        receipt.body
+    );
+    let id = form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "id")
+        .unwrap()
+        .1
+        .into_owned();
+
+    let empty = client.post_form(
+        "/api/applications",
+        &[("portal", PORTAL), ("service", "barrierefreiheit")],
+    );
+    assert_eq!(empty.status, 400, "the description is required");
+
+    let pull = |office: &str| {
+        Command::new(env!("CARGO_BIN_EXE_lotse"))
+            .args([
+                "inbox",
+                "pull",
+                "--server",
+                &client.base,
+                "--portal",
+                PORTAL,
+            ])
+            .args(["--office", office, "--key"])
+            .arg(repo().join(format!("examples/office-keys/bottrop/{office}.key")))
+            .env("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)
+            .output()
+            .unwrap()
+    };
+    let pulled = pull("inklusion");
+    assert!(
+        pulled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pulled.stderr)
+    );
+    let feedback: Value = serde_json::from_slice(&pulled.stdout).unwrap();
+    let mine = feedback
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id.as_str())
+        .expect("the feedback is in the Inklusionsbeauftragte's inbox");
+    assert_eq!(mine["service"], "barrierefreiheit");
+    assert_eq!(mine["fields"]["beschreibung"], text.as_str());
+    let others: Value = serde_json::from_slice(&pull(OFFICE).stdout).unwrap();
+    assert!(
+        !others
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["id"] == id.as_str()),
+        "feedback must not reach the Bürgerbüro"
+    );
+}
+
 /// No file of the server's state contains a submitted value or a token in clear.
 pub fn nothing_readable_at_rest(client: &Client, state: &Path) {
     let (_, token) = submit(client, "ruhend");
@@ -478,5 +562,6 @@ pub fn all(client: &Client, state: &Path) {
     idempotent_retries(client);
     security_headers(client);
     office_round_trip(client);
+    accessibility_feedback_reaches_its_office(client);
     nothing_readable_at_rest(client, state);
 }

@@ -142,9 +142,10 @@ pub fn wrangler_dev(rate_limit: u32) -> Server {
 /// `wrangler dev` on a given port with extra variables (login settings).
 pub fn wrangler_dev_on(port: u16, rate_limit: u32, env: &[(&str, &str)]) -> Server {
     let data = tempfile::tempdir().unwrap();
+    // The offices the suite reads the inbox of: the Bürgerbüro (applications) and the
+    // Inklusionsbeauftragte (accessibility feedback).
     let tokens = format!(
-        r#"{{"{}/{}": "{OFFICE_TOKEN}"}}"#,
-        "bottrop", "buergerbuero"
+        r#"{{"bottrop/buergerbuero": "{OFFICE_TOKEN}", "bottrop/inklusion": "{OFFICE_TOKEN}"}}"#
     );
     let mut child = Command::new(repo().join("scripts/worker-dev.sh"))
         .current_dir(repo())

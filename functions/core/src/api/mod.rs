@@ -135,7 +135,7 @@ async fn route<S: Store, F: Forms, H: HttpClient>(
         ("GET", ["api", "session"]) => login::session(app, request),
         ("POST", ["api", "logout"]) => login::logout(request),
         ("GET", ["api", "postfach"]) => login::mailbox_html(app, request).await,
-        ("GET", ["api", "receipt"]) => status::receipt(app, request),
+        ("GET", ["api", "receipt"]) => status::receipt(app, request).await,
         ("GET", ["api", "status"]) => status::status_form(app),
         ("POST", ["api", "status"]) => status::status_html(app, request).await,
         ("GET", ["api", "office", portal, office, "applications"]) => {

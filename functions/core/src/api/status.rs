@@ -80,7 +80,7 @@ pub async fn status_json<S: Store, F: Forms, H: HttpClient>(
 /// `GET /api/receipt?id=…&token=…`: the page the HTML form is redirected to. The token is
 /// in the address, so the page sends no Referer anywhere (no-referrer on every answer)
 /// and is not cached.
-pub fn receipt<S: Store, F: Forms, H: HttpClient>(
+pub async fn receipt<S: Store, F: Forms, H: HttpClient>(
     app: &App<S, F, H>,
     request: &Request,
 ) -> Response {
@@ -91,7 +91,22 @@ pub fn receipt<S: Store, F: Forms, H: HttpClient>(
     match (id, token) {
         (Some(id), Some(token)) => {
             let portal = request.query_param("portal");
-            Response::html(200, html::receipt(&app.config.site_name, portal.as_deref(), &id, &token))
+            // What was sent ("Fundsache melden", "Rückmeldung zur Barrierefreiheit"),
+            // when the address names a form that exists.
+            let title = match (&portal, request.query_param("service")) {
+                (Some(portal), Some(service)) => {
+                    app.forms.schema(portal, &service).await.map(|s| s.title)
+                }
+                _ => None,
+            };
+            let page = html::receipt(
+                &app.config.site_name,
+                portal.as_deref(),
+                title.as_deref(),
+                &id,
+                &token,
+            );
+            Response::html(200, page)
         }
         _ => Response::html(404, html::message_page(&app.config.site_name, "Eingangsbestätigung nicht gefunden", "Diese Eingangsbestätigung ist unvollständig. Bitte nutzen Sie den Link aus Ihrer Bestätigung oder fragen Sie den Stand mit Vorgangsnummer und Schlüssel ab.")),
     }

@@ -206,6 +206,7 @@ fn receipt_answer(schema: &FormSchema, id: &str, token: &str, html: bool) -> Sav
             .append_pair("id", id)
             .append_pair("token", token)
             .append_pair("portal", &schema.portal)
+            .append_pair("service", &schema.service)
             .finish();
         SavedAnswer {
             status: 303,
