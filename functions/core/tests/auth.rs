@@ -348,6 +348,8 @@ fn full_login_rs256_gives_a_session_at_the_requested_level() {
         query_param(&url, "acr_values").as_deref(),
         Some("STORK-QAA-Level-3")
     );
+    // From "substantial" on, the provider must not answer from an older, lower login.
+    assert_eq!(query_param(&url, "prompt").as_deref(), Some("login"));
     let state = query_param(&url, "state").unwrap();
     let nonce = query_param(&url, "nonce").unwrap();
     assert!(state.len() >= 43 && nonce.len() >= 43 && state != nonce);
@@ -414,6 +416,28 @@ fn full_login_es256_with_address_at_level_high() {
     let address = session.address.expect("address claim");
     assert_eq!(address.locality.as_deref(), Some("Köln"));
     assert_eq!(address.postal_code.as_deref(), Some("51147"));
+}
+
+#[test]
+fn only_substantial_and_high_force_a_fresh_login() {
+    let (oidc, http) = (oidc(), UreqHttp::new());
+    for (level, prompt) in [
+        (TrustLevel::Low, None),
+        (TrustLevel::Substantial, Some("login")),
+        (TrustLevel::High, Some("login")),
+    ] {
+        let (url, _) = block_on(begin_login(
+            &oidc,
+            &http,
+            &keys(),
+            "bottrop",
+            None,
+            level,
+            now_ms(),
+        ))
+        .unwrap();
+        assert_eq!(query_param(&url, "prompt").as_deref(), prompt, "{level:?}");
+    }
 }
 
 #[test]

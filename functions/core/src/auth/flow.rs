@@ -117,7 +117,8 @@ pub async fn begin_login<H: HttpClient>(
     };
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(pending.verifier.as_bytes()));
     let config = &oidc.config;
-    let query = form_urlencoded::Serializer::new(String::new())
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query
         .append_pair("response_type", "code")
         .append_pair("client_id", &config.client_id)
         .append_pair("redirect_uri", &config.redirect_uri)
@@ -127,8 +128,15 @@ pub async fn begin_login<H: HttpClient>(
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256")
         .append_pair("acr_values", acr_for_level(&config.acr, level))
-        .append_pair("ui_locales", "de")
-        .finish();
+        .append_pair("ui_locales", "de");
+    // `acr_values` is only a wish: a provider may answer from its single sign-on
+    // session at the level the citizen logged in with before, and that answer is then
+    // refused as too low, on every retry. From "substantial" on (ELSTER, eID) the
+    // citizen proves their identity anew for each login anyway, so ask for it.
+    if level >= TrustLevel::Substantial {
+        query.append_pair("prompt", "login");
+    }
+    let query = query.finish();
     let separator = if metadata.authorization_endpoint.contains('?') {
         '&'
     } else {
