@@ -397,12 +397,20 @@ pub fn mailbox_login(site: &str, portal: Option<&str>, return_path: &str) -> Str
     shell_for(site, portal, "Mein Postfach", &main)
 }
 
+/// One application in "Mein Postfach".
+pub struct MailboxEntry {
+    pub application: StoredApplication,
+    pub history: Vec<StatusEntry>,
+    /// The service's title, when its form still exists (else its slug is shown).
+    pub title: Option<String>,
+}
+
 /// "Mein Postfach": the citizen's applications with status and the office's notes.
 pub fn mailbox(
     site: &str,
     portal: Option<&str>,
     session: &crate::auth::Session,
-    applications: &[(StoredApplication, Vec<StatusEntry>)],
+    applications: &[MailboxEntry],
 ) -> String {
     let mut main = String::from("<h1>Mein Postfach</h1>\n");
     if let Some(name) = session.display_name() {
@@ -417,7 +425,12 @@ pub fn mailbox(
             "<p>Sie haben noch keine Anträge gestellt, während Sie angemeldet waren.</p>\n",
         );
     }
-    for (application, history) in applications {
+    for MailboxEntry {
+        application,
+        history,
+        title,
+    } in applications
+    {
         let note = history
             .iter()
             .rev()
@@ -428,7 +441,7 @@ pub fn mailbox(
             main,
             "<section class=\"karte\" aria-labelledby=\"antrag-{id}\">\n<h2 id=\"antrag-{id}\">Vorgang {id}</h2>\n<p>{service} · eingegangen am {created}</p>\n<p class=\"status status--{class}\">Stand: <strong>{status}</strong></p>\n{note}</section>\n",
             id = escape(&application.id),
-            service = escape(&application.service),
+            service = escape(title.as_deref().unwrap_or(&application.service)),
             created = escape(&application.created_at[..10.min(application.created_at.len())]),
             class = escape(&application.status),
             status = escape(status_label(&application.status)),

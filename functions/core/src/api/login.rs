@@ -233,9 +233,18 @@ pub async fn mailbox_html<S: Store, F: Forms, H: HttpClient>(
         Err(_) => return html::error_from_json(site, &guard::unavailable()),
     };
     let mut rows = Vec::with_capacity(applications.len());
-    for a in applications {
-        let history = app.store.history(&a.id).await.unwrap_or_default();
-        rows.push((a, history));
+    for application in applications {
+        let history = app.store.history(&application.id).await.unwrap_or_default();
+        let title = app
+            .forms
+            .schema(&application.portal, &application.service)
+            .await
+            .map(|s| s.title);
+        rows.push(html::MailboxEntry {
+            application,
+            history,
+            title,
+        });
     }
     Response::html(200, html::mailbox(site, portal.as_deref(), &session, &rows))
 }
