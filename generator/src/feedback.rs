@@ -27,8 +27,8 @@ pub fn office(portal: &Portal) -> Option<&lotse_model::Office> {
     }
 }
 
-/// Attaches the feedback form to the portal's statement page, if it has one and some
-/// office can receive the feedback.
+/// Attaches the form sending feedback to `portal` to the statement among `pages` (the
+/// portal's own, or the umbrella's), if there is one and some office can receive it.
 pub fn attach(pages: &mut [Page], portal: &Portal) {
     let Some(office) = office(portal) else {
         return;
@@ -36,6 +36,7 @@ pub fn attach(pages: &mut [Page], portal: &Portal) {
     if let Some(page) = pages.iter_mut().find(|p| p.slug == STATEMENT) {
         page.form = Some(PageForm {
             title: TITLE.to_string(),
+            portal: portal.slug.clone(),
             office: office.id.clone(),
             form: form(),
         });

@@ -61,6 +61,9 @@ pub struct Page {
 #[derive(Debug, PartialEq)]
 pub struct PageForm {
     pub title: String,
+    /// The portal the form is submitted to (the page's own, or for the umbrella's
+    /// statement region.toml's `feedback_portal`).
+    pub portal: String,
     pub office: String,
     pub form: lotse_model::Form,
 }
@@ -226,6 +229,23 @@ pub fn resolve(content: Content, diags: &Diagnostics) -> Option<Site> {
     default_pages::add_missing(&mut umbrella_pages, &region.name, None, |slug| {
         content.portals.iter().any(|p| p.config.portal.slug == slug)
     });
+    if let Some(slug) = &region.feedback_portal {
+        match portals.iter().find(|ps| &ps.portal.slug == slug) {
+            Some(ps) => crate::feedback::attach(&mut umbrella_pages, &ps.portal),
+            None => {
+                let slugs: Vec<&str> = portals.iter().map(|ps| ps.portal.slug.as_str()).collect();
+                if let Some(loc) = &content.feedback_portal_loc {
+                    diags.error(
+                        loc.clone(),
+                        format!(
+                            "`feedback_portal` names no portal: `{slug}`{}",
+                            crate::diagnostics::hint(slug, &slugs)
+                        ),
+                    );
+                }
+            }
+        }
+    }
 
     Some(Site {
         region,

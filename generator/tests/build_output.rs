@@ -756,6 +756,10 @@ fn every_portal_statement_carries_the_feedback_form() {
         );
         assert!(html.contains("Rückmeldung absenden"));
     }
+    // The umbrella's statement sends to the portal region.toml names (feedback_portal).
+    let html = read("barrierefreiheit/index.html");
+    assert!(html.contains("<input type=\"hidden\" name=\"portal\" value=\"kreis-muster\">"));
+    assert!(html.contains("<input type=\"hidden\" name=\"service\" value=\"barrierefreiheit\">"));
 }
 
 // ---------------------------------------------------------------------------

@@ -1868,3 +1868,16 @@ fn feedback_office_must_exist_and_have_a_key() {
     region.write(file, portal("buergerbuero"));
     region.assert_warnings(&[]);
 }
+
+#[test]
+fn feedback_portal_must_name_a_portal() {
+    let region = Region::new();
+    region.append("region.toml", "feedback_portal = \"stadt-c\"\n");
+    region.assert_errors(&[region.line(
+        "region.toml",
+        5,
+        19,
+        "error",
+        "`feedback_portal` names no portal: `stadt-c`; did you mean `stadt-a`?",
+    )]);
+}

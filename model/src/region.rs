@@ -14,6 +14,10 @@ pub struct Region {
     pub operator: Option<String>,
     pub theme: Theme,
     pub login: Option<LoginConfig>,
+    /// Portal whose feedback office receives feedback on the umbrella's accessibility
+    /// statement (region.toml `feedback_portal`); without it that page has no form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_portal: Option<String>,
 }
 
 /// The OpenID Connect provider citizens log in with (BundID through a broker).

@@ -325,12 +325,13 @@ Object.assign(pages, {
   'service page with form': SERVICE,
   'free page': '/bottrop/impressum/',
   'accessibility statement': '/bottrop/barrierefreiheit/',
+  'umbrella accessibility statement': '/barrierefreiheit/',
   404: '/gibt-es-nicht/',
   'search page': '/suche/?q=Fundsache',
 });
 const byType = [
   'umbrella home', 'umbrella topic', 'portal home', 'portal topic', 'A–Z', 'service page with form',
-  'free page', 'accessibility statement', '404', 'search page', 'receipt', 'errors', 'status',
+  'free page', 'accessibility statement', 'umbrella accessibility statement', '404', 'search page', 'receipt', 'errors', 'status',
 ];
 
 /** Opens a page type: by URL, or (for POST answers) by loading the saved HTML at its URL. */

@@ -8,7 +8,8 @@ use super::fields::{Fields, Located, TomlDoc};
 use crate::diagnostics::{Diagnostics, Loc};
 use crate::source::SourceText;
 
-pub fn parse_region(src: &SourceText, diags: &Diagnostics) -> Option<Region> {
+/// region.toml, with the position of `feedback_portal` for messages about it.
+pub fn parse_region(src: &SourceText, diags: &Diagnostics) -> Option<(Region, Option<Loc>)> {
     let doc = TomlDoc { src, base: 0 };
     let table = doc.parse(&src.text, diags)?;
     let mut f = Fields::new(&table, "region.toml", &doc, diags);
@@ -19,6 +20,8 @@ pub fn parse_region(src: &SourceText, diags: &Diagnostics) -> Option<Region> {
     if let Some(url) = &base_url {
         check_base_url(url, diags);
     }
+    let feedback_portal = f.str("feedback_portal");
+    let feedback_loc = feedback_portal.as_ref().map(|p| p.loc.clone());
     let region = Region {
         name: name.map(|s| s.value).unwrap_or_default(),
         slug: slug.map(|s| s.value).unwrap_or_default(),
@@ -33,9 +36,10 @@ pub fn parse_region(src: &SourceText, diags: &Diagnostics) -> Option<Region> {
             .map(parse_theme)
             .unwrap_or_default(),
         login: f.table("login", "[login]").and_then(parse_login),
+        feedback_portal: feedback_portal.map(|p| p.value),
     };
     f.finish();
-    Some(region)
+    Some((region, feedback_loc))
 }
 
 fn check_base_url(url: &Located<String>, diags: &Diagnostics) {

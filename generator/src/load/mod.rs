@@ -25,6 +25,8 @@ use crate::source::SourceText;
 /// Everything read from a content folder.
 pub struct Content {
     pub region: Option<Region>,
+    /// Where region.toml sets `feedback_portal`.
+    pub feedback_portal_loc: Option<Loc>,
     pub categories: Vec<(Category, Loc)>,
     /// Regional services (`content/services/`).
     pub services: Vec<ServiceDraft>,
@@ -63,8 +65,10 @@ enum Parsed {
 /// Reads the whole content folder. Problems go to `diags`; what could be read is
 /// returned either way so that one run reports as much as possible.
 pub fn load(root: &Path, diags: &Diagnostics) -> Content {
-    let region = read_source(&root.join("region.toml"), diags)
-        .and_then(|src| config::parse_region(&src, diags));
+    let (region, feedback_portal_loc) = read_source(&root.join("region.toml"), diags)
+        .and_then(|src| config::parse_region(&src, diags))
+        .unzip();
+    let feedback_portal_loc = feedback_portal_loc.flatten();
     let categories = read_source(&root.join("categories.toml"), diags)
         .map(|src| config::parse_categories(&src, diags))
         .unwrap_or_default();
@@ -175,6 +179,7 @@ pub fn load(root: &Path, diags: &Diagnostics) -> Content {
     }
     Content {
         region,
+        feedback_portal_loc,
         categories,
         services,
         pages,

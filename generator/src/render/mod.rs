@@ -471,13 +471,16 @@ impl<'a> Renderer<'a> {
                 } else {
                     ctx.insert("breadcrumbs", &[region_crumb]);
                 }
-                let portal = job.portal().map(|ps| &ps.portal);
-                let (form, form_office) = match (portal, &page.form) {
-                    (Some(portal), Some(pf)) => (
-                        Some(context::form_ctx_of(&portal.slug, &page.slug, &pf.form)),
-                        portal.office(&pf.office).map(OfficeCtx::from),
+                let (form, form_office) = match &page.form {
+                    Some(pf) => (
+                        Some(context::form_ctx_of(&pf.portal, &page.slug, &pf.form)),
+                        site.portals
+                            .iter()
+                            .find(|ps| ps.portal.slug == pf.portal)
+                            .and_then(|ps| ps.portal.office(&pf.office))
+                            .map(OfficeCtx::from),
                     ),
-                    _ => (None, None),
+                    None => (None, None),
                 };
                 ctx.insert(
                     "page",
