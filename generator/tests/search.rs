@@ -8,12 +8,11 @@
 //!
 //! The figures for the 18,200-page corpus come from `bench/search.sh`, not from here.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use common::browser::{browser_tools, repo};
 
 #[test]
 fn example_region_index_is_written_and_searchable_in_chromium() {
@@ -52,39 +51,8 @@ fn example_region_index_is_written_and_searchable_in_chromium() {
         "the ready-made UI is not shipped"
     );
 
-    let version = Command::new("node")
-        .arg("--version")
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| {
-            panic!("the search test needs Node.js >= 20 on PATH (Debian: apt-get install -y nodejs npm)")
-        });
-    let major: u32 = version
-        .trim_start_matches('v')
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    assert!(
-        major >= 20,
-        "the search test needs Node.js >= 20, found {version}"
-    );
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "the search test needs Chromium at {chromium}: apt-get install -y chromium, or set CHROMIUM"
-    );
+    let chromium = browser_tools("the search test");
     let dir = repo().join("tests/browser");
-    if !dir.join("node_modules/playwright-core").exists() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm runs");
-        assert!(status.success(), "npm ci in tests/browser failed");
-    }
     let status = Command::new("node")
         .arg("search.mjs")
         .arg(&out)

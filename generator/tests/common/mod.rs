@@ -4,6 +4,8 @@
 //! Each test binary uses a different subset, hence the blanket `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
