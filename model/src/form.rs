@@ -226,19 +226,7 @@ mod tests {
 
     #[test]
     fn autocomplete_comes_from_type_then_id_then_editor() {
-        let mut field = FormField {
-            id: "vorname".into(),
-            label: "Vorname".into(),
-            kind: FieldType::Text,
-            required: true,
-            options: vec![],
-            min: None,
-            max: None,
-            max_length: None,
-            help: None,
-            autocomplete: None,
-            prefill: None,
-        };
+        let mut field = FormField::new("vorname", "Vorname", FieldType::Text);
         assert_eq!(field.autocomplete_token(), Some("given-name"));
         field.kind = FieldType::Email;
         assert_eq!(field.autocomplete_token(), Some("email"));
@@ -256,17 +244,9 @@ mod tests {
             public_key: "AAAA".into(),
             login: TrustLevel::Low,
             fields: vec![FormField {
-                id: "rasse".into(),
-                label: "Rasse".into(),
-                kind: FieldType::Select,
                 required: true,
                 options: vec!["Mischling".into()],
-                min: None,
-                max: None,
-                max_length: None,
-                help: None,
-                autocomplete: None,
-                prefill: None,
+                ..FormField::new("rasse", "Rasse", FieldType::Select)
             }],
         };
         let json = serde_json::to_string(&schema).unwrap();

@@ -253,17 +253,8 @@ mod tests {
 
     fn field(id: &str, kind: FieldType, required: bool) -> FormField {
         FormField {
-            id: id.into(),
-            label: id.into(),
-            kind,
             required,
-            options: vec![],
-            min: None,
-            max: None,
-            max_length: None,
-            help: None,
-            autocomplete: None,
-            prefill: None,
+            ..FormField::new(id, id, kind)
         }
     }
 

@@ -24,17 +24,8 @@ impl Forms for OneForm {
 
 fn schema(public_key: String) -> FormSchema {
     let field = |id: &str, kind: FieldType, required: bool| FormField {
-        id: id.into(),
-        label: id.into(),
-        kind,
         required,
-        options: vec![],
-        min: None,
-        max: None,
-        max_length: None,
-        help: None,
-        autocomplete: None,
-        prefill: None,
+        ..FormField::new(id, id, kind)
     };
     FormSchema {
         portal: "musterstadt".into(),
