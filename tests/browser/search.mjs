@@ -244,7 +244,11 @@ if (bytes) {
   for (const f of bytes.files) console.log(`     ${f}`);
 }
 if (notFound.length) console.log(`not found: ${[...new Set(notFound)].join(' ')}`);
-if (consoleErrors.length) console.log(`console errors: ${consoleErrors.join(' | ')}`);
+if (consoleErrors.length) {
+  // A failed request or a script error on the search page is a bug (CSP, a missing file).
+  failures.push('console errors');
+  console.log(`FAIL console errors: ${consoleErrors.join(' | ')}`);
+}
 if (failures.length) {
   console.log(`${failures.length} check(s) failed: ${failures.join('; ')}`);
   process.exit(1);
