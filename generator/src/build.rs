@@ -87,7 +87,13 @@ pub fn build_with(
     let stats = render_with_progress(&site, &theme, &sink, &selection, options.progress)?;
     // The search index goes into the staging folder too, so it swaps in with the pages.
     let search = if options.search {
-        crate::search::write_index(&site, &sink).context("cannot build the search index")?
+        // Indexes whose records did not change are copied from the previous build.
+        let previous = out
+            .is_dir()
+            .then(|| crate::search::PreviousDir(out.to_path_buf()));
+        let previous = previous.as_ref().map(|p| p as &dyn crate::search::Previous);
+        crate::search::write_index(&site, &sink, previous)
+            .context("cannot build the search index")?
     } else {
         crate::search::IndexStats::default()
     };

@@ -254,10 +254,12 @@ fn run_build(content: &Path, out: &Path, theme: Option<PathBuf>, search: bool) -
             let secs = report.elapsed.as_secs_f64();
             let index = if search {
                 format!(
-                    "; search index: {} records, {:.1} MB in {:.2} s",
+                    "; search index: {} records, {:.1} MB in {:.2} s, {} of {} indexes unchanged",
                     report.search.records,
                     report.search.bytes as f64 / 1e6,
-                    report.search.elapsed.as_secs_f64()
+                    report.search.elapsed.as_secs_f64(),
+                    report.search.reused,
+                    report.search.indexes
                 )
             } else {
                 "; no search index".to_string()

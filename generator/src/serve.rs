@@ -89,6 +89,24 @@ impl MemorySink {
     }
 }
 
+impl search::Previous for MemorySink {
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        self.get(path).map(|bytes| bytes.to_vec())
+    }
+
+    fn files_under(&self, dir: &str) -> Vec<String> {
+        let prefix = format!("{dir}/");
+        let files = self.files.read().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<String> = files
+            .keys()
+            .filter(|path| path.starts_with(&prefix))
+            .cloned()
+            .collect();
+        out.sort();
+        out
+    }
+}
+
 /// One complete rendering of the site, and the resolved content it came from.
 pub struct Generation {
     site: Site,
@@ -139,11 +157,13 @@ pub fn index_in_background(generation: &Generation) {
     let files = generation.files.clone();
     std::thread::spawn(move || {
         let started = Instant::now();
-        match search::index_jobs(jobs, &*files) {
+        // The generation's files still hold the previous indexes: unchanged ones stay.
+        match search::index_jobs(jobs, &*files, Some(&*files)) {
             Ok(stats) => eprintln!(
-                "search index: {} records in {} indexes in {} ms",
+                "search index: {} records in {} indexes ({} unchanged) in {} ms",
                 stats.records,
                 stats.indexes,
+                stats.reused,
                 started.elapsed().as_millis()
             ),
             Err(e) => eprintln!("warning: the search index was not rebuilt: {e:#}"),

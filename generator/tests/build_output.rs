@@ -914,6 +914,48 @@ fn successful_rebuild_replaces_the_output_and_removes_stale_files() {
     );
 }
 
+fn search_stats(content: &Path, out: &Path) -> lotse::search::IndexStats {
+    match build::build(content, &theme_dir(), out, false).unwrap() {
+        BuildOutcome::Built(report, _) => report.search,
+        BuildOutcome::Invalid(d) => panic!("{}", lines(&d).join("\n")),
+    }
+}
+
+#[test]
+fn unchanged_search_indexes_are_reused_and_equal_a_fresh_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let content = tmp.path().join("content");
+    let out = tmp.path().join("dist");
+    copy_dir(&fixture_dir(), &content);
+    let first = search_stats(&content, &out);
+    assert_eq!(first.reused, 0, "nothing to reuse in a new output folder");
+    let again = search_stats(&content, &out);
+    assert_eq!(again.reused, again.indexes, "nothing changed: {again:?}");
+
+    // A body edit in one portal: that portal's index is built anew, the umbrella's
+    // catalogue (titles, summaries, keywords) and the other portals' are kept.
+    let service = content.join("portals/musterstadt/services/sperrmuell-anmelden.md");
+    let mut text = fs::read_to_string(&service).unwrap();
+    text.push_str("\nAuch Elektrogeräte nehmen wir mit.\n");
+    fs::write(&service, text).unwrap();
+    let edited = search_stats(&content, &out);
+    assert_eq!(edited.reused, edited.indexes - 1, "{edited:?}");
+
+    let fresh = tmp.path().join("fresh");
+    search_stats(&content, &fresh);
+    assert_eq!(
+        snapshot(&out),
+        snapshot(&fresh),
+        "reusing indexes must give the same files as building them"
+    );
+    let stamp = fs::read_to_string(out.join("musterstadt/pagefind").join(lotse::search::STAMP));
+    assert_eq!(
+        stamp.unwrap().len(),
+        64,
+        "a SHA-256 stamp in every index folder"
+    );
+}
+
 #[test]
 fn builds_are_deterministic() {
     let tmp = tempfile::tempdir().unwrap();

@@ -11,6 +11,7 @@
 //! Small indexes keep what one query downloads small, and they build in parallel.
 
 mod records;
+mod reuse;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ use pagefind::options::PagefindServiceConfig;
 use rayon::prelude::*;
 
 pub use records::{catalogue_records, fold_umlauts, portal_records, Record};
+pub use reuse::{Previous, PreviousDir, STAMP};
 
 use crate::render::Sink;
 use crate::resolve::Site;
@@ -57,6 +59,8 @@ pub fn is_index_file(path: &str) -> bool {
 #[derive(Debug, Default, Clone)]
 pub struct IndexStats {
     pub indexes: usize,
+    /// Indexes copied from the previous build because their records had not changed.
+    pub reused: usize,
     pub records: usize,
     pub files: usize,
     pub bytes: u64,
@@ -88,15 +92,24 @@ pub fn jobs(site: &Site) -> Vec<IndexJob> {
 }
 
 /// Builds every index of `site` and stores the files through `sink`.
-pub fn write_index(site: &Site, sink: &dyn Sink) -> Result<IndexStats> {
+pub fn write_index(
+    site: &Site,
+    sink: &dyn Sink,
+    previous: Option<&dyn Previous>,
+) -> Result<IndexStats> {
     let started = Instant::now();
-    let mut stats = index_jobs(jobs(site), sink)?;
+    let mut stats = index_jobs(jobs(site), sink, previous)?;
     stats.elapsed = started.elapsed();
     Ok(stats)
 }
 
-/// Builds the indexes, in parallel, and stores their files through `sink`.
-pub fn index_jobs(jobs: Vec<IndexJob>, sink: &dyn Sink) -> Result<IndexStats> {
+/// Builds the indexes, in parallel, and stores their files through `sink`; an index
+/// whose records are those of `previous`'s is copied from there instead.
+pub fn index_jobs(
+    jobs: Vec<IndexJob>,
+    sink: &dyn Sink,
+    previous: Option<&dyn Previous>,
+) -> Result<IndexStats> {
     let started = Instant::now();
     // Plain threads, not rayon's: Pagefind blocks its caller while it parses on rayon's
     // pool, which would deadlock if the callers were that pool's own threads.
@@ -112,7 +125,7 @@ pub fn index_jobs(jobs: Vec<IndexJob>, sink: &dyn Sink) -> Result<IndexStats> {
                         let Some(job) = next else { break };
                         let dir = job.dir.clone();
                         done.push(
-                            build_one(job, sink)
+                            build_or_reuse(job, sink, previous)
                                 .with_context(|| format!("cannot build the search index {dir}/")),
                         );
                     }
@@ -135,10 +148,49 @@ pub fn index_jobs(jobs: Vec<IndexJob>, sink: &dyn Sink) -> Result<IndexStats> {
     for s in all {
         let s = s?;
         stats.indexes += 1;
+        stats.reused += s.reused;
         stats.records += s.records;
         stats.files += s.files;
         stats.bytes += s.bytes;
     }
+    Ok(stats)
+}
+
+/// One index: copied from `previous` when its stamp matches, else built; either way
+/// the stamp is written last, so a folder with a stamp is complete.
+fn build_or_reuse(
+    job: IndexJob,
+    sink: &dyn Sink,
+    previous: Option<&dyn Previous>,
+) -> Result<IndexStats> {
+    let stamp = reuse::stamp(&job);
+    let stamp_path = format!("{}/{STAMP}", job.dir);
+    let unchanged = previous
+        .filter(|p| p.read(&stamp_path).as_deref() == Some(stamp.as_bytes()))
+        .map(|p| (p, p.files_under(&job.dir)));
+    let stats = match unchanged {
+        Some((previous, files)) => {
+            let mut stats = IndexStats {
+                indexes: 1,
+                reused: 1,
+                records: job.records.len(),
+                ..IndexStats::default()
+            };
+            for path in files.iter().filter(|p| **p != stamp_path) {
+                let bytes = previous
+                    .read(path)
+                    .with_context(|| format!("cannot read {path} of the previous build"))?;
+                sink.put(path, &bytes)
+                    .with_context(|| format!("cannot write {path}"))?;
+                stats.files += 1;
+                stats.bytes += bytes.len() as u64;
+            }
+            stats
+        }
+        None => build_one(job, sink)?,
+    };
+    sink.put(&stamp_path, stamp.as_bytes())
+        .with_context(|| format!("cannot write {stamp_path}"))?;
     Ok(stats)
 }
 
@@ -204,6 +256,7 @@ fn build_one(job: IndexJob, sink: &dyn Sink) -> Result<IndexStats> {
     })?;
     Ok(IndexStats {
         indexes: 1,
+        reused: 0,
         records: count,
         files: files.len(),
         bytes: files.iter().map(|(_, c)| c.len() as u64).sum(),

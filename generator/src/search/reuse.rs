@@ -1,0 +1,69 @@
+//! Reusing an index from the previous build when what goes into it has not changed: an
+//! edit to one service re-indexes its portal (and the umbrella's catalogue when a
+//! title, summary or keyword changed), not the whole region. Each index folder carries
+//! a stamp, the SHA-256 of everything that determines it; a folder whose stamp matches
+//! is copied from the previous output instead of being built again.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::IndexJob;
+
+/// The stamp's file name inside an index folder.
+pub const STAMP: &str = "lotse-index.sha256";
+
+/// Changes whenever the index format could change without the records changing:
+/// bump it with the `pagefind` dependency.
+const FORMAT: &str = "pagefind 1.6; lotse records 1";
+
+/// Where the previous build's files can be read.
+pub trait Previous: Sync {
+    fn read(&self, path: &str) -> Option<Vec<u8>>;
+    /// Every file below `dir` (relative to the site root, `/`-separated).
+    fn files_under(&self, dir: &str) -> Vec<String>;
+}
+
+/// The stamp of `job`: its records, in order, and the index settings.
+pub fn stamp(job: &IndexJob) -> String {
+    let mut hash = Sha256::new();
+    hash.update(FORMAT.as_bytes());
+    hash.update(env!("CARGO_PKG_VERSION").as_bytes());
+    if let Ok(chunk) = std::env::var(super::INDEX_CHUNK_SIZE_VAR) {
+        hash.update(chunk.as_bytes());
+    }
+    for r in &job.records {
+        hash.update((r.html.len() as u64).to_le_bytes());
+        hash.update(r.html.as_bytes());
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The previous build's files on disk (the output folder before it is replaced).
+pub struct PreviousDir(pub PathBuf);
+
+impl Previous for PreviousDir {
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.0.join(path)).ok()
+    }
+
+    fn files_under(&self, dir: &str) -> Vec<String> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else if let Ok(rel) = path.strip_prefix(root) {
+                    out.push(rel.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.0, &self.0.join(dir), &mut out);
+        out.sort();
+        out
+    }
+}
