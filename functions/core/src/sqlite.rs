@@ -6,7 +6,9 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::store::{StatusEntry, Store, StoreError, StoreResult, StoredApplication};
+use crate::store::{
+    newest_first, sql, StatusEntry, Store, StoreError, StoreResult, StoredApplication,
+};
 
 /// The migrations, in order. D1 applies the same files with `wrangler d1 migrations`.
 const MIGRATIONS: [&str; 1] = [include_str!("../../migrations/0001_applications.sql")];
@@ -76,21 +78,31 @@ impl Store for SqliteStore {
         self.with(|c| {
             let tx = c.transaction()?;
             let inserted = tx.execute(
-                "INSERT OR IGNORE INTO applications (id, portal, service, office, token_hash, account_hash, envelope, status, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![a.id, a.portal, a.service, a.office, a.token_hash, a.account_hash, a.envelope, a.status, a.created_at, a.updated_at],
+                sql::INSERT_APPLICATION,
+                params![
+                    a.id,
+                    a.portal,
+                    a.service,
+                    a.office,
+                    a.token_hash,
+                    a.account_hash,
+                    a.envelope,
+                    a.status,
+                    a.created_at,
+                    a.updated_at
+                ],
             )?;
             if inserted == 0 {
                 return Ok(false);
             }
             tx.execute(
-                "INSERT INTO status_history (application_id, status, note, at) VALUES (?1, ?2, NULL, ?3)",
-                params![a.id, a.status, a.created_at],
+                sql::INSERT_FIRST_STATUS,
+                params![a.id, a.status, a.created_at, a.token_hash],
             )?;
             if let Some((key_hash, answer)) = idempotency {
                 tx.execute(
-                    "INSERT OR IGNORE INTO idempotency (key_hash, answer, created_at) VALUES (?1, ?2, ?3)",
-                    params![key_hash, answer, a.created_at],
+                    sql::INSERT_IDEMPOTENCY,
+                    params![key_hash, answer, a.created_at, a.id, a.token_hash],
                 )?;
             }
             tx.commit()?;
@@ -100,18 +112,14 @@ impl Store for SqliteStore {
 
     async fn application(&self, id: &str) -> StoreResult<Option<StoredApplication>> {
         self.with(|c| {
-            c.query_row(
-                "SELECT * FROM applications WHERE id = ?1",
-                params![id],
-                application_from_row,
-            )
-            .optional()
+            c.query_row(sql::APPLICATION, params![id], application_from_row)
+                .optional()
         })
     }
 
     async fn history(&self, id: &str) -> StoreResult<Vec<StatusEntry>> {
         self.with(|c| {
-            let mut statement = c.prepare("SELECT status, note, at FROM status_history WHERE application_id = ?1 ORDER BY seq")?;
+            let mut statement = c.prepare(sql::HISTORY)?;
             let rows = statement.query_map(params![id], |row| {
                 Ok(StatusEntry {
                     status: row.get(0)?,
@@ -128,9 +136,7 @@ impl Store for SqliteStore {
         account_hashes: &[String],
     ) -> StoreResult<Vec<StoredApplication>> {
         self.with(|c| {
-            let mut statement = c.prepare(
-                "SELECT * FROM applications WHERE account_hash = ?1 ORDER BY created_at DESC, id",
-            )?;
+            let mut statement = c.prepare(sql::ACCOUNT_APPLICATIONS)?;
             let mut out = Vec::new();
             for hash in account_hashes {
                 let rows = statement.query_map(params![hash], application_from_row)?;
@@ -138,11 +144,7 @@ impl Store for SqliteStore {
                     out.push(row?);
                 }
             }
-            out.sort_by(|a, b| {
-                b.created_at
-                    .cmp(&a.created_at)
-                    .then_with(|| a.id.cmp(&b.id))
-            });
+            newest_first(&mut out);
             Ok(out)
         })
     }
@@ -153,7 +155,7 @@ impl Store for SqliteStore {
         office: &str,
     ) -> StoreResult<Vec<StoredApplication>> {
         self.with(|c| {
-            let mut statement = c.prepare("SELECT * FROM applications WHERE portal = ?1 AND office = ?2 ORDER BY created_at, id")?;
+            let mut statement = c.prepare(sql::OFFICE_APPLICATIONS)?;
             let rows = statement.query_map(params![portal, office], application_from_row)?;
             rows.collect()
         })
@@ -162,15 +164,12 @@ impl Store for SqliteStore {
     async fn set_status(&self, id: &str, entry: &StatusEntry) -> StoreResult<bool> {
         self.with(|c| {
             let tx = c.transaction()?;
-            let updated = tx.execute(
-                "UPDATE applications SET status = ?2, updated_at = ?3 WHERE id = ?1",
-                params![id, entry.status, entry.at],
-            )?;
+            let updated = tx.execute(sql::UPDATE_STATUS, params![id, entry.status, entry.at])?;
             if updated == 0 {
                 return Ok(false);
             }
             tx.execute(
-                "INSERT INTO status_history (application_id, status, note, at) VALUES (?1, ?2, ?3, ?4)",
+                sql::INSERT_STATUS,
                 params![id, entry.status, entry.note, entry.at],
             )?;
             tx.commit()?;
@@ -180,29 +179,17 @@ impl Store for SqliteStore {
 
     async fn idempotent_answer(&self, key_hash: &str) -> StoreResult<Option<String>> {
         self.with(|c| {
-            c.query_row(
-                "SELECT answer FROM idempotency WHERE key_hash = ?1",
-                params![key_hash],
-                |row| row.get(0),
-            )
-            .optional()
+            c.query_row(sql::IDEMPOTENT_ANSWER, params![key_hash], |row| row.get(0))
+                .optional()
         })
     }
 
     async fn count_hit(&self, client_hash: &str, window: u64) -> StoreResult<u32> {
         self.with(|c| {
-            // Old windows are useless; dropping them keeps the table small.
-            c.execute(
-                "DELETE FROM rate_limits WHERE window < ?1",
-                params![window as i64 - 1],
-            )?;
-            c.query_row(
-                "INSERT INTO rate_limits (client_hash, window, hits) VALUES (?1, ?2, 1)
-                 ON CONFLICT (client_hash, window) DO UPDATE SET hits = hits + 1
-                 RETURNING hits",
-                params![client_hash, window as i64],
-                |row| row.get(0),
-            )
+            c.execute(sql::DROP_OLD_WINDOWS, params![window as i64 - 1])?;
+            c.query_row(sql::COUNT_HIT, params![client_hash, window as i64], |row| {
+                row.get(0)
+            })
         })
     }
 }

@@ -2,7 +2,7 @@
 //! Statements are prepared with bound parameters only; multi-statement changes go through
 //! `batch`, which D1 runs as one transaction.
 
-use lotse_functions::store::StoreResult;
+use lotse_functions::store::{newest_first, sql, StoreResult};
 use lotse_functions::{StatusEntry, Store, StoreError, StoredApplication};
 use serde::Deserialize;
 use worker::{console_error, D1Database, D1PreparedStatement, D1Result, D1Type};
@@ -69,9 +69,7 @@ impl Store for D1Store {
         // whole batch back.
         let mut batch = vec![
             self.statement(
-                "INSERT OR IGNORE INTO applications \
-                 (id, portal, service, office, token_hash, account_hash, envelope, status, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                sql::INSERT_APPLICATION,
                 &[
                     text(&a.id),
                     text(&a.portal),
@@ -86,17 +84,18 @@ impl Store for D1Store {
                 ],
             )?,
             self.statement(
-                "INSERT INTO status_history (application_id, status, note, at) \
-                 SELECT ?1, ?2, NULL, ?3 \
-                 WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?1 AND token_hash = ?4)",
-                &[text(&a.id), text(&a.status), text(&a.created_at), text(&a.token_hash)],
+                sql::INSERT_FIRST_STATUS,
+                &[
+                    text(&a.id),
+                    text(&a.status),
+                    text(&a.created_at),
+                    text(&a.token_hash),
+                ],
             )?,
         ];
         if let Some((key_hash, answer)) = idempotency {
             batch.push(self.statement(
-                "INSERT OR IGNORE INTO idempotency (key_hash, answer, created_at) \
-                 SELECT ?1, ?2, ?3 \
-                 WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?4 AND token_hash = ?5)",
+                sql::INSERT_IDEMPOTENCY,
                 &[
                     text(key_hash),
                     text(answer),
@@ -111,22 +110,19 @@ impl Store for D1Store {
     }
 
     async fn application(&self, id: &str) -> StoreResult<Option<StoredApplication>> {
-        self.statement("SELECT * FROM applications WHERE id = ?1", &[text(id)])?
+        self.statement(sql::APPLICATION, &[text(id)])?
             .first::<StoredApplication>(None)
             .await
             .map_err(failed)
     }
 
     async fn history(&self, id: &str) -> StoreResult<Vec<StatusEntry>> {
-        self.statement(
-            "SELECT status, note, at FROM status_history WHERE application_id = ?1 ORDER BY seq",
-            &[text(id)],
-        )?
-        .all()
-        .await
-        .map_err(failed)?
-        .results::<StatusEntry>()
-        .map_err(failed)
+        self.statement(sql::HISTORY, &[text(id)])?
+            .all()
+            .await
+            .map_err(failed)?
+            .results::<StatusEntry>()
+            .map_err(failed)
     }
 
     async fn account_applications(
@@ -136,10 +132,7 @@ impl Store for D1Store {
         let mut out = Vec::new();
         for hash in account_hashes {
             let rows = self
-                .statement(
-                    "SELECT * FROM applications WHERE account_hash = ?1 ORDER BY created_at DESC, id",
-                    &[text(hash)],
-                )?
+                .statement(sql::ACCOUNT_APPLICATIONS, &[text(hash)])?
                 .all()
                 .await
                 .map_err(failed)?
@@ -147,11 +140,7 @@ impl Store for D1Store {
                 .map_err(failed)?;
             out.extend(rows);
         }
-        out.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        newest_first(&mut out);
         Ok(out)
     }
 
@@ -160,26 +149,22 @@ impl Store for D1Store {
         portal: &str,
         office: &str,
     ) -> StoreResult<Vec<StoredApplication>> {
-        self.statement(
-            "SELECT * FROM applications WHERE portal = ?1 AND office = ?2 ORDER BY created_at, id",
-            &[text(portal), text(office)],
-        )?
-        .all()
-        .await
-        .map_err(failed)?
-        .results::<StoredApplication>()
-        .map_err(failed)
+        self.statement(sql::OFFICE_APPLICATIONS, &[text(portal), text(office)])?
+            .all()
+            .await
+            .map_err(failed)?
+            .results::<StoredApplication>()
+            .map_err(failed)
     }
 
     async fn set_status(&self, id: &str, entry: &StatusEntry) -> StoreResult<bool> {
         let batch = vec![
             self.statement(
-                "UPDATE applications SET status = ?2, updated_at = ?3 WHERE id = ?1",
+                sql::UPDATE_STATUS,
                 &[text(id), text(&entry.status), text(&entry.at)],
             )?,
             self.statement(
-                "INSERT INTO status_history (application_id, status, note, at) \
-                 SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?1)",
+                sql::INSERT_STATUS,
                 &[
                     text(id),
                     text(&entry.status),
@@ -194,10 +179,7 @@ impl Store for D1Store {
 
     async fn idempotent_answer(&self, key_hash: &str) -> StoreResult<Option<String>> {
         Ok(self
-            .statement(
-                "SELECT answer FROM idempotency WHERE key_hash = ?1",
-                &[text(key_hash)],
-            )?
+            .statement(sql::IDEMPOTENT_ANSWER, &[text(key_hash)])?
             .first::<Answer>(None)
             .await
             .map_err(failed)?
@@ -208,17 +190,8 @@ impl Store for D1Store {
         // Minutes since the epoch: far inside the 53 bits a JavaScript number holds.
         let window = window as f64;
         let batch = vec![
-            // Old windows are useless; dropping them keeps the table small.
-            self.statement(
-                "DELETE FROM rate_limits WHERE window < ?1",
-                &[D1Type::Real(window - 1.0)],
-            )?,
-            self.statement(
-                "INSERT INTO rate_limits (client_hash, window, hits) VALUES (?1, ?2, 1) \
-                 ON CONFLICT (client_hash, window) DO UPDATE SET hits = hits + 1 \
-                 RETURNING hits",
-                &[text(client_hash), D1Type::Real(window)],
-            )?,
+            self.statement(sql::DROP_OLD_WINDOWS, &[D1Type::Real(window - 1.0)])?,
+            self.statement(sql::COUNT_HIT, &[text(client_hash), D1Type::Real(window)])?,
         ];
         let results = self.db.batch(batch).await.map_err(failed)?;
         let rows = results
