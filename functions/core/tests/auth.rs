@@ -551,14 +551,20 @@ fn a_replayed_code_is_refused() {
     );
 }
 
+/// The pending login in `cookie`, changed by `edit` and sealed again with the right keys
+/// (what an attacker holding the keys could forge).
+fn reseal(cookie: &str, edit: impl FnOnce(&mut PendingLogin)) -> String {
+    let now = now_ms();
+    let mut pending: PendingLogin = open_cookie(LOGIN_COOKIE, cookie, &keys(), now).unwrap();
+    edit(&mut pending);
+    seal_cookie(LOGIN_COOKIE, &pending, &keys(), now, LOGIN_TTL_MS)
+}
+
 #[test]
 fn a_wrong_pkce_verifier_is_refused_by_the_provider() {
     let (oidc, http) = (oidc(), UreqHttp::new());
     let (params, cookie) = login_until_callback(&oidc, &http, TrustLevel::Low, None, None);
-    let now = now_ms();
-    let mut pending: PendingLogin = open_cookie(LOGIN_COOKIE, &cookie, &keys(), now).unwrap();
-    pending.verifier = "x".repeat(43);
-    let forged = seal_cookie(LOGIN_COOKIE, &pending, &keys(), now, LOGIN_TTL_MS);
+    let forged = reseal(&cookie, |pending| pending.verifier = "x".repeat(43));
     let err = finish(&oidc, &http, &params, Some(&forged)).unwrap_err();
     assert!(matches!(err, AuthError::TokenExchange(_)), "{err:?}");
 }
@@ -567,12 +573,11 @@ fn a_wrong_pkce_verifier_is_refused_by_the_provider() {
 fn a_wrong_nonce_is_refused() {
     let (oidc, http) = (oidc(), UreqHttp::new());
     let (params, cookie) = login_until_callback(&oidc, &http, TrustLevel::Low, None, None);
-    let now = now_ms();
     // The same pending login, but expecting another nonce than the provider put in the
     // ID token (as if the token belonged to another login).
-    let mut pending: PendingLogin = open_cookie(LOGIN_COOKIE, &cookie, &keys(), now).unwrap();
-    pending.nonce = "another-nonce-entirely".into();
-    let forged = seal_cookie(LOGIN_COOKIE, &pending, &keys(), now, LOGIN_TTL_MS);
+    let forged = reseal(&cookie, |pending| {
+        pending.nonce = "another-nonce-entirely".into()
+    });
     let err = finish(&oidc, &http, &params, Some(&forged)).unwrap_err();
     assert!(
         matches!(err, AuthError::InvalidIdToken(ref why) if why.contains("nonce")),

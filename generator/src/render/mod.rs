@@ -269,31 +269,45 @@ pub fn render_site(
 /// The schema the functions validate applications against; `None` for services
 /// without a form (or whose office cannot receive one, which `check` reports).
 pub fn form_schema(portal: &Portal, s: &ResolvedService) -> Option<FormSchema> {
-    let form = s.service.form.as_ref()?;
-    let office = portal.office(s.service.office.as_deref()?)?;
-    Some(FormSchema {
-        portal: portal.slug.clone(),
-        service: s.service.slug.clone(),
-        title: s.service.title.clone(),
-        office: office.id.clone(),
-        public_key: office.public_key.clone()?,
-        login: s.service.login,
-        fields: form.fields.clone(),
-    })
+    let svc = &s.service;
+    let form = svc.form.as_ref()?;
+    schema(
+        portal,
+        &svc.slug,
+        &svc.title,
+        svc.office.as_deref()?,
+        svc.login,
+        form,
+    )
 }
 
 /// The schema of a page's form (the accessibility feedback), like a service's.
 pub fn page_form_schema(portal: &Portal, page: &Page) -> Option<FormSchema> {
     let pf = page.form.as_ref()?;
-    let office = portal.office(&pf.office)?;
+    let no_login = lotse_model::TrustLevel::None;
+    schema(
+        portal, &page.slug, &pf.title, &pf.office, no_login, &pf.form,
+    )
+}
+
+/// The form `id` of `portal`, sent to `office`; `None` when that office has no key.
+fn schema(
+    portal: &Portal,
+    id: &str,
+    title: &str,
+    office: &str,
+    login: lotse_model::TrustLevel,
+    form: &lotse_model::Form,
+) -> Option<FormSchema> {
+    let office = portal.office(office)?;
     Some(FormSchema {
         portal: portal.slug.clone(),
-        service: page.slug.clone(),
-        title: pf.title.clone(),
+        service: id.to_string(),
+        title: title.to_string(),
         office: office.id.clone(),
         public_key: office.public_key.clone()?,
-        login: lotse_model::TrustLevel::None,
-        fields: pf.form.fields.clone(),
+        login,
+        fields: form.fields.clone(),
     })
 }
 

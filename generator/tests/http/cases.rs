@@ -339,31 +339,8 @@ pub fn office_round_trip(client: &Client) {
     );
     assert!(list.body.contains(&id));
 
-    let pulled = Command::new(env!("CARGO_BIN_EXE_lotse"))
-        .args([
-            "inbox",
-            "pull",
-            "--server",
-            &client.base,
-            "--portal",
-            PORTAL,
-            "--office",
-            OFFICE,
-            "--key",
-        ])
-        .arg(repo().join("examples/office-keys/bottrop/buergerbuero.key"))
-        .env("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)
-        .output()
-        .unwrap();
-    assert!(
-        pulled.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pulled.stderr)
-    );
-    let applications: Value = serde_json::from_slice(&pulled.stdout).unwrap();
+    let applications = inbox_pull(client, OFFICE);
     let mine = applications
-        .as_array()
-        .unwrap()
         .iter()
         .find(|a| a["id"] == id.as_str())
         .expect("the new application is in the inbox");
@@ -452,46 +429,44 @@ pub fn accessibility_feedback_reaches_its_office(client: &Client) {
     );
     assert_eq!(empty.status, 400, "the description is required");
 
-    let pull = |office: &str| {
-        Command::new(env!("CARGO_BIN_EXE_lotse"))
-            .args([
-                "inbox",
-                "pull",
-                "--server",
-                &client.base,
-                "--portal",
-                PORTAL,
-            ])
-            .args(["--office", office, "--key"])
-            .arg(repo().join(format!("examples/office-keys/bottrop/{office}.key")))
-            .env("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)
-            .output()
-            .unwrap()
-    };
-    let pulled = pull("inklusion");
-    assert!(
-        pulled.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pulled.stderr)
-    );
-    let feedback: Value = serde_json::from_slice(&pulled.stdout).unwrap();
+    let feedback = inbox_pull(client, "inklusion");
     let mine = feedback
-        .as_array()
-        .unwrap()
         .iter()
         .find(|a| a["id"] == id.as_str())
         .expect("the feedback is in the Inklusionsbeauftragte's inbox");
     assert_eq!(mine["service"], "barrierefreiheit");
     assert_eq!(mine["fields"]["beschreibung"], text.as_str());
-    let others: Value = serde_json::from_slice(&pull(OFFICE).stdout).unwrap();
     assert!(
-        !others
-            .as_array()
-            .unwrap()
+        !inbox_pull(client, OFFICE)
             .iter()
             .any(|a| a["id"] == id.as_str()),
         "feedback must not reach the Bürgerbüro"
     );
+}
+
+/// `lotse inbox pull` for one of Bottrop's offices, with its demo key: the decrypted
+/// applications.
+fn inbox_pull(client: &Client, office: &str) -> Vec<Value> {
+    let pulled = Command::new(env!("CARGO_BIN_EXE_lotse"))
+        .args([
+            "inbox",
+            "pull",
+            "--server",
+            &client.base,
+            "--portal",
+            PORTAL,
+        ])
+        .args(["--office", office, "--key"])
+        .arg(repo().join(format!("examples/office-keys/bottrop/{office}.key")))
+        .env("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)
+        .output()
+        .unwrap();
+    assert!(
+        pulled.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pulled.stderr)
+    );
+    serde_json::from_slice(&pulled.stdout).unwrap()
 }
 
 /// No file of the server's state contains a submitted value or a token in clear.
