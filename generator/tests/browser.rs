@@ -11,7 +11,7 @@ mod common;
 use std::process::Command;
 use std::time::Instant;
 
-use common::browser::{browser_tools, free_port, lotse_serve, repo};
+use common::servers::{browser_tools, free_port, lotse_serve, repo};
 
 #[test]
 fn apply_path_and_accessibility_in_chromium() {

@@ -9,55 +9,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
-use common::browser::{browser_tools, free_port, lotse_serve, npm_ci_unless, repo, Running};
+use common::servers::{browser_tools, free_port, lotse_serve, repo, start_provider};
 
 const CLIENT_ID: &str = "lotse-emscher-lippe";
 const CLIENT_SECRET: &str = "browser-login-client-secret-0123456789";
 /// Two 32-byte keys, base64: current and previous.
 const SESSION_SECRET: &str =
     "YnJvd3Nlci1sb2dpbi1zZXNzaW9uLWtleS0wMTIzNDU=,YnJvd3Nlci1sb2dpbi1wcmV2aW91cy1rZXktMDEyMzQ=";
-
-/// The test OpenID provider for a site whose callback is `redirect_uri`; returns it and
-/// its issuer. It logs the fixed citizen in at the level asked for.
-fn start_provider(redirect_uri: &str) -> (Running, String) {
-    let dir = repo().join("tests/oidc-provider");
-    npm_ci_unless(&dir, "node_modules/oidc-provider/package.json");
-    let mut child = Command::new("node")
-        .args(["server.mjs", "0"])
-        .current_dir(&dir)
-        .env("CLIENT_ID", CLIENT_ID)
-        .env("CLIENT_SECRET", CLIENT_SECRET)
-        .env("REDIRECT_URI", redirect_uri)
-        .env_remove("FORCE_ACR")
-        // A pipe on stdin: the provider leaves when this process is gone.
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("node starts the OpenID provider");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        for line in lines.by_ref().map_while(Result::ok) {
-            if let Some(issuer) = line.strip_prefix("listening ") {
-                let _ = tx.send(issuer.trim().to_string());
-                break;
-            }
-        }
-        for _ in lines {}
-    });
-    let running = Running { child, data: None };
-    let issuer = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the OpenID provider reports `listening <issuer>` within 60 s");
-    (running, issuer)
-}
 
 #[test]
 fn login_apply_and_mailbox_in_chromium() {
@@ -67,7 +28,13 @@ fn login_apply_and_mailbox_in_chromium() {
     let started = Instant::now();
     let port = free_port();
     // The provider first: `lotse serve` reads its metadata at the first login.
-    let (_provider, issuer) = start_provider(&format!("http://127.0.0.1:{port}/api/callback"));
+    let provider = start_provider(
+        CLIENT_ID,
+        CLIENT_SECRET,
+        &format!("http://127.0.0.1:{port}/api/callback"),
+        None,
+    );
+    let issuer = provider.issuer.clone();
     let (_server, base) = lotse_serve(
         port,
         &["--no-search"],

@@ -1,5 +1,6 @@
 //! SPEC section 5 over HTTP, against `lotse serve` and against the Workers runtime.
 
+mod common;
 mod http;
 
 use http::{cases, login, server, Client};

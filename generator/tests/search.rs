@@ -12,7 +12,7 @@ mod common;
 
 use std::process::Command;
 
-use common::browser::{browser_tools, repo};
+use common::servers::{browser_tools, repo};
 
 #[test]
 fn example_region_index_is_written_and_searchable_in_chromium() {

@@ -2,15 +2,9 @@
 //! chain, against a running Lotse server.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 use serde_json::json;
 
-use super::server::repo;
 use super::{Answer, Client};
 
 pub const CLIENT_ID: &str = "lotse-emscher-lippe";
@@ -19,68 +13,12 @@ pub const CLIENT_SECRET: &str = "suite-client-secret-0123456789abcdef";
 pub const SESSION_SECRET: &str =
     "bG90c2Utc3VpdGUtc2Vzc2lvbi1rZXktMDEyMzQ1Njc=,bG90c2Utc3VpdGUtcHJldmlvdXMta2V5LTAxMjM0NTY=";
 
-pub struct Provider {
-    pub issuer: String,
-    child: Child,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn fixture() -> PathBuf {
-    repo().join("tests/oidc-provider")
-}
+pub use crate::common::servers::Provider;
 
 /// Starts the provider for a site whose callback is `redirect_uri`. `force_acr` makes
 /// every login happen at that level, whatever was asked for.
 pub fn start_provider(redirect_uri: &str, force_acr: Option<&str>) -> Provider {
-    // Tests start providers in parallel; `npm ci` must run once, not concurrently.
-    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let dir = fixture();
-    let _installing = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
-    if !dir.join("node_modules/oidc-provider/package.json").exists() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm runs");
-        assert!(status.success(), "npm ci in {} failed", dir.display());
-    }
-    let mut command = Command::new("node");
-    command
-        .args(["server.mjs", "0"])
-        .current_dir(&dir)
-        .env("CLIENT_ID", CLIENT_ID)
-        .env("CLIENT_SECRET", CLIENT_SECRET)
-        .env("REDIRECT_URI", redirect_uri)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    match force_acr {
-        Some(acr) => command.env("FORCE_ACR", acr),
-        None => command.env_remove("FORCE_ACR"),
-    };
-    let mut child = command.spawn().expect("node starts the OpenID provider");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        for line in lines.by_ref().map_while(Result::ok) {
-            if let Some(issuer) = line.strip_prefix("listening ") {
-                let _ = tx.send(issuer.trim().to_string());
-                break;
-            }
-        }
-        for _ in lines {}
-    });
-    let issuer = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the provider reports `listening`");
-    Provider { issuer, child }
+    crate::common::servers::start_provider(CLIENT_ID, CLIENT_SECRET, redirect_uri, force_acr)
 }
 
 /// Cookies by name, for one origin (enough for these flows).

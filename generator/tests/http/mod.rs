@@ -84,12 +84,6 @@ impl Client {
         }
     }
 
-    /// The status of a GET, or `None` while nothing listens.
-    pub fn try_status(&self, path: &str) -> Option<u16> {
-        let response = agent().get(format!("{}{path}", self.base)).call().ok()?;
-        Some(response.status().as_u16())
-    }
-
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
         self.request("GET", path, headers, None)
     }

@@ -1,72 +1,23 @@
 //! Starting and stopping the servers the suite runs against.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 pub const OFFICE_TOKEN: &str = "suite-office-token-0123456789";
 
+pub use crate::common::servers::{free_port, repo};
+use crate::common::servers::{wait_until_answers, Running};
+
 pub struct Server {
     pub base: String,
-    child: Child,
-    _data: tempfile::TempDir,
+    running: Running,
 }
 
 impl Server {
     /// The folder where the server keeps its state (to check it for plaintext).
     pub fn state(&self) -> &Path {
-        self._data.path()
-    }
-}
-
-impl Drop for Server {
-    /// SIGTERM first, so that a wrapper script can stop what it started (wrangler and
-    /// workerd), then SIGKILL if it does not go.
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_until_up(base: &str, child: &mut Child, timeout: Duration) {
-    let started = Instant::now();
-    let client = super::Client::new(base);
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the server at {base} exited early: {status}");
-        }
-        let up = client.try_status("/") == Some(200);
-        if up {
-            return;
-        }
-        assert!(
-            started.elapsed() < timeout,
-            "the server at {base} did not answer within {timeout:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
+        self.running.data.as_ref().expect("a data folder").path()
     }
 }
 
@@ -77,34 +28,14 @@ pub fn lotse_serve(rate_limit: u32) -> Server {
 
 /// `lotse serve` on a given port with extra environment (login settings).
 pub fn lotse_serve_on(port: u16, rate_limit: u32, env: &[(&str, &str)]) -> Server {
-    let data = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lotse"));
-    command
-        .current_dir(repo())
-        .args([
-            "serve",
-            "--no-search",
-            "--content",
-            "content",
-            "--port",
-            &port.to_string(),
-            "--data",
-        ])
-        .arg(data.path())
-        .env("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)
-        .env("LOTSE_RATE_LIMIT", rate_limit.to_string())
-        .env_remove("LOTSE_OIDC_CLIENT_SECRET")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = command.spawn().expect("lotse serve starts");
-    let base = format!("http://127.0.0.1:{port}");
-    wait_until_up(&base, &mut child, Duration::from_secs(60));
-    Server {
-        base,
-        child,
-        _data: data,
-    }
+    let rate_limit = rate_limit.to_string();
+    let mut all = vec![
+        ("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN),
+        ("LOTSE_RATE_LIMIT", rate_limit.as_str()),
+    ];
+    all.extend_from_slice(env);
+    let (running, base) = crate::common::servers::lotse_serve(port, &["--no-search"], &all, &["/"]);
+    Server { base, running }
 }
 
 /// Whether the Workers toolchain and a built worker are present.
@@ -147,7 +78,7 @@ pub fn wrangler_dev_on(port: u16, rate_limit: u32, env: &[(&str, &str)]) -> Serv
     let tokens = format!(
         r#"{{"bottrop/buergerbuero": "{OFFICE_TOKEN}", "bottrop/inklusion": "{OFFICE_TOKEN}"}}"#
     );
-    let mut child = Command::new(repo().join("scripts/worker-dev.sh"))
+    let child = Command::new(repo().join("scripts/worker-dev.sh"))
         .current_dir(repo())
         .args(["--no-build", "--port", &port.to_string(), "--state"])
         .arg(data.path())
@@ -158,11 +89,13 @@ pub fn wrangler_dev_on(port: u16, rate_limit: u32, env: &[(&str, &str)]) -> Serv
         .stderr(Stdio::null())
         .spawn()
         .expect("scripts/worker-dev.sh starts");
-    let base = format!("http://127.0.0.1:{port}");
-    wait_until_up(&base, &mut child, Duration::from_secs(120));
-    Server {
-        base,
+    let mut running = Running {
         child,
-        _data: data,
+        data: Some(data),
+    };
+    wait_until_answers(port, &mut running, &["/"], Duration::from_secs(120));
+    Server {
+        base: format!("http://127.0.0.1:{port}"),
+        running,
     }
 }

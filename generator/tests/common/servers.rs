@@ -1,11 +1,13 @@
-//! What the browser tests share: Node and Chromium (with a clear message when either is
-//! missing), `npm ci` where node_modules is missing, and `lotse serve` on a free port
-//! that is stopped when the test ends, however it ends.
+//! What the browser tests and the HTTP suite share: Node and Chromium (with a clear
+//! message when either is missing), `npm ci` where node_modules is missing, the test
+//! OpenID provider, and servers (`lotse serve`, `wrangler dev`) on a free port that are
+//! stopped when the test ends, however it ends.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 pub fn repo() -> PathBuf {
@@ -71,6 +73,8 @@ pub struct Running {
 }
 
 impl Drop for Running {
+    /// SIGTERM first, so that a wrapper script can stop what it started (wrangler and
+    /// workerd), then SIGKILL if it does not go.
     fn drop(&mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
@@ -129,18 +133,83 @@ pub fn lotse_serve(
         child: command.spawn().expect("lotse serve starts"),
         data: Some(data),
     };
+    wait_until_answers(port, &mut running, ready, Duration::from_secs(90));
+    (running, format!("http://127.0.0.1:{port}"))
+}
+
+/// Waits until every path of `ready` answers 200 on `port`; fails when the process
+/// ends first or `timeout` passes.
+pub fn wait_until_answers(port: u16, running: &mut Running, ready: &[&str], timeout: Duration) {
     let started = Instant::now();
     for path in ready {
         while !answers(port, path) {
             if let Ok(Some(status)) = running.child.try_wait() {
-                panic!("lotse serve exited early: {status}");
+                panic!("the server on port {port} exited early: {status}");
             }
             assert!(
-                started.elapsed() < Duration::from_secs(90),
-                "lotse serve did not answer {path} within 90 s"
+                started.elapsed() < timeout,
+                "the server on port {port} did not answer {path} within {timeout:?}"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    (running, format!("http://127.0.0.1:{port}"))
+}
+
+/// The test OpenID provider (`tests/oidc-provider`, the certified `oidc-provider`
+/// package) for one confidential client whose callback is `redirect_uri`. It logs the
+/// fixed test citizen in at the level asked for, or at `force_acr`.
+pub struct Provider {
+    pub issuer: String,
+    _running: Running,
+}
+
+pub fn start_provider(
+    client_id: &str,
+    client_secret: &str,
+    redirect_uri: &str,
+    force_acr: Option<&str>,
+) -> Provider {
+    // Tests start providers in parallel; `npm ci` must run once, not concurrently.
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let dir = repo().join("tests/oidc-provider");
+    {
+        let _installing = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
+        npm_ci_unless(&dir, "node_modules/oidc-provider/package.json");
+    }
+    let mut command = Command::new("node");
+    command
+        .args(["server.mjs", "0"])
+        .current_dir(&dir)
+        .env("CLIENT_ID", client_id)
+        .env("CLIENT_SECRET", client_secret)
+        .env("REDIRECT_URI", redirect_uri)
+        // A pipe on stdin: the provider leaves when this process is gone.
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    match force_acr {
+        Some(acr) => command.env("FORCE_ACR", acr),
+        None => command.env_remove("FORCE_ACR"),
+    };
+    let mut child = command.spawn().expect("node starts the OpenID provider");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
+            if let Some(issuer) = line.strip_prefix("listening ") {
+                let _ = tx.send(issuer.trim().to_string());
+                break;
+            }
+        }
+        for _ in lines {}
+    });
+    let running = Running { child, data: None };
+    let issuer = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the OpenID provider reports `listening <issuer>` within 60 s");
+    Provider {
+        issuer,
+        _running: running,
+    }
 }
