@@ -6,11 +6,12 @@
 // axe-core is injected from node_modules. Exits 1 if any check fails, 2 if Chromium or
 // the server cannot be reached. Normally started by `cargo test --test browser`.
 
-import { chromium } from 'playwright-core';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { Steps, WCAG, check, launchChromium } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -21,62 +22,13 @@ const base = (args.find((a) => !a.startsWith('--')) || 'http://127.0.0.1:8080').
 const shotsAt = args.indexOf('--screenshots');
 const shotsDir = shotsAt >= 0 ? resolve(args[shotsAt + 1]) : null;
 const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-
-if (!existsSync(executablePath)) {
-  console.error(`error: Chromium not found at ${executablePath}: apt-get install -y chromium, or set CHROMIUM`);
-  process.exit(2);
-}
 
 const SERVICE = '/bottrop/fundsache-melden/';
 const SERVICE_TITLE = 'Fundsache melden oder Verlust anzeigen';
-const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
-const failures = [];
-const timings = [];
-
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function step(name, fn) {
-  if (only && !only.test(name)) return;
-  const started = Date.now();
-  try {
-    await fn();
-    timings.push([name, Date.now() - started]);
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    if (e instanceof KnownBug) {
-      xfails.push(name);
-      console.log(`XFAIL ${name} (${Date.now() - started} ms)\n     known bug: ${e.message}`);
-      return;
-    }
-    failures.push(name);
-    console.log(`FAIL ${name} (${Date.now() - started} ms)\n     ${String(e.message || e).split('\n').join('\n     ')}`);
-  }
-}
-
-const started = Date.now();
-let browser;
-try {
-  browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-      '--lang=de-DE',
-    ],
-  });
-} catch (e) {
-  console.error(`error: Chromium at ${executablePath} did not start: ${e.message}`);
-  process.exit(2);
-}
+const steps = new Steps(only);
+const step = (name, fn) => steps.step(name, fn);
+const browser = await launchChromium();
 
 // Every context gets a fresh profile (playwright uses a temporary user-data-dir).
 async function context(options = {}) {
@@ -92,9 +44,6 @@ async function context(options = {}) {
   return ctx;
 }
 
-// A known bug, reported and not yet fixed: the step is reported as XFAIL, not FAIL.
-class KnownBug extends Error {}
-const xfails = [];
 
 /** Function-rendered pages send `Referrer-Policy: no-referrer`, so Chromium posts their
  *  forms with `Origin: null` (and Sec-Fetch-Site: same-origin). This once came back as
@@ -409,11 +358,5 @@ async function shot(page, name) {
 }
 
 await browser.close();
-const total = Date.now() - started;
-console.log(`\n${timings.length} passed, ${failures.length} failed, ${xfails.length} known bug(s), ${(total / 1000).toFixed(1)} s in all`);
-if (xfails.length) console.log(`known bugs (XFAIL):\n  ${xfails.join('\n  ')}`);
-if (failures.length) {
-  console.log(`failed:\n  ${failures.join('\n  ')}`);
-  process.exit(1);
-}
+process.exitCode = steps.summary();
 void here;

@@ -9,21 +9,15 @@
 // citizen: its cookies carry the login from step to step. Exits 1 if any check fails, 2
 // if Chromium cannot be started. Normally started by `cargo test --test browser_login`.
 
-import { chromium } from 'playwright-core';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+
+import { Steps, WCAG, check, launchChromium } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const WCAG = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 
 const base = (process.argv.slice(2).find((a) => !a.startsWith('--')) || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-if (!existsSync(executablePath)) {
-  console.error(`error: Chromium not found at ${executablePath}: apt-get install -y chromium, or set CHROMIUM`);
-  process.exit(2);
-}
-
 const SERVICE = '/bottrop/gewerbe-anmelden/';
 const SERVICE_TITLE = 'Gewerbe anmelden';
 const HIGH_SERVICE = '/bottrop/wohnsitz-anmelden/';
@@ -31,61 +25,12 @@ const POSTFACH = '/api/postfach?portal=bottrop';
 // The fixed citizen of tests/oidc-provider/server.mjs.
 const CITIZEN = { given: 'Erika', family: 'Mustermann', email: 'erika@example.org' };
 
-const failures = [];
-const xfails = [];
 const notes = [];
-let passed = 0;
 
-// A known product bug, reported and not yet fixed: the step is reported as XFAIL.
-class KnownBug extends Error {}
-
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
-
-async function step(name, fn) {
-  const started = Date.now();
-  try {
-    await fn();
-    passed += 1;
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    if (e instanceof KnownBug) {
-      xfails.push(name);
-      console.log(`XFAIL ${name} (${Date.now() - started} ms)\n     known bug: ${e.message.split('\n').join('\n     ')}`);
-      return;
-    }
-    failures.push(name);
-    console.log(`FAIL ${name} (${Date.now() - started} ms)\n     ${String(e.message || e).split('\n').join('\n     ')}`);
-  }
-}
-
-/** Steps that build on an earlier one fail at once, naming it, when it failed. */
-function needs(...earlier) {
-  const missing = earlier.filter((name) => failures.includes(name) || xfails.includes(name));
-  check(missing.length === 0, `skipped: an earlier step failed: ${missing.join('; ')}`);
-}
-
-const started = Date.now();
-let browser;
-try {
-  browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-dev-shm-usage',
-      '--lang=de-DE',
-    ],
-  });
-} catch (e) {
-  console.error(`error: Chromium at ${executablePath} did not start: ${e.message}`);
-  process.exit(2);
-}
+const steps = new Steps();
+const step = (name, fn) => steps.step(name, fn);
+const needs = (...earlier) => steps.needs(...earlier);
+const browser = await launchChromium();
 
 const ctx = await browser.newContext({ locale: 'de-DE', viewport: { width: 1280, height: 900 }, javaScriptEnabled: true });
 // No live reload: edits by others while the test runs must not reload pages under test.
@@ -387,10 +332,5 @@ await step('8. login again from Mein Postfach -> the same application is listed 
 });
 
 await browser.close();
-console.log(`\n${passed} passed, ${failures.length} failed, ${xfails.length} known bug(s), ${((Date.now() - started) / 1000).toFixed(1)} s in all`);
 if (notes.length) console.log(`notes (product behaviour, not failures):\n  ${notes.join('\n  ')}`);
-if (xfails.length) console.log(`known bugs (XFAIL):\n  ${xfails.join('\n  ')}`);
-if (failures.length) {
-  console.log(`failed:\n  ${failures.join('\n  ')}`);
-  process.exit(1);
-}
+process.exitCode = steps.summary();

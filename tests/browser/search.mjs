@@ -7,18 +7,14 @@
 // /usr/bin/chromium) with playwright-core, and prints the bytes one query loads.
 // Exits 1 if a check fails, 2 if Chromium or <dist> is missing.
 
-import { chromium } from 'playwright-core';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { extname, join, normalize, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
+import { Steps, check, launchChromium } from './harness.mjs';
+
 const dist = resolve(process.argv[2] || 'dist');
-const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
-if (!existsSync(executablePath)) {
-  console.error(`error: Chromium not found at ${executablePath}: apt-get install -y chromium, or set CHROMIUM`);
-  process.exit(2);
-}
 if (!existsSync(join(dist, 'pagefind', 'pagefind.js')) || !existsSync(join(dist, 'bottrop', 'pagefind', 'pagefind.js'))) {
   console.error(`error: ${dist}/pagefind/ or ${dist}/bottrop/pagefind/ missing: build the site with \`lotse build\` first`);
   process.exit(2);
@@ -70,30 +66,13 @@ const server = createServer((req, res) => {
 await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
 const base = `http://127.0.0.1:${server.address().port}`;
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 
-const failures = [];
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
 // SEARCH_BYTES_ONLY=1 (the corpus benchmark): only measure SEARCH_PATH's bytes.
 const bytesOnly = !!process.env.SEARCH_BYTES_ONLY;
 const bytesPath = process.env.SEARCH_PATH || '/bottrop/suche/?q=Hundesteuer';
-async function step(name, fn) {
-  if (bytesOnly && name !== 'bytes for one query') return;
-  const started = Date.now();
-  try {
-    await fn();
-    console.log(`ok   ${name} (${Date.now() - started} ms)`);
-  } catch (e) {
-    failures.push(name);
-    console.log(`FAIL ${name}\n     ${String(e.message || e).split('\n').join('\n     ')}`);
-  }
-}
+const steps = new Steps(bytesOnly ? /^bytes for one query$/ : null);
+const step = (name, fn) => steps.step(name, fn);
 
 // Opens a search page and waits for the announced result count; returns the result
 // links and what the status (aria-live) region said.
@@ -244,13 +223,8 @@ if (bytes) {
   for (const f of bytes.files) console.log(`     ${f}`);
 }
 if (notFound.length) console.log(`not found: ${[...new Set(notFound)].join(' ')}`);
-if (consoleErrors.length) {
+await steps.step('no errors in the browser console', async () => {
   // A failed request or a script error on the search page is a bug (CSP, a missing file).
-  failures.push('console errors');
-  console.log(`FAIL console errors: ${consoleErrors.join(' | ')}`);
-}
-if (failures.length) {
-  console.log(`${failures.length} check(s) failed: ${failures.join('; ')}`);
-  process.exit(1);
-}
-console.log('all search checks passed');
+  check(consoleErrors.length === 0, consoleErrors.join(' | '));
+});
+process.exitCode = steps.summary();
