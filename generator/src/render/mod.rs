@@ -313,10 +313,29 @@ fn schema(
 
 /// Markdown bodies rendered once each: a regional text shared by thirteen portals is
 /// converted once, keyed by its allocation.
-struct Bodies(HashMap<usize, String>);
+pub(crate) struct Bodies(HashMap<usize, String>);
 
 impl Bodies {
-    fn get(&self, body: &Option<Arc<str>>) -> &str {
+    /// The HTML of every service body of the site, each shared body converted once.
+    pub(crate) fn of_services(site: &Site) -> Bodies {
+        let services = site.portals.iter().flat_map(|ps| &ps.services);
+        Bodies::of(services.filter_map(|s| s.body.as_ref()))
+    }
+
+    fn of<'b>(bodies: impl Iterator<Item = &'b Arc<str>>) -> Bodies {
+        let mut unique: HashMap<usize, &Arc<str>> = HashMap::new();
+        for body in bodies {
+            unique.entry(key_of(body)).or_insert(body);
+        }
+        Bodies(
+            unique
+                .into_par_iter()
+                .map(|(key, body)| (key, markdown::render(body)))
+                .collect(),
+        )
+    }
+
+    pub(crate) fn get(&self, body: &Option<Arc<str>>) -> &str {
         body.as_ref()
             .and_then(|b| self.0.get(&key_of(b)))
             .map_or("", String::as_str)
@@ -328,23 +347,11 @@ fn key_of(body: &Arc<str>) -> usize {
 }
 
 fn render_bodies<'a>(jobs: &[&Job<'a>]) -> Bodies {
-    let mut unique: HashMap<usize, &Arc<str>> = HashMap::new();
-    for job in jobs {
-        let body = match job {
-            Job::Service(_, s) => s.body.as_ref(),
-            Job::UmbrellaPage(p) | Job::PortalPage(_, p) => Some(&p.body),
-            _ => None,
-        };
-        if let Some(body) = body {
-            unique.entry(key_of(body)).or_insert(body);
-        }
-    }
-    Bodies(
-        unique
-            .into_par_iter()
-            .map(|(key, body)| (key, markdown::render(body)))
-            .collect(),
-    )
+    Bodies::of(jobs.iter().filter_map(|job| match job {
+        Job::Service(_, s) => s.body.as_ref(),
+        Job::UmbrellaPage(p) | Job::PortalPage(_, p) => Some(&p.body),
+        _ => None,
+    }))
 }
 
 fn plan(site: &Site) -> Vec<Job<'_>> {

@@ -21,7 +21,8 @@ use pagefind::api::PagefindIndex;
 use pagefind::options::PagefindServiceConfig;
 use rayon::prelude::*;
 
-pub use records::{catalogue_records, fold_umlauts, portal_records, Record};
+use records::{catalogue_records, portal_records};
+pub use records::{fold_umlauts, Record};
 pub use reuse::{Previous, PreviousDir, STAMP};
 
 use crate::render::Sink;
@@ -76,12 +77,14 @@ pub struct IndexJob {
 
 /// The indexes of the whole site: one per portal, one for the umbrella.
 pub fn jobs(site: &Site) -> Vec<IndexJob> {
+    // A regional text shared by thirteen portals is converted to HTML once.
+    let bodies = crate::render::Bodies::of_services(site);
     let mut jobs: Vec<IndexJob> = site
         .portals
         .par_iter()
         .map(|ps| IndexJob {
             dir: format!("{}/{INDEX_DIR}", ps.portal.slug),
-            records: portal_records(site, ps),
+            records: portal_records(site, ps, &bodies),
         })
         .collect();
     jobs.push(IndexJob {

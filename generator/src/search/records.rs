@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use lotse_model::Office;
 
-use crate::markdown;
+use crate::render::Bodies;
 use crate::resolve::{PortalSite, ResolvedService, Site};
 
 /// One record: the page a hit leads to, and the HTML Pagefind reads.
@@ -20,7 +20,7 @@ pub struct Record {
 /// The records of one portal's index: every service page it lists (its own, the
 /// regional ones it offers, and the state and federal services it links), and every
 /// office those services name, linked to the service's "Zuständige Stelle".
-pub fn portal_records(site: &Site, ps: &PortalSite) -> Vec<Record> {
+pub(crate) fn portal_records(site: &Site, ps: &PortalSite, bodies: &Bodies) -> Vec<Record> {
     let portal = &ps.portal;
     let mut out = Vec::with_capacity(ps.services.len() + portal.offices.len());
     let mut offices_done = BTreeSet::new();
@@ -31,8 +31,8 @@ pub fn portal_records(site: &Site, ps: &PortalSite) -> Vec<Record> {
         let mut h = Html::new(&svc.title);
         h.keywords(&svc.title, &svc.keywords);
         h.text("p", &svc.summary);
-        if let Some(body) = &s.body {
-            h.raw(&markdown::render(body));
+        if s.body.is_some() {
+            h.raw(bodies.get(&s.body));
         }
         for item in svc.documents.iter().chain(&svc.fees).chain(&svc.deadlines) {
             h.text("p", item);
@@ -65,7 +65,7 @@ pub fn portal_records(site: &Site, ps: &PortalSite) -> Vec<Record> {
 /// portals (`portale`); the umbrella's search page links each of them. Only title,
 /// keywords and summary are indexed: the full texts differ per city and are searched
 /// in the city's own index once a city is chosen.
-pub fn catalogue_records(site: &Site) -> Vec<Record> {
+pub(crate) fn catalogue_records(site: &Site) -> Vec<Record> {
     struct Entry<'a> {
         service: &'a ResolvedService,
         portals: Vec<&'a str>,
