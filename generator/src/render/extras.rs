@@ -1,4 +1,5 @@
-//! Outputs that are not templates: JSON-LD, sitemap, robots.txt, per-portal theme CSS.
+//! Outputs that are not templates: JSON-LD, robots.txt, per-portal theme CSS (the
+//! sitemap is in `sitemap.rs`).
 
 use std::fmt::Write as _;
 
@@ -71,7 +72,7 @@ pub fn service_jsonld(
 pub const STATIC_HEADERS: [(&str, &str); 6] = [
     (
         "Content-Security-Policy",
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     ),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "strict-origin-when-cross-origin"),
@@ -91,26 +92,6 @@ pub fn headers_file() -> String {
 
 pub fn robots_txt(base_url: &str) -> String {
     format!("User-agent: *\nAllow: /\nDisallow: /api/\n\nSitemap: {base_url}/sitemap.xml\n")
-}
-
-/// A sitemap of absolute URLs. Fewer than 50,000 URLs fit in one file; bigger regions
-/// would need a sitemap index.
-pub fn sitemap_xml(urls: &[String]) -> String {
-    let mut xml = String::with_capacity(urls.len() * 80 + 128);
-    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
-    for url in urls {
-        let _ = writeln!(xml, "  <url><loc>{}</loc></url>", escape_xml(url));
-    }
-    xml.push_str("</urlset>\n");
-    xml
-}
-
-fn escape_xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
 }
 
 /// The brand colours of one portal as CSS custom properties. Kept out of the HTML so
@@ -139,12 +120,6 @@ mod tests {
         ));
         assert!(!file.contains("unsafe-inline"));
         assert!(file.contains("  X-Content-Type-Options: nosniff\n"));
-    }
-
-    #[test]
-    fn sitemap_escapes_urls() {
-        let xml = sitemap_xml(&["https://x.de/a?b=1&c=2".to_string()]);
-        assert!(xml.contains("<loc>https://x.de/a?b=1&amp;c=2</loc>"));
     }
 
     #[test]

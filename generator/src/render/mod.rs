@@ -5,6 +5,7 @@
 mod context;
 pub mod extras;
 mod selection;
+pub mod sitemap;
 
 pub use selection::{changes, Selection};
 
@@ -217,12 +218,18 @@ pub fn render_site(
         sink.put(path, bytes)
             .with_context(|| format!("cannot write {path}"))
     };
-    let urls: Vec<String> = all_jobs
+    let pages = all_jobs
         .iter()
         .filter(|job| !matches!(job, Job::NotFound))
-        .map(|job| renderer.canonical(job.portal().map(|ps| &ps.portal), &job.path()))
-        .collect();
-    put("sitemap.xml", extras::sitemap_xml(&urls).as_bytes())?;
+        .map(|job| {
+            let portal = job.portal().map(|ps| &ps.portal);
+            let url = renderer.canonical(portal, &job.path());
+            (portal.map(|p| p.slug.as_str()), url)
+        });
+    let limits = sitemap::Limits::SITEMAPS_ORG;
+    for (path, xml) in sitemap::files(&site.region.base_url, pages, limits) {
+        put(&path, xml.as_bytes())?;
+    }
     put(
         "robots.txt",
         extras::robots_txt(&site.region.base_url).as_bytes(),
