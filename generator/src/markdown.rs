@@ -7,16 +7,18 @@ use std::sync::OnceLock;
 use lotse_model::slugify;
 use pulldown_cmark::{html, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
+/// The Markdown extensions bodies may use. Heading attributes (`{#id .class key=value}`)
+/// stay off: they would let plain Markdown set event-handler attributes and the theme's
+/// ids.
+pub const OPTIONS: Options = Options::ENABLE_TABLES.union(Options::ENABLE_STRIKETHROUGH);
+
 /// Renders Markdown to HTML.
 ///
 /// Headings get ids for anchors, level-1 headings become level 2 (the page title is the
 /// only h1), links with schemes other than http(s), mailto and tel are neutralised, and
 /// when the text contains raw HTML the whole result goes through the ammonia sanitizer.
 pub fn render(markdown: &str) -> String {
-    // Heading attributes (`{#id .class key=value}`) stay off: they would let plain
-    // Markdown set event-handler attributes and the theme's ids.
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    let mut events: Vec<Event<'_>> = Parser::new_ext(markdown, options).collect();
+    let mut events: Vec<Event<'_>> = Parser::new_ext(markdown, OPTIONS).collect();
     let has_raw_html = events
         .iter()
         .any(|e| matches!(e, Event::Html(_) | Event::InlineHtml(_)));

@@ -43,9 +43,37 @@ impl SourceText {
     }
 }
 
+/// The position of byte `offset` of `text`, a part of a file (a Markdown body) whose
+/// first byte is at `start`.
+pub fn loc_within(start: &Loc, text: &str, offset: usize) -> Loc {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    match before.rfind('\n') {
+        Some(newline) => Loc {
+            path: start.path.clone(),
+            line: start.line + before.matches('\n').count() as u32,
+            column: before[newline + 1..].chars().count() as u32 + 1,
+        },
+        None => Loc {
+            path: start.path.clone(),
+            line: start.line,
+            column: start.column + before.chars().count() as u32,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positions_within_a_part_of_the_file() {
+        let src = SourceText::new("f.md".into(), "+++\n+++\nab\nüx [l](y)".into());
+        let start = src.loc(8);
+        let body = &src.text[8..];
+        let at = body.find('[').unwrap();
+        assert_eq!(loc_within(&start, body, at), src.loc(8 + at));
+        assert_eq!(loc_within(&start, body, 1), src.loc(9));
+    }
 
     #[test]
     fn counts_lines_and_characters() {

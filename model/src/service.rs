@@ -102,4 +102,8 @@ pub struct Service {
     pub processing_time: Option<String>,
     pub login: TrustLevel,
     pub form: Option<Form>,
+    /// Earlier addresses of the service in this portal (`/bottrop/alter-name/`); each
+    /// redirects to the current one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }

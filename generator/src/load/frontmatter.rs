@@ -1,11 +1,12 @@
 //! Splits a Markdown file into its TOML front matter (between `+++` lines) and body.
 
-/// The parts of a Markdown file: the front matter text, its byte offset in the file
-/// (for positions in messages), and the body.
+/// The parts of a Markdown file: the front matter text and the body, each with its byte
+/// offset in the file (for positions in messages).
 pub struct Parts<'a> {
     pub front_matter: &'a str,
     pub front_matter_offset: usize,
     pub body: &'a str,
+    pub body_offset: usize,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -31,6 +32,7 @@ pub fn split(text: &str) -> Result<Parts<'_>, FrontMatterError> {
                 front_matter: &text[fm_start..offset],
                 front_matter_offset: fm_start,
                 body: &text[offset + line.len()..],
+                body_offset: offset + line.len(),
             });
         }
         offset += line.len();
@@ -49,6 +51,7 @@ mod tests {
         assert_eq!(parts.front_matter, "title = \"A\"\n");
         assert_eq!(parts.front_matter_offset, 4);
         assert_eq!(parts.body, "\nBody\n");
+        assert_eq!(parts.body_offset, 20);
     }
 
     #[test]

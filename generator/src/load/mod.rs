@@ -1,5 +1,5 @@
 //! Stage 1 of the pipeline: read every content file into drafts, reporting syntax and
-//! schema problems. Cross-file checks happen in [`crate::resolve`].
+//! schema problems. Cross-file checks happen in [`crate::check`].
 
 mod config;
 pub mod fields;
@@ -24,6 +24,8 @@ use crate::source::SourceText;
 
 /// Everything read from a content folder.
 pub struct Content {
+    /// The content folder.
+    pub root: PathBuf,
     pub region: Option<Region>,
     /// Where region.toml sets `feedback_portal`.
     pub feedback_portal_loc: Option<Loc>,
@@ -178,6 +180,7 @@ pub fn load(root: &Path, diags: &Diagnostics) -> Content {
         }
     }
     Content {
+        root: root.to_path_buf(),
         region,
         feedback_portal_loc,
         categories,
@@ -202,6 +205,15 @@ fn collect_markdown(
     for path in list_dir(dir, diags) {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if name.starts_with('.') {
+            continue;
+        }
+        // A page's video lives next to it (`video` in its front matter).
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if kind == FileKind::Page
+            && page::VIDEO_TYPES
+                .iter()
+                .any(|ext| extension.eq_ignore_ascii_case(ext))
+        {
             continue;
         }
         if path.extension().and_then(|e| e.to_str()) != Some("md") || !path.is_file() {

@@ -1,6 +1,8 @@
 //! Reads a free page (Impressum, Datenschutz, ...).
 
-use super::fields::{Fields, TomlDoc};
+use std::path::Path;
+
+use super::fields::{Fields, Located, TomlDoc};
 use super::frontmatter;
 use super::service::report_front_matter_error;
 use crate::diagnostics::{Diagnostics, Loc};
@@ -13,8 +15,16 @@ pub struct PageDraft {
     pub title: String,
     pub description: Option<String>,
     pub weight: i64,
+    /// A video shown on the page (the Gebärdensprache page's video): an https address or
+    /// a file next to the page, as written.
+    pub video: Option<Located<String>>,
     pub body: String,
+    /// Where the body starts in the file, for positions of its links.
+    pub body_loc: Loc,
 }
+
+/// The file types a `video` file may have, which browsers play in `<video>`.
+pub const VIDEO_TYPES: [&str; 2] = ["mp4", "webm"];
 
 pub fn parse_page(src: &SourceText, slug: String, diags: &Diagnostics) -> Option<PageDraft> {
     let parts = match frontmatter::split(&src.text) {
@@ -33,6 +43,7 @@ pub fn parse_page(src: &SourceText, slug: String, diags: &Diagnostics) -> Option
     let title = f.required_str("title");
     let description = f.str("description").map(|s| s.value);
     let weight = f.number("weight").map_or(0, |w| w.value as i64);
+    let video = f.str("video").filter(|v| check_video(src, v, diags));
     f.finish();
     if parts.body.trim().is_empty() {
         diags.warning(src.start(), "this page has no text below its front matter");
@@ -43,6 +54,33 @@ pub fn parse_page(src: &SourceText, slug: String, diags: &Diagnostics) -> Option
         title: title?.value,
         description,
         weight,
+        video,
         body: parts.body.to_string(),
+        body_loc: src.loc(parts.body_offset),
     })
+}
+
+/// A video is an https address or a `.mp4`/`.webm` file in the page's folder.
+fn check_video(src: &SourceText, video: &Located<String>, diags: &Diagnostics) -> bool {
+    let value = video.value.as_str();
+    if value.starts_with("https://") {
+        return true;
+    }
+    let error = if value.contains(':') {
+        "`video` must be an https address or a file next to the page".to_string()
+    } else if value.contains(['/', '\\']) || value.starts_with('.') {
+        format!("video `{value}` must be a file name in the page's folder, without folders")
+    } else if !VIDEO_TYPES.iter().any(|ext| {
+        Path::new(value)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+    }) {
+        format!("video `{value}` must be an `.mp4` or `.webm` file, which browsers play")
+    } else if !Path::new(&*src.path).with_file_name(value).is_file() {
+        format!("video `{value}` not found next to the page")
+    } else {
+        return true;
+    };
+    diags.error(video.loc.clone(), error);
+    false
 }

@@ -37,8 +37,13 @@ pub struct ServiceDraft {
     pub processing_time: Option<Located<String>>,
     pub login: Option<Located<TrustLevel>>,
     pub form: Option<Located<Form>>,
+    /// Earlier addresses of the service, as written (`/bottrop/alter-name/` or, per
+    /// portal, `alter-name`); resolution turns them into paths (docs/content-format.md).
+    pub aliases: Option<Vec<Located<String>>>,
     /// The Markdown body, `None` when it is blank (a local override then inherits).
     pub body: Option<Arc<str>>,
+    /// Where the body starts in the file, for positions of its links.
+    pub body_loc: Loc,
 }
 
 /// Which layer a service file belongs to; decides which keys are allowed.
@@ -190,7 +195,13 @@ pub fn parse_service(
         processing_time: f.str("processing_time"),
         login,
         form: f.table("form", "[form]").map(parse_form),
+        aliases: f.str_list("aliases").map(|list| {
+            list.into_iter()
+                .filter(|alias| check_alias(alias, diags))
+                .collect()
+        }),
         body: (!parts.body.trim().is_empty()).then(|| Arc::from(parts.body)),
+        body_loc: src.loc(parts.body_offset),
     };
     if let Some(summary) = &draft.summary {
         if summary.value.chars().count() > 300 {
@@ -202,6 +213,31 @@ pub fn parse_service(
     }
     f.finish();
     Some(draft)
+}
+
+/// An alias is a folder path: names of letters, digits, `-`, `_` and `.` separated by
+/// `/`, absolute (`/bottrop/alter-name/`) or relative to each portal (`alter-name`).
+fn check_alias(alias: &Located<String>, diags: &Diagnostics) -> bool {
+    let inner = alias.value.trim_matches('/');
+    let valid = !inner.is_empty()
+        && inner.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment != "."
+                && segment != ".."
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        });
+    if !valid {
+        diags.error(
+            alias.loc.clone(),
+            format!(
+                "the alias `{}` is not a path: use names of letters, digits, `-`, `_` and `.` separated by `/`, e.g. `/bottrop/alter-name/` or `alter-name`",
+                alias.value
+            ),
+        );
+    }
+    valid
 }
 
 fn parse_form(mut f: Fields<'_, '_, '_>) -> Located<Form> {
