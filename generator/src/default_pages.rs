@@ -32,6 +32,7 @@ pub fn add_missing(
             weight: 100,
             body: Arc::from(leichte_sprache(owner, contact)),
             form: None,
+            video: None,
         });
     }
     if !has(pages, GEBAERDENSPRACHE) && !taken(GEBAERDENSPRACHE) {
@@ -44,6 +45,7 @@ pub fn add_missing(
             weight: 101,
             body: Arc::from(gebaerdensprache(owner, contact)),
             form: None,
+            video: None,
         });
     }
     if !has(pages, BARRIEREFREIHEIT) && !taken(BARRIEREFREIHEIT) {
@@ -56,6 +58,7 @@ pub fn add_missing(
             weight: 102,
             body: Arc::from(barrierefreiheit(owner, contact)),
             form: None,
+            video: None,
         });
     }
 }

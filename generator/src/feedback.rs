@@ -118,6 +118,7 @@ mod tests {
             weight: 0,
             body: "".into(),
             form: None,
+            video: None,
         };
         let mut pages = vec![page("impressum"), page(STATEMENT)];
         attach(&mut pages, &portal);

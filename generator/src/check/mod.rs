@@ -1,0 +1,63 @@
+//! Stage 3 of the pipeline: the rules that span files, run on the loaded content and
+//! the resolved site before anything is rendered. Each file holds one family of rules;
+//! per-file rules (syntax, keys, types) are checked while loading (`load/`).
+//!
+//! Resolution (`resolve/`) only merges and silently leaves out what it cannot merge;
+//! the rules here report it. A build stops on any error found here, so render never
+//! sees a broken site.
+
+mod accessibility;
+pub mod addresses;
+mod layers;
+mod links;
+mod paths;
+mod references;
+mod services;
+
+use crate::diagnostics::Diagnostics;
+use crate::load::{Content, LoadedPortal};
+use crate::resolve::layers::{plan, regional, Layers};
+use crate::resolve::{PortalSite, Site};
+
+pub use paths::{RESERVED_AT_ROOT, RESERVED_IN_PORTAL};
+
+/// What the rules look at.
+struct Input<'a> {
+    content: &'a Content,
+    site: &'a Site,
+    /// One per portal, in the order of `content.portals` (and `site.portals`).
+    portals: Vec<PortalInput<'a>>,
+}
+
+struct PortalInput<'a> {
+    loaded: &'a LoadedPortal,
+    site: &'a PortalSite,
+    /// Where each of its services comes from (the plan resolution merged by).
+    layers: Layers<'a>,
+}
+
+/// Runs every cross-file rule, reporting into `diags`.
+pub fn check(content: &Content, site: &Site, diags: &Diagnostics) {
+    let regional = regional(content);
+    let portals = content
+        .portals
+        .iter()
+        .zip(&site.portals)
+        .map(|(loaded, site)| PortalInput {
+            loaded,
+            site,
+            layers: plan(content, &regional, loaded),
+        })
+        .collect();
+    let input = Input {
+        content,
+        site,
+        portals,
+    };
+    references::check(&input, diags);
+    layers::check(&input, diags);
+    services::check(&input, diags);
+    paths::check(&input, diags);
+    links::check(&input, diags);
+    accessibility::check(&input, diags);
+}
