@@ -70,12 +70,21 @@ fn exists(rel: &str) -> bool {
     dist().join(rel).exists()
 }
 
-/// All HTML files of the build, relative to dist/.
+/// The redirect pages of the fixture's aliases: written, but not pages of the site (no
+/// own canonical address, not in the sitemap); tested on their own.
+const ALIAS_PAGES: [&str; 4] = [
+    "beispielhausen/meldebestaetigung/index.html",
+    "kreis-muster/meldebestaetigung/index.html",
+    "musterstadt/meldebestaetigung/index.html",
+    "musterstadt/sperrmuell/index.html",
+];
+
+/// All HTML pages of the build, relative to dist/ (without the alias pages).
 fn html_files() -> Vec<String> {
     snapshot(dist())
         .into_keys()
         .map(|p| p.to_string_lossy().replace('\\', "/"))
-        .filter(|p| p.ends_with(".html"))
+        .filter(|p| p.ends_with(".html") && !ALIAS_PAGES.contains(&p.as_str()))
         .collect()
 }
 
@@ -962,4 +971,133 @@ fn builds_are_deterministic() {
     let out = tmp.path().join("again");
     build_ok(&fixture_dir(), &theme_dir(), &out);
     assert_eq!(snapshot(&out), snapshot(dist()));
+}
+
+// ---------------------------------------------------------------------------
+// Aliases, videos, and the addresses the check stage knows
+
+#[test]
+fn aliases_write_redirect_pages_and_cloudflare_redirects() {
+    // regional `aliases = ["meldebestaetigung"]`: one per portal offering the service
+    for (portal, canonical) in [
+        (
+            "musterstadt",
+            format!("{REGION_URL}/musterstadt/meldebescheinigung/"),
+        ),
+        (
+            "beispielhausen",
+            format!("{BEISPIELHAUSEN_URL}/meldebescheinigung/"),
+        ),
+    ] {
+        let html = read(&format!("{portal}/meldebestaetigung/index.html"));
+        let target = format!("/{portal}/meldebescheinigung/");
+        let all = tags(&html);
+        let meta = |name: &str, attr: &str| {
+            all.iter()
+                .find(|t| t.name == "meta" && t.get(attr) == Some(name))
+                .and_then(|t| t.get("content"))
+                .map(str::to_string)
+        };
+        assert_eq!(
+            meta("refresh", "http-equiv"),
+            Some(format!("0; url={target}"))
+        );
+        assert_eq!(meta("robots", "name").as_deref(), Some("noindex"));
+        let link = all
+            .iter()
+            .find(|t| t.name == "link" && t.get("rel") == Some("canonical"))
+            .expect("a canonical link");
+        assert_eq!(link.get("href"), Some(canonical.as_str()));
+        assert!(html.contains("<html lang=\"de\">"));
+        assert!(
+            html.contains(&format!(
+                "Diese Seite ist umgezogen: <a href=\"{target}\">Meldebescheinigung beantragen</a>"
+            )),
+            "{html}"
+        );
+    }
+    // a local service's absolute alias
+    assert!(
+        read("musterstadt/sperrmuell/index.html").contains("url=/musterstadt/sperrmuell-anmelden/")
+    );
+    for page in ALIAS_PAGES {
+        assert!(exists(page), "{page}");
+    }
+    let redirects = read("_redirects");
+    let lines: Vec<&str> = redirects.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        lines,
+        [
+            "/beispielhausen/meldebestaetigung/ /beispielhausen/meldebescheinigung/ 301",
+            "/kreis-muster/meldebestaetigung/ /kreis-muster/meldebescheinigung/ 301",
+            "/musterstadt/meldebestaetigung/ /musterstadt/meldebescheinigung/ 301",
+            "/musterstadt/sperrmuell/ /musterstadt/sperrmuell-anmelden/ 301",
+        ]
+    );
+}
+
+#[test]
+fn aliases_are_not_in_the_sitemap() {
+    let mut sitemaps = String::new();
+    for (path, bytes) in snapshot(dist()) {
+        let name = path.to_string_lossy().to_string();
+        if name.ends_with(".xml") && name.contains("sitemap") {
+            sitemaps.push_str(&String::from_utf8_lossy(&bytes));
+        }
+    }
+    assert!(
+        sitemaps.contains("/musterstadt/meldebescheinigung/"),
+        "{sitemaps}"
+    );
+    assert!(!sitemaps.contains("meldebestaetigung"), "{sitemaps}");
+    assert!(
+        !sitemaps.contains("/musterstadt/sperrmuell/<"),
+        "{sitemaps}"
+    );
+}
+
+#[test]
+fn sign_language_page_shows_its_video() {
+    // a file next to the page: copied, and played in the page
+    let html = read("musterstadt/gebaerdensprache/index.html");
+    let video = tags(&html)
+        .into_iter()
+        .find(|t| t.name == "video")
+        .expect("a video element");
+    assert!(video.has("controls"));
+    assert_eq!(video.get("src"), Some("gebaerdensprache.webm"));
+    assert_eq!(
+        fs::read(dist().join("musterstadt/gebaerdensprache/gebaerdensprache.webm")).unwrap(),
+        [0x1a, 0x45, 0xdf, 0xa3]
+    );
+    // an address: linked
+    let html = read("kreis-muster/gebaerdensprache/index.html");
+    assert!(!html.contains("<video"));
+    assert!(tags(&html).iter().any(|t| t.name == "a"
+        && t.get("href")
+            == Some("https://video.serviceportal-testregion.example/dgs-kreis-muster.mp4")));
+    let headers = read("_headers");
+    assert!(headers.contains("media-src 'self'"), "{headers}");
+}
+
+/// The addresses links are checked against are the pages the build writes, and every
+/// file they name is written.
+#[test]
+fn checked_addresses_match_the_output() {
+    let (site, _) = build::check(&fixture_dir());
+    let addresses = lotse::check::addresses::Addresses::of(&site.unwrap());
+    let written: BTreeSet<String> = snapshot(dist())
+        .into_keys()
+        .map(|p| format!("/{}", p.to_string_lossy().replace('\\', "/")))
+        .collect();
+    let pages_written: BTreeSet<String> = written
+        .iter()
+        .filter_map(|p| p.strip_suffix("index.html").map(str::to_string))
+        .collect();
+    let mut known: BTreeSet<String> = addresses.pages.iter().cloned().collect();
+    known.extend(addresses.aliases.iter().cloned());
+    assert_eq!(known, pages_written);
+    for file in &addresses.files {
+        assert!(written.contains(file), "{file} is not written");
+    }
 }

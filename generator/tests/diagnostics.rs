@@ -1881,3 +1881,288 @@ fn feedback_portal_must_name_a_portal() {
         "`feedback_portal` names no portal: `stadt-c`; did you mean `stadt-a`?",
     )]);
 }
+
+// --- links and aliases (check/links.rs, check/paths.rs) -----------------------------
+
+/// A regional service offered everywhere whose body (from line 7 on) is `body`.
+fn service_with_body(extra: &str, body: &str) -> String {
+    format!(
+        "+++\ntitle = \"Testleistung\"\nsummary = \"Eine Leistung zum Testen.\"\ncategories = [\"umwelt\"]\nportals = [\"*\"]\n{extra}+++\n{body}"
+    )
+}
+
+#[test]
+fn broken_link_in_a_regional_body_is_reported_for_each_portal_showing_it() {
+    let region = Region::new();
+    region.write(
+        SERVICE,
+        service_with_body(
+            "",
+            "\nErster Absatz.\n\nSiehe auch: die [alte Seite](../gibtsnicht/#abschnitt), [x](https://example.org/), [y](mailto:a@b.de), [z](#oben).\n",
+        ),
+    );
+    region.assert_errors(&[
+        region.line(
+            SERVICE,
+            10,
+            17,
+            "error",
+            "the link `../gibtsnicht/#abschnitt` leads to no page in portal `stadt-a`: there is no /stadt-a/gibtsnicht/",
+        ),
+        region.line(
+            SERVICE,
+            10,
+            17,
+            "error",
+            "the link `../gibtsnicht/#abschnitt` leads to no page in portal `stadt-b`: there is no /stadt-b/gibtsnicht/",
+        ),
+    ]);
+}
+
+#[test]
+fn links_that_lead_to_pages_pass() {
+    let region = Region::new();
+    region.write(
+        SERVICE,
+        service_with_body(
+            "",
+            "\n[Basis](../basis/) [Basis ohne Schrägstrich](../basis) [A-Z](../a-z/) [Start](/) \
+             [Thema](/themen/umwelt/) [Impressum Stadt A](/stadt-a/gebaerdensprache/) [Sitemap](/sitemap.xml) \
+             [Status](/api/status) [Stil](/assets/style.css) [Formular](/forms/stadt-a/basis.json)\n",
+        ),
+    );
+    region.write(
+        "services/basis.md",
+        fs::read_to_string(region.root().join("services/basis.md"))
+            .unwrap()
+            .replace("+++\n\n", "\n[[form.fields]]\nid = \"name\"\nlabel = \"Name\"\ntype = \"text\"\nrequired = true\n+++\n\n"),
+    );
+    region.assert_warnings(&[]);
+}
+
+#[test]
+fn broken_link_suggests_the_closest_page() {
+    let region = Region::new();
+    region.write(
+        "portals/stadt-a/pages/hilfe.md",
+        "+++\ntitle = \"Hilfe\"\n+++\n\nZur [Basisleistung](/stadt-a/basiss/).\n",
+    );
+    region.assert_errors(&[region.line(
+        "portals/stadt-a/pages/hilfe.md",
+        5,
+        5,
+        "error",
+        "the link `/stadt-a/basiss/` leads to no page in portal `stadt-a`: there is no /stadt-a/basiss/; did you mean `/stadt-a/basis/`?",
+    )]);
+    // umbrella pages are checked too, against the root
+    let region = Region::new();
+    region.write(
+        "pages/hilfe.md",
+        "+++\ntitle = \"Hilfe\"\n+++\n\n[Stadt A](../stadt-a/) und [Stadt C](../stadt-c/)\n",
+    );
+    region.assert_errors(&[region.line(
+        "pages/hilfe.md",
+        5,
+        28,
+        "error",
+        "the link `../stadt-c/` leads to no page on the umbrella site: there is no /stadt-c/; did you mean `/stadt-a/`?",
+    )]);
+}
+
+#[test]
+fn link_that_works_in_one_portal_but_not_in_another() {
+    let region = Region::new();
+    region.write("portals/stadt-a/services/nur-a.md", local_service(""));
+    region.write(
+        SERVICE,
+        service_with_body("", "\nNur in A: [Lokal](../nur-a/)\n"),
+    );
+    region.assert_errors(&[region.line(
+        SERVICE,
+        8,
+        11,
+        "error",
+        "the link `../nur-a/` leads to no page in portal `stadt-b`: there is no /stadt-b/nur-a/",
+    )]);
+    // an override with its own body replaces the regional links in its portal
+    region.write(
+        "portals/stadt-b/services/leistung.md",
+        "+++\nextends = \"leistung\"\n+++\n\nEigener Text.\n",
+    );
+    region.assert_warnings(&[]);
+}
+
+#[test]
+fn aliases_must_lead_to_free_addresses() {
+    let region = Region::new();
+    region.write(
+        SERVICE,
+        service("aliases = [\"alter-name\", \"/stadt-a/noch-aelter/\", \"basis\"]\n"),
+    );
+    region.write(
+        FORM,
+        service("aliases = [\"alter-name\"]\n").replace("Testleistung", "Zweite"),
+    );
+    let third = "services/dritte.md";
+    region.write(
+        third,
+        service("aliases = [\"/stadt-c/alt/\", \"a/../b\", \"a-z\"]\n")
+            .replace("Testleistung", "Dritte"),
+    );
+    let collision = |portal: &str| {
+        region.line(
+            SERVICE,
+            6,
+            12,
+            "error",
+            &format!(
+                "the alias `alter-name` leads to /{portal}/alter-name/, which is already an alias of `antrag` at {}:6:12",
+                region.root().join(FORM).display()
+            ),
+        )
+    };
+    region.assert_errors(&[
+        region.line(
+            SERVICE,
+            6,
+            51,
+            "error",
+            "the alias `basis` leads to /stadt-a/basis/, which is already a page; an alias must be a free address",
+        ),
+        region.line(
+            SERVICE,
+            6,
+            51,
+            "error",
+            "the alias `basis` leads to /stadt-b/basis/, which is already a page; an alias must be a free address",
+        ),
+        collision("stadt-a"),
+        collision("stadt-b"),
+        region.line(
+            third,
+            6,
+            12,
+            "error",
+            "the alias `/stadt-c/alt/` starts with no portal that shows this service; an absolute alias begins with such a portal's folder, e.g. `/stadt-a/alt/`",
+        ),
+        region.line(
+            third,
+            6,
+            29,
+            "error",
+            "the alias `a/../b` is not a path: use names of letters, digits, `-`, `_` and `.` separated by `/`, e.g. `/bottrop/alter-name/` or `alter-name`",
+        ),
+        region.line(
+            third,
+            6,
+            39,
+            "error",
+            "the alias `a-z` leads to /stadt-a/a-z/, a name reserved for the portal's own pages",
+        ),
+        region.line(
+            third,
+            6,
+            39,
+            "error",
+            "the alias `a-z` leads to /stadt-b/a-z/, a name reserved for the portal's own pages",
+        ),
+    ]);
+    // the alias of a local service, absolute in its portal
+    let region = Region::new();
+    region.write(
+        "portals/stadt-b/services/nur-b.md",
+        local_service("aliases = [\"/stadt-b/frueher/\"]\n"),
+    );
+    region.assert_warnings(&[]);
+    let (site, _) = build::check(region.root());
+    let b = &site.unwrap().portals[1];
+    let nur_b = b
+        .services
+        .iter()
+        .find(|s| s.service.slug == "nur-b")
+        .unwrap();
+    assert_eq!(nur_b.service.aliases, ["/stadt-b/frueher/"]);
+}
+
+// --- Gebärdensprache (check/accessibility.rs) -------------------------------------
+
+fn sign_language_warning(region: &Region, at: &str, owner: &str, page: &str) -> String {
+    region.line(
+        at,
+        1,
+        1,
+        "warning",
+        &format!(
+            "{owner} has no video in Deutsche Gebärdensprache, which BITV 2.0 § 4 asks for: add `video = \"…\"` (a file next to the page, or an https address) to {}",
+            region.root().join(page).display()
+        ),
+    )
+}
+
+#[test]
+fn every_portal_without_a_sign_language_video_is_warned_about() {
+    // the minimal region has a video everywhere: no warning (minimal_region_is_clean)
+    let region = Region::new();
+    region.remove("portals/stadt-b/pages/gebaerdensprache.md");
+    region.remove("pages/gebaerdensprache.md");
+    region.write(
+        "portals/stadt-a/pages/gebaerdensprache.md",
+        "+++\ntitle = \"Gebärdensprache\"\n+++\n\nOhne Video.\n",
+    );
+    region.assert_warnings(&[
+        sign_language_warning(
+            &region,
+            "portals/stadt-b/portal.toml",
+            "portal `stadt-b`",
+            "portals/stadt-b/pages/gebaerdensprache.md",
+        ),
+        sign_language_warning(
+            &region,
+            "portals/stadt-a/pages/gebaerdensprache.md",
+            "portal `stadt-a`",
+            "portals/stadt-a/pages/gebaerdensprache.md",
+        ),
+        sign_language_warning(
+            &region,
+            "region.toml",
+            "the umbrella site",
+            "pages/gebaerdensprache.md",
+        ),
+    ]);
+}
+
+#[test]
+fn a_sign_language_video_file_must_exist_next_to_the_page() {
+    let page = "portals/stadt-a/pages/gebaerdensprache.md";
+    let with = |video: &str| {
+        format!("+++\ntitle = \"Gebärdensprache\"\nvideo = \"{video}\"\n+++\n\nText.\n")
+    };
+    let region = Region::new();
+    region.write(page, with("dgs.webm"));
+    region.assert_errors(&[region.line(
+        page,
+        3,
+        9,
+        "error",
+        "video `dgs.webm` not found next to the page",
+    )]);
+    region.write("portals/stadt-a/pages/dgs.webm", [0x1a, 0x45, 0xdf, 0xa3]);
+    region.assert_warnings(&[]);
+    for (video, message) in [
+        (
+            "http://x.example/v.mp4",
+            "`video` must be an https address or a file next to the page",
+        ),
+        (
+            "../dgs.webm",
+            "video `../dgs.webm` must be a file name in the page's folder, without folders",
+        ),
+        (
+            "dgs.avi",
+            "video `dgs.avi` must be an `.mp4` or `.webm` file, which browsers play",
+        ),
+    ] {
+        region.write(page, with(video));
+        region.assert_errors(&[region.line(page, 3, 9, "error", message)]);
+    }
+}

@@ -68,8 +68,9 @@ pub const KEY_B: &str = "llK5B72zSvXlFdy1uAi57ginimeaWHrFDCV7huyeM6k=";
 
 /// Writes the smallest valid region: two categories, two city portals (`stadt-a` with
 /// an office `buergerbuero` and an office `ohne-schluessel` without key, `stadt-b` with
-/// `buergerbuero` only), and one regional service `basis` offered everywhere.
-/// Tests then add or overwrite single files to break one thing.
+/// `buergerbuero` only), one regional service `basis` offered everywhere, and a
+/// Gebärdensprache page with a video for each portal and the umbrella (without, the
+/// check warns). Tests then add or overwrite single files to break one thing.
 pub fn minimal_region(root: &Path) {
     write(
         root,
@@ -140,7 +141,17 @@ office = "buergerbuero"
 Text der Basisleistung.
 "#,
     );
+    for dir in ["", "portals/stadt-a/", "portals/stadt-b/"] {
+        write(
+            root,
+            &format!("{dir}pages/gebaerdensprache.md"),
+            SIGN_LANGUAGE_PAGE,
+        );
+    }
 }
+
+/// A Gebärdensprache page with its video, as [`minimal_region`] writes it.
+pub const SIGN_LANGUAGE_PAGE: &str = "+++\ntitle = \"Gebärdensprache\"\nvideo = \"https://video.pruefregion.example/dgs.mp4\"\n+++\n\nUnser Angebot in Deutscher Gebärdensprache.\n";
 
 /// A service front matter + body around the given extra TOML lines, valid on its own in
 /// [`minimal_region`].
