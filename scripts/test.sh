@@ -33,7 +33,22 @@ step "cargo test"
 # The HTTP suite must run in workerd too; without the worker it fails instead of skipping.
 LOTSE_REQUIRE_WORKERD=1 cargo test --workspace --locked
 
-step "lotse check on the example region (warnings are errors)"
+step "lotse check on the example region (warnings are errors, but one kind)"
 # The binary `cargo test` built for the integration tests (`cargo run` would rebuild
 # with other features).
-target/debug/lotse check --content content --deny-warnings
+# Every warning fails the run, except that a portal has no video in Deutsche
+# Gebärdensprache (BITV 2.0 § 4, docs/content-format.md): the example region is made
+# up and has no real sign-language videos, so `--deny-warnings` cannot be used. Any
+# other warning, and any error, still fails.
+check_log=$(mktemp)
+if ! target/debug/lotse check --content content 2>"$check_log"; then
+    cat "$check_log" >&2
+    exit 1
+fi
+other_warnings=$(grep ': warning: ' "$check_log" | grep -v 'has no video in Deutsche Gebärdensprache' || true)
+if [ -n "$other_warnings" ]; then
+    echo "$other_warnings" >&2
+    echo "error: the example region has warnings" >&2
+    exit 1
+fi
+rm -f "$check_log"
