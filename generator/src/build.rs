@@ -1,4 +1,4 @@
-//! The pipeline, end to end: load -> resolve -> render -> write.
+//! The pipeline, end to end: load -> resolve -> check -> render -> write.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -12,18 +12,22 @@ use crate::output::{DiskSink, Staging};
 use crate::render::{self, Selection, Sink, Theme};
 use crate::resolve::{self, Site};
 
-/// Loads and checks a content folder. Returns the site when there are no errors, and
-/// every diagnostic (errors and warnings) either way.
+/// Loads, resolves and checks a content folder. Returns the site when there are no
+/// errors, and every diagnostic (errors and warnings) either way.
 pub fn check(content: &Path) -> (Option<Site>, Vec<Diagnostic>) {
     let diags = Diagnostics::new();
     let loaded = load::load(content, &diags);
-    let site = resolve::resolve(loaded, &diags);
+    let site = resolve::resolve(&loaded);
+    if let Some(site) = &site {
+        crate::check::check(&loaded, site, &diags);
+    }
     let sorted = diags.sorted();
     let ok = !sorted.iter().any(|d| d.severity == Severity::Error);
     (site.filter(|_| ok), sorted)
 }
 
-/// The theme folder that goes with a content folder: `themes/default` next to it.
+/// The theme folder that goes with a content folder: `themes/default` next to it. It
+/// overrides the built-in theme file by file where it exists (`theme.rs`).
 pub fn default_theme_dir(content: &Path) -> PathBuf {
     let parent = content
         .canonicalize()
@@ -79,7 +83,7 @@ pub fn build_with(
     let Some(site) = site else {
         return Ok(BuildOutcome::Invalid(diagnostics));
     };
-    let theme = Theme::load(theme_dir)?;
+    let theme = Theme::load(Some(theme_dir))?;
     let staging = Staging::begin(out)
         .with_context(|| format!("cannot create a build folder next to {}", out.display()))?;
     let sink = DiskSink::new(staging.dir().to_path_buf());

@@ -180,7 +180,7 @@ struct AppState {
 pub fn run(options: Options) -> Result<()> {
     std::fs::create_dir_all(&options.data)
         .with_context(|| format!("cannot create the data folder {}", options.data.display()))?;
-    let theme = Theme::load(&options.theme)?;
+    let theme = Theme::load(Some(&options.theme))?;
     let first = rebuild(&options.content, &theme, None).ok_or_else(|| {
         anyhow::anyhow!("the first build failed; fix the errors above and start again")
     })?;
@@ -283,7 +283,7 @@ fn spawn_watcher(
                 .iter()
                 .any(|p| p.starts_with(&theme_root) || p.starts_with(&theme_dir));
             if theme_changed {
-                match Theme::load(&theme_dir) {
+                match Theme::load(Some(&theme_dir)) {
                     Ok(reloaded) => theme = Arc::new(reloaded),
                     Err(e) => {
                         eprintln!("error: {e:#}");
@@ -398,6 +398,8 @@ pub fn content_type(path: &str) -> &'static str {
         "webp" => "image/webp",
         "ico" => "image/x-icon",
         "woff2" => "font/woff2",
+        "mp4" => "video/mp4",
+        "webm" => "video/webm",
         _ => "application/octet-stream",
     }
 }

@@ -118,7 +118,7 @@ fn a_region_edit_selects_everything() {
 #[test]
 fn rebuild_serves_the_edit_and_drops_deleted_pages() {
     let (_dir, content) = example_copy();
-    let theme = Theme::load(&repo().join("themes/default")).unwrap();
+    let theme = Theme::load(Some(&repo().join("themes/default"))).unwrap();
     let first = rebuild(&content, &theme, None).expect("example region builds");
     let page = |generation: &lotse::serve::Generation, path: &str| {
         generation

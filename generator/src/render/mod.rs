@@ -4,114 +4,31 @@
 
 mod context;
 pub mod extras;
+mod redirects;
 mod selection;
 pub mod sitemap;
+mod videos;
 
 pub use selection::{changes, Selection};
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use lotse_model::{Category, FormSchema, Portal, PortalKind};
 use rayon::prelude::*;
-use tera::{Context, Tera};
+use tera::Context;
 
 use crate::markdown;
 use crate::resolve::{sort_key, Page, PortalSite, ResolvedService, Site};
+use crate::theme::tera_error_chain;
+pub use crate::theme::Theme;
 use context::*;
 
 /// Where rendered files go: a staging folder on disk, or memory under `lotse serve`.
 pub trait Sink: Sync {
     /// Stores `bytes` at `path`, relative to the site root, with `/` separators.
     fn put(&self, path: &str, bytes: &[u8]) -> std::io::Result<()>;
-}
-
-/// A theme: its templates, parsed once, and its static files.
-pub struct Theme {
-    tera: Tera,
-    static_files: Vec<(String, Vec<u8>)>,
-    asset_version: String,
-}
-
-impl Theme {
-    pub fn load(dir: &Path) -> Result<Theme> {
-        let pattern = dir.join("templates").join("**").join("*.html");
-        let mut tera = Tera::new(&pattern.to_string_lossy())
-            .map_err(|e| anyhow::anyhow!(tera_error_chain(&e)))
-            .with_context(|| format!("{}: cannot load the theme's templates", dir.display()))?;
-        tera.set_escape_fn(escape_html);
-        let mut static_files = Vec::new();
-        collect_files(&dir.join("static"), "", &mut static_files)
-            .with_context(|| format!("{}: cannot read the theme's static files", dir.display()))?;
-        static_files.sort();
-        let mut hasher = DefaultHasher::new();
-        static_files.hash(&mut hasher);
-        Ok(Theme {
-            tera,
-            static_files,
-            asset_version: format!("{:08x}", hasher.finish() as u32),
-        })
-    }
-}
-
-fn collect_files(
-    dir: &Path,
-    prefix: &str,
-    out: &mut Vec<(String, Vec<u8>)>,
-) -> std::io::Result<()> {
-    if !dir.exists() {
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let rel = format!("{prefix}{name}");
-        if entry.file_type()?.is_dir() {
-            collect_files(&entry.path(), &format!("{rel}/"), out)?;
-        } else {
-            out.push((rel, std::fs::read(entry.path())?));
-        }
-    }
-    Ok(())
-}
-
-/// HTML escaping for text and attribute values. Tera's default also escapes `/`, which
-/// is safe but bloats every URL on a page by a third.
-fn escape_html(input: &str) -> String {
-    let bytes = input.as_bytes();
-    let mut out = String::with_capacity(input.len() + input.len() / 8);
-    let mut copied = 0;
-    for (i, byte) in bytes.iter().enumerate() {
-        let replacement = match byte {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#x27;",
-            _ => continue,
-        };
-        out.push_str(&input[copied..i]);
-        out.push_str(replacement);
-        copied = i + 1;
-    }
-    out.push_str(&input[copied..]);
-    out
-}
-
-/// Tera hides the useful part of its errors (which variable, which line) in the source
-/// chain.
-fn tera_error_chain(error: &tera::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    message
 }
 
 /// What a render produced.
@@ -266,6 +183,9 @@ pub fn render_site(
             }
         }
     }
+    let canonical = |portal: &Portal, path: &str| renderer.canonical(Some(portal), path);
+    redirects::put_all(site, &canonical, &mut put)?;
+    videos::put_all(site, &mut put)?;
     Ok(RenderStats {
         pages: jobs.len(),
         files: jobs.len() + files,
@@ -520,6 +440,7 @@ impl<'a> Renderer<'a> {
                         form_office,
                     },
                 );
+                ctx.insert("video", &videos::context(page));
                 ("page.html", page.title.clone(), page.description.clone())
             }
             Job::NotFound => ("404.html", "Seite nicht gefunden".to_string(), None),
@@ -757,19 +678,4 @@ fn letters(ps: &PortalSite) -> Vec<Letter<'_>> {
         }
     }
     letters
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape_html;
-
-    #[test]
-    fn escapes_markup_but_not_slashes() {
-        assert_eq!(escape_html("/bottrop/a-z/"), "/bottrop/a-z/");
-        assert_eq!(
-            escape_html(r#"<a href="x">Tom & 'Jerry'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#x27;Jerry&#x27;&lt;/a&gt;"
-        );
-        assert_eq!(escape_html("Größe ä"), "Größe ä");
-    }
 }

@@ -1,0 +1,163 @@
+//! The command line of the `lotse` binary: its commands, options and exit codes.
+//! (The binary's own module; the library behind it is `lotse`, src/lib.rs.)
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes: what went wrong, for scripts and CI.
+pub mod exit {
+    /// The content (or theme) has errors; diagnostics were printed.
+    pub const INVALID_CONTENT: u8 = 1;
+    /// The command line was wrong (clap's own code).
+    #[allow(dead_code)]
+    pub const USAGE: u8 = 2;
+    /// The environment failed: a file could not be written, a port was taken.
+    pub const FAILURE: u8 = 3;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "lotse",
+    version,
+    about = "Builds the municipal service portals of a region as static sites",
+    long_about = "Lotse turns a region's content (Markdown service descriptions and TOML \
+settings, see docs/content-format.md) into one static site: an umbrella portal plus one \
+portal per city or district, with topic pages, an A-Z list, service pages with online \
+application forms, a sitemap and the form schemas the functions validate against.",
+    after_help = "Exit codes: 0 success, 1 content errors (printed as path:line:column: error: message), \
+2 wrong command line, 3 I/O or server failure.\n\nStart here: `lotse serve` in the repository, then open http://127.0.0.1:8080/"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Build every portal into the output folder (replaced only when the build succeeds)
+    Build {
+        /// The content folder (region.toml, categories.toml, services/, portals/)
+        #[arg(long, default_value = "content")]
+        content: PathBuf,
+        /// Where the site goes; an earlier build there is replaced atomically
+        #[arg(long, default_value = "dist")]
+        out: PathBuf,
+        /// A theme folder (templates/, static/) whose files override the built-in theme
+        /// file by file; default: themes/default next to the content, if it exists
+        #[arg(long)]
+        theme: Option<PathBuf>,
+        /// Leave out the search index (pagefind/); the search pages then point to A–Z
+        /// and the topics
+        #[arg(long)]
+        no_search: bool,
+    },
+    /// Check the content and report every problem, without writing anything
+    Check {
+        #[arg(long, default_value = "content")]
+        content: PathBuf,
+        /// A theme folder to check along with the content (see `build --theme`)
+        #[arg(long)]
+        theme: Option<PathBuf>,
+        /// Treat warnings as errors (exit 1 when there are any)
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Build, serve on 127.0.0.1, and rebuild when content or theme change
+    Serve {
+        #[arg(long, default_value = "content")]
+        content: PathBuf,
+        /// Port on 127.0.0.1
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Folder for the functions' embedded store (applications, status)
+        #[arg(long, default_value = ".lotse")]
+        data: PathBuf,
+        /// A theme folder whose files override the built-in theme (see `build --theme`);
+        /// watched for changes like the content
+        #[arg(long)]
+        theme: Option<PathBuf>,
+        /// Do not build the search index (it is built in the background after each
+        /// rebuild otherwise)
+        #[arg(long)]
+        no_search: bool,
+    },
+    /// Office key pairs for encrypted applications
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// The office inbox: pull, decrypt and update applications from a terminal
+    #[command(subcommand)]
+    Inbox(InboxCommand),
+    /// Start a region's own repository: content/ with one portal, one office with a
+    /// fresh key pair, one service with a form, pages, wrangler.toml and a README
+    Init {
+        /// The new repository's folder (created; must be empty if it exists)
+        dir: PathBuf,
+        /// The region, as citizens read it
+        #[arg(long, default_value = "Musterregion")]
+        region: String,
+        /// The first portal's city (or district), as citizens read it
+        #[arg(long, default_value = "Musterstadt")]
+        city: String,
+    },
+    /// Write the Cloudflare worker built into this `lotse` (index.js, index_bg.wasm and
+    /// the D1 migrations), for `wrangler deploy` from a region's repository
+    Worker {
+        /// Where the worker goes (replaced)
+        #[arg(long, default_value = "build/worker")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Create a key pair: the private key goes to FILE (never overwritten, readable by
+    /// you only), the public key (base64) to stdout, for `public_key` in portal.toml
+    New {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum InboxCommand {
+    /// Decrypt stored applications: one envelope, a list, or what `GET
+    /// /api/office/<portal>/<office>/applications` answers (from FILE or stdin)
+    Decrypt {
+        /// The office's private key file
+        #[arg(long)]
+        key: PathBuf,
+        /// JSON file with the envelope(s); standard input when absent
+        envelope: Option<PathBuf>,
+    },
+    /// Fetch the office's applications from a running site and decrypt them
+    Pull {
+        /// Site origin, e.g. http://127.0.0.1:8080
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        #[arg(long)]
+        portal: String,
+        #[arg(long)]
+        office: String,
+        #[arg(long)]
+        key: PathBuf,
+        /// The office's bearer token (read from the environment, not typed on the command line)
+        #[arg(long, env = "LOTSE_OFFICE_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+    /// Set the status of an application, with a note the citizen will see
+    Status {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The application id, e.g. 7K3M-9QPX
+        #[arg(long)]
+        id: String,
+        /// received, in_progress, needs_info, completed or rejected
+        #[arg(long)]
+        status: String,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long, env = "LOTSE_OFFICE_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+}

@@ -1,0 +1,369 @@
+//! The theme: Tera templates and static files. The default theme is built into `lotse`
+//! (generator/build.rs embeds `themes/default/`); a theme folder overrides it file by
+//! file, as Zola's and Hugo's template lookup does: a file at the same relative path
+//! replaces the built-in one, a new file is added. docs/theme.md shows how.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context as _, Result};
+use tera::ast::{Block, Node};
+use tera::{Template, Tera};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_theme.rs"));
+}
+
+/// The templates the renderer asks for by name; the built-in theme has them all.
+pub const PAGE_TEMPLATES: [&str; 9] = [
+    "umbrella_home.html",
+    "umbrella_category.html",
+    "portal_home.html",
+    "portal_category.html",
+    "service.html",
+    "az.html",
+    "page.html",
+    "search.html",
+    "404.html",
+];
+
+/// Where a theme file came from, for messages.
+#[derive(Clone, Debug)]
+enum Origin {
+    BuiltIn,
+    Folder(PathBuf),
+}
+
+impl Origin {
+    fn describe(&self, rel: &str) -> String {
+        match self {
+            Origin::BuiltIn => format!("built-in theme {rel}"),
+            Origin::Folder(dir) => dir.join(rel).display().to_string(),
+        }
+    }
+}
+
+struct ThemeFile {
+    bytes: Vec<u8>,
+    origin: Origin,
+}
+
+/// A theme: its templates, parsed once, and its static files.
+pub struct Theme {
+    pub(crate) tera: Tera,
+    pub(crate) static_files: Vec<(String, Vec<u8>)>,
+    pub(crate) asset_version: String,
+}
+
+impl Theme {
+    /// The built-in theme alone.
+    pub fn built_in() -> Result<Theme> {
+        Theme::load(None)
+    }
+
+    /// The built-in theme, overridden file by file by `folder` when given (a missing
+    /// folder overrides nothing: a region's repository usually has none).
+    pub fn load(folder: Option<&Path>) -> Result<Theme> {
+        let mut files = built_in_files();
+        if let Some(dir) = folder.filter(|d| d.exists()) {
+            overlay(&mut files, dir).with_context(|| {
+                format!("themes: {}: cannot read the theme folder", dir.display())
+            })?;
+        }
+        let templates = parse_templates(&files)?;
+        check_references(&templates, &files)?;
+        let mut tera = Tera::default();
+        tera.set_escape_fn(escape_html);
+        tera.add_raw_templates(
+            templates
+                .keys()
+                .map(|name| (name.clone(), text_of(&files[&format!("templates/{name}")]))),
+        )
+        .map_err(|e| anyhow!("themes: {}", tera_error_chain(&e)))?;
+        let static_files: Vec<(String, Vec<u8>)> = files
+            .into_iter()
+            .filter_map(|(rel, file)| {
+                rel.strip_prefix("static/")
+                    .map(|name| (name.to_string(), file.bytes))
+            })
+            .collect();
+        let mut hasher = DefaultHasher::new();
+        static_files.hash(&mut hasher);
+        Ok(Theme {
+            tera,
+            static_files,
+            asset_version: format!("{:08x}", hasher.finish() as u32),
+        })
+    }
+}
+
+/// The built-in theme's files by relative path (`templates/…`, `static/…`).
+fn built_in_files() -> BTreeMap<String, ThemeFile> {
+    embedded::THEME_FILES
+        .iter()
+        .map(|(rel, bytes)| {
+            let file = ThemeFile {
+                bytes: bytes.to_vec(),
+                origin: Origin::BuiltIn,
+            };
+            (rel.to_string(), file)
+        })
+        .collect()
+}
+
+/// Replaces or adds every file under `dir`'s `templates/` and `static/`.
+fn overlay(files: &mut BTreeMap<String, ThemeFile>, dir: &Path) -> std::io::Result<()> {
+    for part in ["templates", "static"] {
+        let mut found = Vec::new();
+        collect_files(&dir.join(part), &format!("{part}/"), &mut found)?;
+        for (rel, bytes) in found {
+            let origin = Origin::Folder(dir.to_path_buf());
+            files.insert(rel, ThemeFile { bytes, origin });
+        }
+    }
+    Ok(())
+}
+
+fn collect_files(
+    dir: &Path,
+    prefix: &str,
+    out: &mut Vec<(String, Vec<u8>)>,
+) -> std::io::Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let rel = format!("{prefix}{name}");
+        if entry.file_type()?.is_dir() {
+            collect_files(&entry.path(), &format!("{rel}/"), out)?;
+        } else {
+            out.push((rel, std::fs::read(entry.path())?));
+        }
+    }
+    Ok(())
+}
+
+fn text_of(file: &ThemeFile) -> String {
+    String::from_utf8_lossy(&file.bytes).into_owned()
+}
+
+/// Parses every template on its own, so that a syntax error names its file.
+fn parse_templates(files: &BTreeMap<String, ThemeFile>) -> Result<BTreeMap<String, Template>> {
+    let mut templates = BTreeMap::new();
+    for (rel, file) in files {
+        let Some(name) = rel.strip_prefix("templates/") else {
+            continue;
+        };
+        if !name.ends_with(".html") {
+            continue;
+        }
+        let source = std::str::from_utf8(&file.bytes)
+            .map_err(|_| anyhow!("themes: {}: not UTF-8 text", file.origin.describe(rel)))?;
+        let template = Template::new(name, None, source).map_err(|e| {
+            anyhow!(
+                "themes: {}: {}",
+                file.origin.describe(rel),
+                tera_error_chain(&e)
+            )
+        })?;
+        templates.insert(name.to_string(), template);
+    }
+    Ok(templates)
+}
+
+/// Every template a template extends, includes or imports must exist; Tera would only
+/// say so at render time, and without naming the file that asked for it.
+fn check_references(
+    templates: &BTreeMap<String, Template>,
+    files: &BTreeMap<String, ThemeFile>,
+) -> Result<()> {
+    let known: BTreeSet<&str> = templates.keys().map(String::as_str).collect();
+    for (name, template) in templates {
+        let mut wanted = Vec::new();
+        referenced(&template.ast, &mut wanted);
+        for (how, target) in wanted {
+            if !known.contains(target.as_str()) {
+                let rel = format!("templates/{name}");
+                let names: Vec<&str> = known.iter().copied().collect();
+                return Err(anyhow!(
+                    "themes: {}: template `{name}` {how} `{target}`, which is neither in the theme folder nor built in{}",
+                    files[&rel].origin.describe(&rel),
+                    crate::diagnostics::hint(&target, &names)
+                ));
+            }
+        }
+    }
+    for page in PAGE_TEMPLATES {
+        if !known.contains(page) {
+            return Err(anyhow!("themes: the theme has no template `{page}`"));
+        }
+    }
+    Ok(())
+}
+
+/// The templates `nodes` name: (`extends` | `includes` | `imports`, name).
+fn referenced(nodes: &[Node], out: &mut Vec<(&'static str, String)>) {
+    let blocks = |body: &[Node], out: &mut Vec<(&'static str, String)>| referenced(body, out);
+    for node in nodes {
+        match node {
+            Node::Extends(_, name) => out.push(("extends", name.clone())),
+            // `ignore missing` includes may name templates that do not exist.
+            Node::Include(_, names, false) => {
+                out.extend(names.iter().map(|n| ("includes", n.clone())))
+            }
+            Node::ImportMacro(_, name, _) => out.push(("imports", name.clone())),
+            Node::Block(_, Block { body, .. }, _) => blocks(body, out),
+            Node::MacroDefinition(_, definition, _) => blocks(&definition.body, out),
+            Node::FilterSection(_, section, _) => blocks(&section.body, out),
+            Node::Forloop(_, forloop, _) => {
+                blocks(&forloop.body, out);
+                if let Some(empty) = &forloop.empty_body {
+                    blocks(empty, out);
+                }
+            }
+            Node::If(condition, _) => {
+                for (_, _, body) in &condition.conditions {
+                    blocks(body, out);
+                }
+                if let Some((_, body)) = &condition.otherwise {
+                    blocks(body, out);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// HTML escaping for text and attribute values. Tera's default also escapes `/`, which
+/// is safe but bloats every URL on a page by a third.
+fn escape_html(input: &str) -> String {
+    let bytes = input.as_bytes();
+    let mut out = String::with_capacity(input.len() + input.len() / 8);
+    let mut copied = 0;
+    for (i, byte) in bytes.iter().enumerate() {
+        let replacement = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#x27;",
+            _ => continue,
+        };
+        out.push_str(&input[copied..i]);
+        out.push_str(replacement);
+        copied = i + 1;
+    }
+    out.push_str(&input[copied..]);
+    out
+}
+
+/// Tera hides the useful part of its errors (which variable, which line) in the source
+/// chain.
+pub(crate) fn tera_error_chain(error: &tera::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in files {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn escapes_markup_but_not_slashes() {
+        assert_eq!(escape_html("/bottrop/a-z/"), "/bottrop/a-z/");
+        assert_eq!(
+            escape_html(r#"<a href="x">Tom & 'Jerry'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#x27;Jerry&#x27;&lt;/a&gt;"
+        );
+        assert_eq!(escape_html("Größe ä"), "Größe ä");
+    }
+
+    #[test]
+    fn built_in_theme_has_every_page_template_and_the_stylesheet() {
+        let theme = Theme::built_in().unwrap();
+        for page in PAGE_TEMPLATES {
+            assert!(theme.tera.get_template(page).is_ok(), "{page}");
+        }
+        assert!(theme.static_files.iter().any(|(p, _)| p == "style.css"));
+    }
+
+    #[test]
+    fn a_folder_overrides_one_file_and_keeps_the_rest() {
+        let dir = folder_with(&[
+            (
+                "templates/404.html",
+                "{% extends \"base.html\" %}{% block main %}Weg!{% endblock %}",
+            ),
+            ("static/extra.css", "p{}"),
+        ]);
+        let theme = Theme::load(Some(dir.path())).unwrap();
+        let source = theme.tera.get_template("404.html").unwrap();
+        assert!(format!("{:?}", source.ast).contains("Weg!"));
+        assert!(theme.tera.get_template("service.html").is_ok());
+        let names: Vec<&str> = theme.static_files.iter().map(|(p, _)| p.as_str()).collect();
+        assert!(
+            names.contains(&"extra.css") && names.contains(&"style.css"),
+            "{names:?}"
+        );
+        assert_ne!(
+            theme.asset_version,
+            Theme::built_in().unwrap().asset_version
+        );
+    }
+
+    #[test]
+    fn a_missing_include_names_the_file_and_the_template() {
+        let dir = folder_with(&[(
+            "templates/service.html",
+            "{% extends \"base.html\" %}{% block main %}{% include \"kontakt.html\" %}{% endblock %}",
+        )]);
+        let error = Theme::load(Some(dir.path())).err().unwrap().to_string();
+        let file = dir.path().join("templates/service.html");
+        assert!(error.starts_with("themes: "), "{error}");
+        assert!(error.contains(&file.display().to_string()), "{error}");
+        assert!(error.contains("includes `kontakt.html`"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_parent_and_a_syntax_error_name_their_file() {
+        let dir = folder_with(&[("templates/az.html", "{% extends \"basis.html\" %}")]);
+        let error = Theme::load(Some(dir.path())).err().unwrap().to_string();
+        assert!(error.contains("extends `basis.html`"), "{error}");
+        assert!(error.contains("did you mean `base.html`?"), "{error}");
+
+        let dir = folder_with(&[("templates/az.html", "{% if %}")]);
+        let error = Theme::load(Some(dir.path())).err().unwrap().to_string();
+        assert!(error.contains("templates/az.html"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_folder_overrides_nothing() {
+        let theme = Theme::load(Some(Path::new("/nonexistent/theme"))).unwrap();
+        assert_eq!(
+            theme.asset_version,
+            Theme::built_in().unwrap().asset_version
+        );
+    }
+}
