@@ -36,6 +36,46 @@ impl Request {
     }
 }
 
+/// The name-value pairs of an `application/x-www-form-urlencoded` body, decoded as the
+/// URL Standard says (`+` is a space, `%XX` a byte, a `%` without two hex digits stays
+/// itself), but strictly: `None` when a decoded name or value is not UTF-8, where
+/// `form_urlencoded::parse` would quietly put U+FFFD in its place.
+pub fn parse_form_strict(body: &[u8]) -> Option<Vec<(String, String)>> {
+    body.split(|b| *b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = match pair.iter().position(|b| *b == b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, &[][..]),
+            };
+            Some((decode_strict(name)?, decode_strict(value)?))
+        })
+        .collect()
+}
+
+fn decode_strict(input: &[u8]) -> Option<String> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        let escaped = match input.get(i..i + 3) {
+            Some([b'%', high, low]) => hex(*high).zip(hex(*low)),
+            _ => None,
+        };
+        match (input[i], escaped) {
+            (b'%', Some((high, low))) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+                continue;
+            }
+            (b'+', _) => out.push(b' '),
+            (byte, _) => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
 /// An answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
@@ -84,5 +124,39 @@ impl Response {
     pub fn append_header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_ascii_lowercase(), value.into()));
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_form_strict;
+
+    #[test]
+    fn form_bodies_decode_like_form_urlencoded() {
+        let body = b"a=1+2&b=%C3%BCber&c=&d&=e&f=100%25&g=%zz%4&&h=%e2%82%ac";
+        let strict = parse_form_strict(body).unwrap();
+        let lossy: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+        assert_eq!(strict, lossy);
+        assert_eq!(strict[1], ("b".to_string(), "über".to_string()));
+        assert_eq!(strict[7], ("h".to_string(), "€".to_string()));
+    }
+
+    #[test]
+    fn invalid_utf8_in_a_form_body_is_refused() {
+        for body in [
+            &b"name=%FF"[..],
+            b"name=%C3",
+            b"name=ok&notiz=%ED%A0%80",
+            b"%FF=x",
+            b"name=\xff",
+            b"name=%C0%AF",
+        ] {
+            assert_eq!(
+                parse_form_strict(body),
+                None,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 }

@@ -156,6 +156,80 @@ pub fn validation_errors(client: &Client) {
     assert!(body["fields"].get("kategorie").is_none());
 }
 
+/// Values are checked strictly, whatever the runtime: a date with signs, a required text
+/// of invisible characters, a bidi override; and a body that is not UTF-8 is 400 as a
+/// form as it is as JSON, instead of being stored with U+FFFD in place of the bytes.
+pub fn strict_values_and_encodings(client: &Client) {
+    let mut fields = valid_fields("strict");
+    fields["datum"] = json!("2026-+1-+5");
+    fields["ort"] = json!("\u{200B}\u{3164}");
+    fields["beschreibung"] = json!("Rotes Damenrad \u{202E}dranrevo");
+    let answer = client.post_json(
+        "/api/applications",
+        &[],
+        &json!({"portal": PORTAL, "service": SERVICE, "fields": fields}),
+    );
+    assert_eq!(answer.status, 400, "{}", answer.body);
+    let body = answer.json();
+    assert_eq!(body["error"], "validation");
+    assert_eq!(
+        body["fields"]["ort"], "Bitte füllen Sie dieses Pflichtfeld aus.",
+        "{body}"
+    );
+    for field in ["datum", "beschreibung"] {
+        assert!(body["fields"][field].is_string(), "{field}: {body}");
+    }
+
+    let form = |beschreibung: &str| {
+        format!(
+            "portal={PORTAL}&service={SERVICE}&meldung=einen+Fund+melden&kategorie=Fahrrad\
+             &datum=2026-11-20&ort=Hauptbahnhof&beschreibung={beschreibung}"
+        )
+    };
+    let post = |body: &[u8], content_type: &str, accept: &str| {
+        client.request(
+            "POST",
+            "/api/applications",
+            &[
+                ("content-type", content_type),
+                ("accept", accept),
+                ("sec-fetch-site", "same-origin"),
+            ],
+            Some(body),
+        )
+    };
+    let form_type = "application/x-www-form-urlencoded";
+    let ok = post(
+        form("R%C3%BCcklicht+fehlt").as_bytes(),
+        form_type,
+        "application/json",
+    );
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    for bad in ["Rad+%FF%FE", "Rad+%C3", "Rad+%ED%A0%80"] {
+        let answer = post(form(bad).as_bytes(), form_type, "application/json");
+        assert_eq!(answer.status, 400, "{bad}: {}", answer.body);
+        assert_eq!(answer.json()["error"], "invalid_form", "{bad}");
+    }
+    let mut raw = form("Rad+").into_bytes();
+    raw.push(0xff);
+    let answer = post(&raw, form_type, "application/json");
+    assert_eq!(answer.status, 400, "raw byte: {}", answer.body);
+    // The plain HTML form gets the 400 as a page.
+    let page = post(form("Rad+%FF").as_bytes(), form_type, "text/html");
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    // And JSON, as before.
+    let mut json_body =
+        format!("{{\"portal\":\"{PORTAL}\",\"service\":\"{SERVICE}\",\"fields\":{{\"ort\":\"")
+            .into_bytes();
+    json_body.extend_from_slice(b"\xff\"}}");
+    let answer = post(&json_body, "application/json", "application/json");
+    assert_eq!(answer.status, 400, "{}", answer.body);
+}
+
 pub fn html_validation_errors_keep_what_was_typed(client: &Client) {
     let answer = client.post_form(
         "/api/applications",
@@ -527,6 +601,7 @@ pub fn all(client: &Client, state: &Path) {
     accepted_as_json(client);
     html_form_redirects_to_a_receipt(client);
     validation_errors(client);
+    strict_values_and_encodings(client);
     html_validation_errors_keep_what_was_typed(client);
     login_required(client);
     cross_site_refused(client);

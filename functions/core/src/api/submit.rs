@@ -242,14 +242,21 @@ fn parse(kind: BodyKind, body: &[u8]) -> Result<Submission, Response> {
             let mut portal = String::new();
             let mut service = String::new();
             let mut fields = Submitted::new();
-            for (key, value) in form_urlencoded::parse(body) {
-                match key.as_ref() {
-                    "portal" => portal = value.into_owned(),
-                    "service" => service = value.into_owned(),
+            // Strict, as for JSON: bytes that are not UTF-8 are refused, not stored as
+            // U+FFFD in place of what the citizen typed.
+            let pairs = crate::http::parse_form_strict(body).ok_or_else(|| {
+                error(
+                    400,
+                    "invalid_form",
+                    "Die Formulardaten sind nicht gültig kodiert (erwartet wird UTF-8). Bitte senden Sie das Formular erneut ab.",
+                )
+            })?;
+            for (key, value) in pairs {
+                match key.as_str() {
+                    "portal" => portal = value,
+                    "service" => service = value,
                     _ => {
-                        fields
-                            .entry(key.into_owned())
-                            .or_insert_with(|| value.into_owned());
+                        fields.entry(key).or_insert(value);
                     }
                 }
             }
@@ -319,5 +326,30 @@ fn parse(kind: BodyKind, body: &[u8]) -> Result<Submission, Response> {
                 fields,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_and_json_bodies_with_invalid_utf8_are_both_400() {
+        let form = parse(
+            BodyKind::Form,
+            b"portal=bottrop&service=fundsache-melden&ort=%FF",
+        );
+        let json = parse(
+            BodyKind::Json,
+            b"{\"portal\":\"bottrop\",\"service\":\"fundsache-melden\",\"fields\":{\"ort\":\"\xff\"}}",
+        );
+        for (kind, answer) in [("form", form), ("json", json)] {
+            let response = answer.err().unwrap_or_else(|| panic!("{kind} accepted"));
+            assert_eq!(response.status, 400, "{kind}");
+        }
+        let form = parse(BodyKind::Form, b"portal=bottrop&ort=%C3%BCber")
+            .ok()
+            .unwrap();
+        assert_eq!(form.fields["ort"], "über");
     }
 }
