@@ -66,6 +66,11 @@ export CARGO_PROFILE_WASM_RELEASE_DEBUG=false
 export CARGO_PROFILE_WASM_RELEASE_STRIP=debuginfo
 
 start=$(date +%s)
+# The stamp's time is the build's start: a source saved while cargo runs is newer than
+# it, so the next run builds again instead of taking the build for current.
+# (Kept in $TOOLS: worker-build may clear the build folder.)
+mkdir -p "$TOOLS"
+touch "$TOOLS/worker-build-started"
 (cd functions/worker && "$TOOLS/bin/worker-build" --profile wasm-release "$@")
 
 # worker-build runs wasm-opt with --debuginfo, which keeps the function names section
@@ -78,7 +83,7 @@ if [ "${LOTSE_WASM_NAMES:-}" != 1 ]; then
         --enable-bulk-memory --enable-multivalue --enable-reference-types --enable-exception-handling
     mv "$wasm.stripped" "$wasm"
 fi
-touch "$STAMP"
+mv "$TOOLS/worker-build-started" "$STAMP"
 seconds=$(( $(date +%s) - start ))
 
 raw=$(stat -c %s "$wasm")

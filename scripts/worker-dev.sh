@@ -17,7 +17,7 @@
 #   OFFICE_TOKENS          JSON {"<portal>/<office>": "<token of 16+ characters>"}, passed
 #                          to the worker as a variable (on Cloudflare it is a secret)
 #   RATE_LIMIT_PER_MINUTE  overrides the value in wrangler.toml
-#   OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, SESSION_SECRET
+#   OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, SESSION_SECRET, ACCOUNT_SECRET
 #                          citizen login (docs/login.md); secrets on Cloudflare
 #
 # Run scripts/worker-tools.sh once before.
@@ -77,7 +77,7 @@ if [ -n "${OFFICE_TOKENS:-}" ]; then
 fi
 # Rate limit and login: on Cloudflare these are [vars] and secrets; locally, whatever of
 # them is set in the environment is passed as a variable.
-for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET; do
+for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET ACCOUNT_SECRET; do
     if [ -n "${!name:-}" ]; then
         vars+=(--var "$name:${!name}")
     fi

@@ -13,7 +13,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderName, HeaderValue, Request as HttpRequest, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use lotse_functions::auth::{
-    basic_authorization, AuthError, HttpClient, Oidc, OidcConfig, SessionKeys,
+    basic_authorization, AccountKey, AuthError, HttpClient, Oidc, OidcConfig, SessionKeys,
 };
 use lotse_functions::sqlite::SqliteStore;
 use lotse_functions::{App, Config, Forms, LoginSetup, OfficeTokens, Request, Response};
@@ -31,6 +31,13 @@ impl Forms for SiteForms {
         let files = self.files.read().unwrap_or_else(|p| p.into_inner()).clone();
         let bytes = files.get(&format!("forms/{portal}/{service}.json"))?;
         serde_json::from_slice(&bytes).ok()
+    }
+
+    async fn offices(&self, portal: &str) -> Option<Vec<String>> {
+        let files = self.files.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let bytes = files.get(&lotse_functions::offices_path(portal))?;
+        let list: lotse_functions::OfficeList = serde_json::from_slice(&bytes).ok()?;
+        (list.portal == portal).then_some(list.offices)
     }
 }
 
@@ -101,9 +108,15 @@ pub type LocalApp = App<SqliteStore, SiteForms, BlockingHttp>;
 
 /// Login under `lotse serve`: the region's `[login]`, the client secret from
 /// `LOTSE_OIDC_CLIENT_SECRET` (without it there is no login), the issuer optionally
-/// replaced by `LOTSE_OIDC_ISSUER`, and session keys from `LOTSE_SESSION_SECRET` (or
-/// random ones that last as long as the server).
-fn login_setup(login: Option<&LoginConfig>, site_url: &str) -> Result<Option<LoginSetup>> {
+/// replaced by `LOTSE_OIDC_ISSUER`, session keys from `LOTSE_SESSION_SECRET` (or random
+/// ones that last as long as the server), and the account key from
+/// `LOTSE_ACCOUNT_SECRET` (or one kept in the data folder, made on first use, so that
+/// Mein Postfach finds its applications after a restart).
+fn login_setup(
+    login: Option<&LoginConfig>,
+    site_url: &str,
+    data: &Path,
+) -> Result<Option<LoginSetup>> {
     let Some(login) = login else {
         return Ok(None);
     };
@@ -129,18 +142,57 @@ fn login_setup(login: Option<&LoginConfig>, site_url: &str) -> Result<Option<Log
                 .map_err(|e| anyhow::anyhow!(e.log_reason()))?
         }
     };
+    let accounts = account_key(data)?;
     let config = OidcConfig::new(&login, &secret, site_url)
         .map_err(|e| anyhow::anyhow!("login: {}", e.log_reason()))?;
     eprintln!("login: {} as client {}", login.issuer, login.client_id);
     Ok(Some(LoginSetup {
         oidc: Arc::new(Oidc::new(config)),
         keys,
+        accounts,
     }))
 }
 
+/// `LOTSE_ACCOUNT_SECRET`, or the key in `<data>/account.key` (made on first use,
+/// readable by the owner only).
+fn account_key(data: &Path) -> Result<AccountKey> {
+    use base64::Engine as _;
+    if let Ok(text) = std::env::var("LOTSE_ACCOUNT_SECRET") {
+        return AccountKey::parse(&text)
+            .map_err(|e| anyhow::anyhow!("LOTSE_ACCOUNT_SECRET: {}", e.log_reason()));
+    }
+    let path = data.join("account.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return AccountKey::parse(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.log_reason()));
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    use std::io::Write as _;
+    options
+        .open(&path)
+        .and_then(|mut file| {
+            file.write_all(
+                base64::engine::general_purpose::STANDARD
+                    .encode(key)
+                    .as_bytes(),
+            )
+        })
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(AccountKey::from_bytes(key))
+}
+
 /// Opens the store in `data` and reads the configuration from the environment:
-/// `LOTSE_OFFICE_TOKEN` (one bearer token for every office) and `LOTSE_RATE_LIMIT`
-/// (submissions per client and minute).
+/// `LOTSE_OFFICE_TOKENS` (a token per office, the JSON object the worker's
+/// `OFFICE_TOKENS` secret holds), or the development shortcut `LOTSE_OFFICE_TOKEN` (one
+/// token for every office), and `LOTSE_RATE_LIMIT` (submissions per client and minute).
 pub fn local_app(
     data: &Path,
     files: Arc<RwLock<Arc<MemorySink>>>,
@@ -150,8 +202,13 @@ pub fn local_app(
     let store = SqliteStore::open(&data.join("lotse.sqlite3"))
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("cannot open the store in {}", data.display()))?;
-    let office_tokens = match std::env::var("LOTSE_OFFICE_TOKEN") {
-        Ok(token) if !token.trim().is_empty() => OfficeTokens::All(token.trim().to_string()),
+    let office_tokens = match (
+        std::env::var("LOTSE_OFFICE_TOKENS"),
+        std::env::var("LOTSE_OFFICE_TOKEN"),
+    ) {
+        (Ok(map), _) if !map.trim().is_empty() => OfficeTokens::from_json(&map)
+            .map_err(|e| anyhow::anyhow!("LOTSE_OFFICE_TOKENS: {e}"))?,
+        (_, Ok(token)) if !token.trim().is_empty() => OfficeTokens::All(token.trim().to_string()),
         _ => OfficeTokens::None,
     };
     let rate_limit_per_minute = match std::env::var("LOTSE_RATE_LIMIT") {
@@ -169,7 +226,7 @@ pub fn local_app(
             office_tokens,
             rate_limit_per_minute,
             site_name: region.name.clone(),
-            login: login_setup(region.login.as_ref(), site_url)?,
+            login: login_setup(region.login.as_ref(), site_url, data)?,
             ..Config::default()
         },
     })

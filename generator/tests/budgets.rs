@@ -7,6 +7,10 @@ use std::sync::OnceLock;
 
 use lotse::build::{self, BuildOutcome};
 
+mod common;
+#[allow(dead_code)]
+mod http;
+
 const SERVICE_PAGE_MAX: u64 = 30 * 1024;
 const STYLE_MAX: u64 = 15 * 1024;
 const OWN_JS_MAX: u64 = 10 * 1024;
@@ -142,9 +146,10 @@ fn attributes<'a>(html: &'a str, tag: &str, name: &str) -> Vec<(&'a str, Option<
     out
 }
 
-#[test]
-fn no_page_needs_javascript_to_read_or_apply() {
-    let handlers = [
+/// What in one page would need JavaScript or break the strict CSP: forms without a
+/// real action, inline scripts and event handlers, `javascript:` links.
+fn javascript_problems(name: &str, html: &str) -> Vec<String> {
+    const HANDLERS: [&str; 10] = [
         " onclick=",
         " onsubmit=",
         " onchange=",
@@ -157,40 +162,93 @@ fn no_page_needs_javascript_to_read_or_apply() {
         " onmouseover=",
     ];
     let mut problems = Vec::new();
+    let lower = html.to_ascii_lowercase();
+    for (tag, action) in attributes(html, "form", "action") {
+        let get = tag.contains(" method=\"get\"");
+        match action {
+            Some(a) if !a.is_empty() && a != "#" && !a.starts_with("javascript:") => {}
+            // A search form submitting to its own page (GET) still works without JS.
+            Some("") if get => {}
+            _ => problems.push(format!("{name}: form without a real action: {tag}")),
+        }
+        if !get && !tag.contains(" method=\"post\"") {
+            problems.push(format!(
+                "{name}: form with neither method=get nor post: {tag}"
+            ));
+        }
+    }
+    for (tag, kind) in attributes(html, "script", "type") {
+        let external = tag.contains(" src=\"");
+        if !external && kind != Some("application/ld+json") {
+            problems.push(format!("{name}: inline script: {tag}"));
+        }
+    }
+    for handler in HANDLERS {
+        if lower.contains(handler) {
+            problems.push(format!("{name}: inline event handler{handler}"));
+        }
+    }
+    if lower.contains("javascript:") {
+        problems.push(format!("{name}: javascript: URL"));
+    }
+    problems
+}
+
+#[test]
+fn no_page_needs_javascript_to_read_or_apply() {
+    let mut problems = Vec::new();
     for path in html_files() {
         let html = fs::read_to_string(&path).unwrap();
         let name = path.strip_prefix(dist()).unwrap().display().to_string();
-        let lower = html.to_ascii_lowercase();
-        for (tag, action) in attributes(&html, "form", "action") {
-            let get = tag.contains(" method=\"get\"");
-            match action {
-                Some(a) if !a.is_empty() && a != "#" && !a.starts_with("javascript:") => {}
-                // A search form submitting to its own page (GET) still works without JS.
-                Some("") if get => {}
-                _ => problems.push(format!("{name}: form without a real action: {tag}")),
-            }
-            if !get && !tag.contains(" method=\"post\"") {
-                problems.push(format!(
-                    "{name}: form with neither method=get nor post: {tag}"
-                ));
-            }
-        }
-        for (tag, kind) in attributes(&html, "script", "type") {
-            let external = tag.contains(" src=\"");
-            if !external && kind != Some("application/ld+json") {
-                problems.push(format!("{name}: inline script: {tag}"));
-            }
-        }
-        for handler in handlers {
-            if lower.contains(handler) {
-                problems.push(format!("{name}: inline event handler{handler}"));
-            }
-        }
-        if lower.contains("href=\"javascript:") {
-            problems.push(format!("{name}: javascript: link"));
-        }
+        problems.extend(javascript_problems(&name, &html));
     }
     problems.truncate(30);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The pages the functions answer themselves (status form, receipt, errors, Mein
+/// Postfach, a form sent back with its errors), from a running `lotse serve`.
+#[test]
+fn no_page_of_the_functions_needs_javascript() {
+    let port = common::servers::free_port();
+    let (_server, base) = common::servers::lotse_serve(port, &["--no-search"], &[], &["/"]);
+    let client = http::Client::new(&base);
+    let same_origin = [("sec-fetch-site", "same-origin"), ("accept", "text/html")];
+    let pages = [
+        ("GET /api/status", client.get("/api/status", &same_origin)),
+        (
+            "POST /api/status (unknown)",
+            client.post_form("/api/status", &[("id", "AAAA-AAAA"), ("token", "falsch")]),
+        ),
+        (
+            "GET /api/receipt (unknown)",
+            client.get("/api/receipt?id=AAAA-AAAA&token=x", &same_origin),
+        ),
+        (
+            "GET /api/postfach",
+            client.get("/api/postfach", &same_origin),
+        ),
+        (
+            "POST /api/applications (errors)",
+            client.post_form(
+                "/api/applications",
+                &[("portal", "bottrop"), ("service", "fundsache-melden")],
+            ),
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (name, answer) in &pages {
+        let html_type = answer
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"));
+        assert!(
+            html_type,
+            "{name}: {} {:?}",
+            answer.status,
+            answer.header("content-type")
+        );
+        problems.extend(javascript_problems(name, &answer.body));
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 

@@ -177,12 +177,14 @@ fn nothing_is_published_where_it_does_not_belong() {
     ];
     let present: Vec<&str> = absent.iter().copied().filter(|p| exists(p)).collect();
     assert!(present.is_empty(), "unexpected output: {present:#?}");
-    // kreis-muster has no service with a form: its only schema is the feedback form.
-    let kreis_forms: Vec<String> = fs::read_dir(dist().join("forms/kreis-muster"))
+    // kreis-muster has no service with a form: its only schema is the feedback form,
+    // next to the list of its offices.
+    let mut kreis_forms: Vec<String> = fs::read_dir(dist().join("forms/kreis-muster"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(kreis_forms, ["barrierefreiheit.json"]);
+    kreis_forms.sort();
+    assert_eq!(kreis_forms, ["_offices.json", "barrierefreiheit.json"]);
     // pages are folders with index.html: no stray HTML files besides 404.html
     for file in html_files() {
         assert!(
@@ -734,10 +736,17 @@ fn form_schemas_deserialize_and_match_the_front_matter() {
     assert!(local.fields[0].required && !local.fields[1].required);
 
     let all: Vec<PathBuf> = snapshot(&dist().join("forms")).into_keys().collect();
-    assert_eq!(
-        all.len(),
-        6,
-        "three services, three feedback forms: {all:?}"
+    let schemas = all.iter().filter(|p| !p.ends_with("_offices.json")).count();
+    assert_eq!(schemas, 6, "three services, three feedback forms: {all:?}");
+
+    // Each portal's office list: what the office inbox answers 404 for when missing.
+    let offices: lotse_functions::OfficeList =
+        serde_json::from_str(&read("forms/musterstadt/_offices.json")).unwrap();
+    assert_eq!(offices.portal, "musterstadt");
+    assert!(
+        offices.offices.iter().any(|o| o == "steueramt"),
+        "{:?}",
+        offices.offices
     );
 }
 

@@ -22,6 +22,7 @@ fn lotse_serve_logs_citizens_in() {
             ("LOTSE_OIDC_ISSUER", provider.issuer.as_str()),
             ("LOTSE_OIDC_CLIENT_SECRET", login::CLIENT_SECRET),
             ("LOTSE_SESSION_SECRET", login::SESSION_SECRET),
+            ("LOTSE_ACCOUNT_SECRET", login::ACCOUNT_SECRET),
         ],
     );
     let client = Client::new(&server.base);
@@ -67,6 +68,7 @@ fn workerd_passes_the_http_suite() {
             ("OIDC_CLIENT_ID", login::CLIENT_ID),
             ("OIDC_CLIENT_SECRET", login::CLIENT_SECRET),
             ("SESSION_SECRET", login::SESSION_SECRET),
+            ("ACCOUNT_SECRET", login::ACCOUNT_SECRET),
         ],
     );
     let client = Client::new(&with_login.base);

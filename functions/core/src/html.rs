@@ -67,7 +67,7 @@ pub fn message_page(site: &str, heading: &str, text: &str) -> String {
         site,
         heading,
         &format!(
-            "<h1>{}</h1>\n<p class=\"vorspann\">{}</p>\n<p><a href=\"javascript:history.back()\" hidden></a><a href=\"/\">Zur Startseite</a></p>",
+            "<h1>{}</h1>\n<p class=\"vorspann\">{}</p>\n<p><a href=\"/\">Zur Startseite</a></p>",
             escape(heading),
             escape(text)
         ),

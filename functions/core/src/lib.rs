@@ -14,7 +14,9 @@ pub mod sqlite;
 pub mod store;
 mod time;
 
-pub use api::{handle, App, Config, Forms, LoginSetup, OfficeTokens};
+pub use api::{
+    handle, offices_path, App, Config, Forms, LoginSetup, OfficeList, OfficeScope, OfficeTokens,
+};
 pub use http::{Request, Response};
 pub use ids::{hash_hex, new_id, new_token};
 pub use store::{StatusEntry, Store, StoreError, StoredApplication};

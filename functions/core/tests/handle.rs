@@ -20,6 +20,10 @@ impl Forms for OneForm {
     async fn schema(&self, portal: &str, service: &str) -> Option<FormSchema> {
         (portal == self.0.portal && service == self.0.service).then(|| self.0.clone())
     }
+
+    async fn offices(&self, portal: &str) -> Option<Vec<String>> {
+        (portal == self.0.portal).then(|| vec![self.0.office.clone()])
+    }
 }
 
 fn schema(public_key: String) -> FormSchema {
@@ -227,5 +231,86 @@ proptest! {
         prop_assert!((200..600).contains(&answer.status));
         prop_assert!(answer.header("content-security-policy").is_some());
         prop_assert!(answer.status != 500);
+    }
+}
+
+/// Mein Postfach links applications to the account under `AccountKey`, not under the
+/// rotating session keys: after three rotations (each server generation knows only the
+/// current and the previous key) the first application is still listed.
+#[test]
+fn mein_postfach_keeps_its_applications_across_three_session_key_rotations() {
+    use lotse_functions::auth::{AccountKey, Oidc, OidcConfig, Session, SessionKeys};
+    use lotse_functions::LoginSetup;
+    use lotse_model::{AcrMap, LoginConfig};
+
+    let store = SqliteStore::in_memory().unwrap();
+    let (mut app, _) = app(store);
+    let login = LoginConfig {
+        issuer: "https://id.example.de".into(),
+        client_id: "lotse".into(),
+        acr: AcrMap::default(),
+    };
+    let oidc = std::sync::Arc::new(Oidc::new(
+        OidcConfig::new(&login, "client-secret", "https://portal.example.de").unwrap(),
+    ));
+    let accounts = AccountKey::from_bytes([42; 32]);
+    let keys = |current: u8, previous: Option<u8>| SessionKeys {
+        current: [current; 32],
+        previous: previous.map(|p| [p; 32]),
+    };
+    let now = 1_795_462_200_000;
+    let session = Session {
+        sub: "buerger-4711".into(),
+        level: TrustLevel::Substantial,
+        acr: "STORK-QAA-Level-3".into(),
+        given_name: None,
+        family_name: None,
+        email: None,
+        address: None,
+        exp: now + 60_000,
+    };
+    let cookie = |keys: &SessionKeys| format!("lotse_session={}", session.seal(keys, now));
+
+    let first = keys(1, None);
+    app.config.login = Some(LoginSetup {
+        oidc: oidc.clone(),
+        keys: first.clone(),
+        accounts: accounts.clone(),
+    });
+    let mut submit = post(VALID);
+    submit.headers.push(("cookie".into(), cookie(&first)));
+    let answer = block_on(handle(&app, submit));
+    assert_eq!(
+        answer.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    let id = serde_json::from_slice::<serde_json::Value>(&answer.body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    for (current, previous) in [(2, 1), (3, 2), (4, 3)] {
+        let rotated = keys(current, Some(previous));
+        app.config.login = Some(LoginSetup {
+            oidc: oidc.clone(),
+            keys: rotated.clone(),
+            accounts: accounts.clone(),
+        });
+        let mailbox = Request {
+            method: "GET".into(),
+            path: "/api/applications".into(),
+            headers: vec![("cookie".into(), cookie(&rotated))],
+            now_ms: now,
+            ..Request::default()
+        };
+        let answer = block_on(handle(&app, mailbox));
+        let body = String::from_utf8_lossy(&answer.body);
+        assert_eq!(answer.status, 200, "rotation {current}: {body}");
+        assert!(
+            body.contains(&id),
+            "rotation {current}: {id} is gone: {body}"
+        );
     }
 }

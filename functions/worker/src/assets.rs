@@ -1,7 +1,7 @@
 //! Form schemas from the static assets: the generator writes
 //! `dist/forms/<portal>/<service>.json`, and the `ASSETS` binding serves dist/.
 
-use lotse_functions::Forms;
+use lotse_functions::{offices_path, Forms, OfficeList};
 use lotse_model::slug::is_slug;
 use lotse_model::FormSchema;
 use worker::{console_error, Fetcher};
@@ -22,9 +22,9 @@ pub fn schema_path(portal: &str, service: &str) -> Option<String> {
     (is_slug(portal) && is_slug(service)).then(|| format!("/forms/{portal}/{service}.json"))
 }
 
-impl Forms for AssetForms {
-    async fn schema(&self, portal: &str, service: &str) -> Option<FormSchema> {
-        let path = schema_path(portal, service)?;
+impl AssetForms {
+    /// A JSON asset, or `None` when it is missing or does not parse.
+    async fn json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Option<T> {
         // The host is ignored by the assets binding; only the path matters.
         let mut response = match self
             .assets
@@ -33,7 +33,7 @@ impl Forms for AssetForms {
         {
             Ok(response) => response,
             Err(e) => {
-                console_error!("form schema {path}: assets fetch failed: {e}");
+                console_error!("{path}: assets fetch failed: {e}");
                 return None;
             }
         };
@@ -41,16 +41,34 @@ impl Forms for AssetForms {
         if response.status_code() != 200 {
             return None;
         }
-        match response.json::<FormSchema>().await {
-            Ok(schema) if schema.portal == portal && schema.service == service => Some(schema),
-            Ok(_) => {
-                console_error!("form schema {path} names another portal or service");
-                None
-            }
+        match response.json::<T>().await {
+            Ok(value) => Some(value),
             Err(e) => {
-                console_error!("form schema {path} does not parse: {e}");
+                console_error!("{path} does not parse: {e}");
                 None
             }
+        }
+    }
+}
+
+impl Forms for AssetForms {
+    async fn offices(&self, portal: &str) -> Option<Vec<String>> {
+        if !is_slug(portal) {
+            return None;
+        }
+        let path = format!("/{}", offices_path(portal));
+        let list: OfficeList = self.json(&path).await?;
+        (list.portal == portal).then_some(list.offices)
+    }
+
+    async fn schema(&self, portal: &str, service: &str) -> Option<FormSchema> {
+        let path = schema_path(portal, service)?;
+        let schema: FormSchema = self.json(&path).await?;
+        if schema.portal == portal && schema.service == service {
+            Some(schema)
+        } else {
+            console_error!("form schema {path} names another portal or service");
+            None
         }
     }
 }

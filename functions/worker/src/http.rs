@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use lotse_functions::auth::{
-    basic_authorization, AuthError, HttpClient, Oidc, OidcConfig, SessionKeys,
+    basic_authorization, AccountKey, AuthError, HttpClient, Oidc, OidcConfig, SessionKeys,
 };
 use lotse_functions::LoginSetup;
 use lotse_model::{AcrMap, LoginConfig};
@@ -73,8 +73,9 @@ thread_local! {
 }
 
 /// Login from `OIDC_ISSUER`, `OIDC_CLIENT_ID` (variables, as in region.toml's `[login]`),
-/// optional `OIDC_ACR_LOW`/`_SUBSTANTIAL`/`_HIGH`, and the secrets `OIDC_CLIENT_SECRET`
-/// and `SESSION_SECRET` ("base64 key[,previous key]"). Missing pieces mean no login.
+/// optional `OIDC_ACR_LOW`/`_SUBSTANTIAL`/`_HIGH`, and the secrets `OIDC_CLIENT_SECRET`,
+/// `SESSION_SECRET` ("base64 key[,previous key]") and `ACCOUNT_SECRET` (base64 key, never
+/// rotated: it links applications to accounts). Missing pieces mean no login.
 pub fn login_setup(
     env: &Env,
     site_origin: &str,
@@ -87,6 +88,17 @@ pub fn login_setup(
         Ok(keys) => keys,
         Err(e) => {
             worker::console_error!("SESSION_SECRET ignored, login off: {}", e.log_reason());
+            return None;
+        }
+    };
+    let Some(account_secret) = binding(env, "ACCOUNT_SECRET") else {
+        worker::console_error!("ACCOUNT_SECRET missing, login off");
+        return None;
+    };
+    let accounts = match AccountKey::parse(&account_secret) {
+        Ok(key) => key,
+        Err(e) => {
+            worker::console_error!("ACCOUNT_SECRET ignored, login off: {}", e.log_reason());
             return None;
         }
     };
@@ -121,5 +133,9 @@ pub fn login_setup(
         *cell.borrow_mut() = Some((key, oidc.clone()));
         Some(oidc)
     })?;
-    Some(LoginSetup { oidc, keys })
+    Some(LoginSetup {
+        oidc,
+        keys,
+        accounts,
+    })
 }

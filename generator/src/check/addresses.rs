@@ -55,6 +55,8 @@ impl Addresses {
             if let Some(logo) = &ps.portal.theme.logo {
                 a.files.insert(format!("/{p}/{logo}"));
             }
+            a.files
+                .insert(format!("/{}", lotse_functions::offices_path(p)));
             for c in &site.categories {
                 if ps
                     .services

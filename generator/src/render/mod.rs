@@ -170,6 +170,15 @@ pub fn render_site(
                 .with_context(|| format!("cannot read logo {}", ps.dir.join(logo).display()))?;
             put(&format!("{slug}/{logo}"), &bytes)?;
         }
+        // Which offices exist, for the office inbox (404 for an unknown one).
+        let offices = lotse_functions::OfficeList {
+            portal: slug.clone(),
+            offices: ps.portal.offices.iter().map(|o| o.id.clone()).collect(),
+        };
+        put(
+            &lotse_functions::offices_path(slug),
+            &serde_json::to_vec_pretty(&offices)?,
+        )?;
         for s in &ps.services {
             if let Some(schema) = form_schema(&ps.portal, s) {
                 let json = serde_json::to_vec_pretty(&schema)?;

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use super::server::{repo, OFFICE_TOKEN};
+use super::server::{repo, OFFICE_TOKEN, OTHER_OFFICE_TOKEN};
 use super::Client;
 
 /// A unique word in every submission, so that the store can be searched for it.
@@ -467,6 +467,56 @@ pub fn office_round_trip(client: &Client) {
     assert!(page.body.contains("Bitte ein Foto nachreichen."));
 }
 
+/// Office tokens: authentication comes before any lookup (a wrong token gets 401 for an
+/// unknown and an existing application alike), and a token opens only its own offices
+/// (another city's application is as unknown as none, another office's inbox is 403,
+/// an office that does not exist is 404).
+pub fn office_tokens_are_scoped(client: &Client) {
+    let (id, _) = submit(client, "zustaendigkeit");
+    let bearer = |token: &str| format!("Bearer {token}");
+    let set = |id: &str, auth: &str| {
+        client
+            .post_json(
+                &format!("/api/office/applications/{id}/status"),
+                &[("authorization", auth)],
+                &json!({"status": "completed"}),
+            )
+            .status
+    };
+    let wrong = bearer("falsch-falsch-falsch-falsch");
+    assert_eq!(set(&id, &wrong), 401, "existing id, wrong token");
+    assert_eq!(set("AAAA-AAAA", &wrong), 401, "unknown id, wrong token");
+    let other = bearer(OTHER_OFFICE_TOKEN);
+    assert_eq!(set(&id, &other), 404, "another city's application");
+    assert_eq!(set("AAAA-AAAA", &other), 404, "unknown id");
+    let list = |path: &str, auth: &str| client.get(path, &[("authorization", auth)]);
+    let ours = bearer(OFFICE_TOKEN);
+    let bottrop = format!("/api/office/{PORTAL}/{OFFICE}/applications");
+    assert_eq!(list(&bottrop, &other).status, 403);
+    assert!(!list(&bottrop, &other).body.contains(&id));
+    assert_eq!(
+        list(
+            "/api/office/gelsenkirchen/buergerbuero/applications",
+            &other
+        )
+        .status,
+        200
+    );
+    for unknown in [
+        "/api/office/bottrop/gibt-es-nicht/applications",
+        "/api/office/nirgendwo/buergerbuero/applications",
+    ] {
+        assert_eq!(list(unknown, &ours).status, 404, "{unknown}");
+        assert_eq!(
+            list(unknown, &wrong).status,
+            401,
+            "{unknown} without a valid token"
+        );
+    }
+    // The application is still untouched, and its own office may change it.
+    assert_eq!(set(&id, &ours), 200);
+}
+
 /// The accessibility statement's feedback form is submitted like an application and
 /// reaches the office `feedback_office` names (Bottrop: the Inklusionsbeauftragte),
 /// decryptable with that office's key only.
@@ -612,6 +662,7 @@ pub fn all(client: &Client, state: &Path) {
     idempotent_retries(client);
     security_headers(client);
     office_round_trip(client);
+    office_tokens_are_scoped(client);
     accessibility_feedback_reaches_its_office(client);
     nothing_readable_at_rest(client, state);
 }

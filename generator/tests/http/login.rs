@@ -13,6 +13,9 @@ pub const CLIENT_SECRET: &str = "suite-client-secret-0123456789abcdef";
 pub const SESSION_SECRET: &str =
     "bG90c2Utc3VpdGUtc2Vzc2lvbi1rZXktMDEyMzQ1Njc=,bG90c2Utc3VpdGUtcHJldmlvdXMta2V5LTAxMjM0NTY=";
 
+/// The account secret (base64 of 32 bytes), which links applications to Mein Postfach.
+pub const ACCOUNT_SECRET: &str = "bG90c2Utc3VpdGUtYWNjb3VudC1rZXktMDEyMzQ1Njc=";
+
 pub use crate::common::servers::Provider;
 
 /// Starts the provider for a site whose callback is `redirect_uri`. `force_acr` makes

@@ -5,6 +5,17 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub const OFFICE_TOKEN: &str = "suite-office-token-0123456789";
+/// The token of an office of another city (Gelsenkirchen's Bürgerbüro).
+pub const OTHER_OFFICE_TOKEN: &str = "suite-other-office-token-987654";
+
+/// One token per office, as on Cloudflare (`OFFICE_TOKENS`; `LOTSE_OFFICE_TOKENS` under
+/// `lotse serve`): the Bürgerbüro (applications) and the Inklusionsbeauftragte
+/// (accessibility feedback) of Bottrop share one, Gelsenkirchen's Bürgerbüro has its own.
+pub fn office_tokens() -> String {
+    format!(
+        r#"{{"bottrop/buergerbuero": "{OFFICE_TOKEN}", "bottrop/inklusion": "{OFFICE_TOKEN}", "gelsenkirchen/buergerbuero": "{OTHER_OFFICE_TOKEN}"}}"#
+    )
+}
 
 pub use crate::common::servers::{free_port, repo};
 use crate::common::servers::{wait_until_answers, Running};
@@ -28,9 +39,9 @@ pub fn lotse_serve(rate_limit: u32) -> Server {
 
 /// `lotse serve` on a given port with extra environment (login settings).
 pub fn lotse_serve_on(port: u16, rate_limit: u32, env: &[(&str, &str)]) -> Server {
-    let rate_limit = rate_limit.to_string();
+    let (rate_limit, tokens) = (rate_limit.to_string(), office_tokens());
     let mut all = vec![
-        ("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN),
+        ("LOTSE_OFFICE_TOKENS", tokens.as_str()),
         ("LOTSE_RATE_LIMIT", rate_limit.as_str()),
     ];
     all.extend_from_slice(env);
@@ -38,17 +49,36 @@ pub fn lotse_serve_on(port: u16, rate_limit: u32, env: &[(&str, &str)]) -> Serve
     Server { base, running }
 }
 
-/// Whether the Workers toolchain and a built worker are present.
+/// Whether the Workers toolchain and an up-to-date worker are present. A build older
+/// than its sources is never tested: scripts/worker-build.sh rebuilds it (and does
+/// nothing when the build is newer than every source), or the check fails.
 pub fn worker_ready() -> Result<(), String> {
     let root = repo();
+    let wrangler = "functions/worker/node_modules/.bin/wrangler";
+    if !root.join(wrangler).exists() {
+        return Err(format!(
+            "{wrangler} is missing: run scripts/worker-tools.sh"
+        ));
+    }
+    let build = Command::new(root.join("scripts/worker-build.sh"))
+        .current_dir(&root)
+        .env_remove("LOTSE_WORKER_PREBUILT")
+        .env_remove("LOTSE_WORKER_FORCE")
+        .output()
+        .map_err(|e| format!("scripts/worker-build.sh did not run: {e}"))?;
+    if !build.status.success() {
+        return Err(format!(
+            "the worker is missing or older than its sources, and scripts/worker-build.sh failed: {}",
+            String::from_utf8_lossy(&build.stderr).trim()
+        ));
+    }
     for required in [
-        "functions/worker/node_modules/.bin/wrangler",
         "functions/worker/build/index.js",
         "functions/worker/build/index_bg.wasm",
     ] {
         if !root.join(required).exists() {
             return Err(format!(
-                "{required} is missing: run scripts/worker-tools.sh and scripts/worker-build.sh"
+                "{required} is missing after scripts/worker-build.sh"
             ));
         }
     }
@@ -73,11 +103,7 @@ pub fn wrangler_dev(rate_limit: u32) -> Server {
 /// `wrangler dev` on a given port with extra variables (login settings).
 pub fn wrangler_dev_on(port: u16, rate_limit: u32, env: &[(&str, &str)]) -> Server {
     let data = tempfile::tempdir().unwrap();
-    // The offices the suite reads the inbox of: the Bürgerbüro (applications) and the
-    // Inklusionsbeauftragte (accessibility feedback).
-    let tokens = format!(
-        r#"{{"bottrop/buergerbuero": "{OFFICE_TOKEN}", "bottrop/inklusion": "{OFFICE_TOKEN}"}}"#
-    );
+    let tokens = office_tokens();
     let child = Command::new(repo().join("scripts/worker-dev.sh"))
         .current_dir(repo())
         .args(["--no-build", "--port", &port.to_string(), "--state"])

@@ -9,9 +9,8 @@ use super::status::history_json;
 use super::submit::wants_html;
 use super::{error, App, Forms, LoginSetup};
 use crate::auth::{
-    account_hashes, begin_login, clear_cookie, cookie_value, finish_login, set_cookie, AuthError,
-    CallbackParams, HttpClient, Session, LOGIN_COOKIE, LOGIN_TTL_MS, SESSION_COOKIE,
-    SESSION_TTL_MS,
+    begin_login, clear_cookie, cookie_value, finish_login, set_cookie, AuthError, CallbackParams,
+    HttpClient, Session, LOGIN_COOKIE, LOGIN_TTL_MS, SESSION_COOKIE, SESSION_TTL_MS,
 };
 use crate::html;
 use crate::http::{Request, Response};
@@ -182,7 +181,7 @@ pub async fn mailbox_json<S: Store, F: Forms, H: HttpClient>(
     };
     let applications = match app
         .store
-        .account_applications(&account_hashes(&setup.keys, &session.sub))
+        .account_applications(&setup.accounts.account_hashes(&setup.keys, &session.sub))
         .await
     {
         Ok(list) => list,
@@ -226,7 +225,7 @@ pub async fn mailbox_html<S: Store, F: Forms, H: HttpClient>(
     };
     let applications = match app
         .store
-        .account_applications(&account_hashes(&setup.keys, &session.sub))
+        .account_applications(&setup.accounts.account_hashes(&setup.keys, &session.sub))
         .await
     {
         Ok(list) => list,

@@ -20,6 +20,40 @@ use crate::store::Store;
 #[allow(async_fn_in_trait)]
 pub trait Forms {
     async fn schema(&self, portal: &str, service: &str) -> Option<FormSchema>;
+    /// The ids of a portal's offices (`forms/<portal>/_offices.json`); `None` for an
+    /// unknown portal.
+    async fn offices(&self, portal: &str) -> Option<Vec<String>>;
+}
+
+/// The asset the generator writes with the office ids of a portal, for [`Forms::offices`].
+/// `_` never starts a slug, so no service or page can take this name.
+pub fn offices_path(portal: &str) -> String {
+    format!("forms/{portal}/_offices.json")
+}
+
+/// The content of [`offices_path`].
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct OfficeList {
+    pub portal: String,
+    pub offices: Vec<String>,
+}
+
+/// What an office token opens.
+#[derive(Debug, PartialEq)]
+pub enum OfficeScope {
+    /// The development shortcut (`LOTSE_OFFICE_TOKEN`): every office.
+    Every,
+    /// These `"<portal>/<office>"` ids.
+    Offices(Vec<String>),
+}
+
+impl OfficeScope {
+    pub fn covers(&self, portal: &str, office: &str) -> bool {
+        match self {
+            OfficeScope::Every => true,
+            OfficeScope::Offices(ids) => ids.iter().any(|id| *id == format!("{portal}/{office}")),
+        }
+    }
 }
 
 /// Bearer tokens of the offices.
@@ -45,22 +79,31 @@ impl OfficeTokens {
         Ok(OfficeTokens::PerOffice(map))
     }
 
-    /// Compares hashes in constant time, so neither length nor prefix leaks.
-    pub(crate) fn allows(&self, portal: &str, office: &str, presented: &str) -> bool {
+    /// The offices `presented` opens, or `None` when it is no office's token. Every
+    /// configured token is compared (in constant time, as hashes), so neither timing
+    /// nor the answer tells which offices exist.
+    pub(crate) fn scope(&self, presented: &str) -> Option<OfficeScope> {
         use subtle::ConstantTimeEq;
-        let expected = match self {
-            OfficeTokens::None => return false,
-            OfficeTokens::All(token) => token.as_str(),
-            OfficeTokens::PerOffice(map) => match map.get(&format!("{portal}/{office}")) {
-                Some(token) => token.as_str(),
-                None => return false,
-            },
+        let presented = hash_hex(presented.as_bytes());
+        let matches = |token: &str| -> bool {
+            presented
+                .as_bytes()
+                .ct_eq(hash_hex(token.as_bytes()).as_bytes())
+                .into()
         };
-        let (a, b) = (
-            hash_hex(presented.as_bytes()),
-            hash_hex(expected.as_bytes()),
-        );
-        a.as_bytes().ct_eq(b.as_bytes()).into()
+        match self {
+            OfficeTokens::None => None,
+            OfficeTokens::All(token) => matches(token).then_some(OfficeScope::Every),
+            OfficeTokens::PerOffice(map) => {
+                let mut ids: Vec<String> = map
+                    .iter()
+                    .filter(|(_, token)| matches(token))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                ids.sort();
+                (!ids.is_empty()).then_some(OfficeScope::Offices(ids))
+            }
+        }
     }
 }
 
@@ -97,12 +140,14 @@ pub struct App<S, F, H> {
     pub config: Config,
 }
 
-/// Citizen login, when configured: the provider (with its metadata and key cache) and
-/// the keys that seal session cookies.
+/// Citizen login, when configured: the provider (with its metadata and key cache), the
+/// keys that seal session cookies, and the stable key applications are linked to the
+/// citizen's account by.
 #[derive(Clone, Debug)]
 pub struct LoginSetup {
     pub oidc: std::sync::Arc<Oidc>,
     pub keys: SessionKeys,
+    pub accounts: crate::auth::AccountKey,
 }
 
 /// Answers one request. Never panics on any input; every answer carries the security

@@ -31,11 +31,21 @@ pub async fn list<S: Store, F: Forms, H: HttpClient>(
     portal: &str,
     office: &str,
 ) -> Response {
-    let Some(token) = bearer(request) else {
+    // Authentication comes before any lookup, so that without a valid token no answer
+    // tells whether an office exists.
+    let Some(scope) = bearer(request).and_then(|t| app.config.office_tokens.scope(t)) else {
         return unauthorized();
     };
-    if !app.config.office_tokens.allows(portal, office, token) {
-        return unauthorized();
+    let known = app.forms.offices(portal).await;
+    if !known.is_some_and(|ids| ids.iter().any(|id| id == office)) {
+        return error(404, "not_found", "Diese Dienststelle gibt es nicht.");
+    }
+    if !scope.covers(portal, office) {
+        return error(
+            403,
+            "forbidden",
+            "Ihr Zugangsschlüssel gilt nicht für diese Dienststelle.",
+        );
     }
     let applications = match app.store.office_applications(portal, office).await {
         Ok(list) => list,
@@ -63,7 +73,7 @@ pub async fn set_status<S: Store, F: Forms, H: HttpClient>(
     request: &Request,
     id: &str,
 ) -> Response {
-    let Some(token) = bearer(request) else {
+    let Some(scope) = bearer(request).and_then(|t| app.config.office_tokens.scope(t)) else {
         return unauthorized();
     };
     if let Err(response) = guard::size(&app.config, request)
@@ -71,20 +81,16 @@ pub async fn set_status<S: Store, F: Forms, H: HttpClient>(
     {
         return response;
     }
+    // An application of another office is as unknown to this token as one that does
+    // not exist: the same 404, so ids cannot be probed across offices.
+    let not_found = || error(404, "not_found", "Diesen Antrag gibt es nicht.");
     let Some(id) = normalize_id(id) else {
-        return error(404, "not_found", "Diesen Antrag gibt es nicht.");
+        return not_found();
     };
-    let application = match app.store.application(&id).await {
-        Ok(Some(a)) => a,
-        Ok(None) => return error(404, "not_found", "Diesen Antrag gibt es nicht."),
+    match app.store.application(&id).await {
+        Ok(Some(a)) if scope.covers(&a.portal, &a.office) => {}
+        Ok(_) => return not_found(),
         Err(_) => return guard::unavailable(),
-    };
-    if !app
-        .config
-        .office_tokens
-        .allows(&application.portal, &application.office, token)
-    {
-        return unauthorized();
     }
     let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
         return error(400, "invalid_json", "Der Inhalt ist kein gültiges JSON.");

@@ -131,7 +131,7 @@ async fn accept<S: Store, F: Forms, H: HttpClient>(
         }
     }
     let account_hash = match (&session, &app.config.login) {
-        (Some(s), Some(setup)) => Some(crate::auth::account_hash(&setup.keys, &s.sub)),
+        (Some(s), Some(setup)) => Some(setup.accounts.account_hash(&s.sub)),
         _ => None,
     };
     let accepted = match validate(&schema.fields, &submission.fields) {

@@ -31,7 +31,7 @@ pub use provider::{
     DEFAULT_SCOPE,
 };
 pub use session::{
-    account_hash, account_hashes, clear_cookie, cookie_value, open_cookie, seal_cookie, set_cookie,
-    Address, Session, SessionKeys, LOGIN_COOKIE, LOGIN_TTL_MS, SESSION_COOKIE, SESSION_TTL_MS,
+    clear_cookie, cookie_value, open_cookie, seal_cookie, set_cookie, AccountKey, Address, Session,
+    SessionKeys, LOGIN_COOKIE, LOGIN_TTL_MS, SESSION_COOKIE, SESSION_TTL_MS,
 };
 pub use token::{verify_id_token, IdClaims, ALLOWED_ALGORITHMS};

@@ -8,8 +8,8 @@
 //! rotated without logging everyone out: put the new key first, the old one second, and
 //! drop the old one after the longest cookie lifetime has passed.
 //!
-//! From each key two independent keys are derived with HMAC-SHA256: one for the cookie
-//! cipher, one for [`account_hash`]. The cookie name is bound as associated data, so a
+//! From each key the cookie cipher's key is derived with HMAC-SHA256; the mailbox link
+//! uses its own, stable secret ([`AccountKey`]). The cookie name is bound as associated data, so a
 //! login cookie can never be presented as a session cookie.
 //!
 //! Sealed format: `base64url(nonce[12] || AES-256-GCM(key, nonce, json, aad = name))`
@@ -252,25 +252,59 @@ impl Session {
     }
 }
 
-/// The keyed hash an application is linked to the citizen's account by (the mailbox):
-/// HMAC-SHA256 of the subject under a key derived from the current session key, hex.
-/// The subject itself is never stored.
-pub fn account_hash(keys: &SessionKeys, sub: &str) -> String {
-    account_hash_under(&keys.current, sub)
+/// The secret an application is linked to the citizen's account by (Mein Postfach):
+/// `ACCOUNT_SECRET` on Workers, `LOTSE_ACCOUNT_SECRET` under `lotse serve`, base64 of
+/// 32 random bytes. Unlike the session keys it never rotates, so the link outlives any
+/// number of session key rotations. Debug output never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountKey([u8; 32]);
+
+impl std::fmt::Debug for AccountKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccountKey(<32 bytes>)")
+    }
 }
 
-/// The account hashes under every configured key, current first: look up the mailbox
-/// with all of them so applications linked before a key rotation are still found.
-pub fn account_hashes(keys: &SessionKeys, sub: &str) -> Vec<String> {
-    keys.all().map(|key| account_hash_under(key, sub)).collect()
+impl AccountKey {
+    pub fn parse(secret: &str) -> Result<AccountKey, AuthError> {
+        decode_key(secret).map(AccountKey).ok_or_else(|| {
+            AuthError::NotConfigured(
+                "the account secret is not base64 of 32 bytes (make one with `openssl rand -base64 32`)"
+                    .into(),
+            )
+        })
+    }
+
+    pub fn from_bytes(key: [u8; 32]) -> AccountKey {
+        AccountKey(key)
+    }
+
+    /// The keyed hash stored next to a logged-in citizen's application: HMAC-SHA256 of
+    /// the subject, hex. The subject itself is never stored.
+    pub fn account_hash(&self, sub: &str) -> String {
+        let key = hmac(&self.0, &[b"lotse/account-link/v2"]);
+        hex(&hmac(&key, &[sub.as_bytes()]))
+    }
+
+    /// Every hash the citizen's applications may be stored under, the current one first:
+    /// applications linked before the account secret existed were linked under the
+    /// session keys of their time (`lotse/account-key/v1`); those still configured find
+    /// them.
+    pub fn account_hashes(&self, sessions: &SessionKeys, sub: &str) -> Vec<String> {
+        let legacy = sessions.all().map(|key| legacy_account_hash(key, sub));
+        std::iter::once(self.account_hash(sub))
+            .chain(legacy)
+            .collect()
+    }
 }
 
-fn account_hash_under(secret: &[u8; 32], sub: &str) -> String {
+fn legacy_account_hash(secret: &[u8; 32], sub: &str) -> String {
     let key = hmac(secret, &[b"lotse/account-key/v1"]);
-    hmac(&key, &[sub.as_bytes()])
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&hmac(&key, &[sub.as_bytes()]))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The value of cookie `name` in a `Cookie` request header.
@@ -355,17 +389,26 @@ mod tests {
     }
 
     #[test]
-    fn account_hash_is_keyed_and_stable() {
-        let h = account_hash(&keys(1, None), "buerger-4711");
+    fn account_hash_is_keyed_and_outlives_session_key_rotations() {
+        let account = AccountKey::from_bytes([7; 32]);
+        let h = account.account_hash("buerger-4711");
         assert_eq!(h.len(), 64);
-        assert_eq!(h, account_hash(&keys(1, Some(9)), "buerger-4711"));
-        assert_ne!(h, account_hash(&keys(2, None), "buerger-4711"));
-        assert_ne!(h, account_hash(&keys(1, None), "buerger-4712"));
-        assert!(!h.contains("4711"));
-        assert_eq!(
-            account_hashes(&keys(2, Some(1)), "buerger-4711"),
-            vec![account_hash(&keys(2, None), "buerger-4711"), h]
+        assert_ne!(
+            h,
+            AccountKey::from_bytes([8; 32]).account_hash("buerger-4711")
         );
+        assert_ne!(h, account.account_hash("buerger-4712"));
+        // Three rotations of the session keys: the account's hash stays first.
+        for rotation in [keys(2, Some(1)), keys(3, Some(2)), keys(4, Some(3))] {
+            assert_eq!(account.account_hashes(&rotation, "buerger-4711")[0], h);
+        }
+        // Applications linked the old way, under a session key still configured.
+        let old = legacy_account_hash(&[1; 32], "buerger-4711");
+        assert!(account
+            .account_hashes(&keys(2, Some(1)), "buerger-4711")
+            .contains(&old));
+        assert!(format!("{account:?}").contains("<32 bytes>"));
+        assert!(AccountKey::parse("zu kurz").is_err());
     }
 
     #[test]
