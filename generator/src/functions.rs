@@ -16,7 +16,9 @@ use lotse_functions::auth::{
     basic_authorization, AccountKey, AuthError, HttpClient, Oidc, OidcConfig, SessionKeys,
 };
 use lotse_functions::sqlite::SqliteStore;
-use lotse_functions::{App, Config, Forms, LoginSetup, OfficeTokens, Request, Response};
+use lotse_functions::{
+    App, Config, Forms, HashSecret, LoginSetup, OfficeTokens, Request, Response,
+};
 use lotse_model::{FormSchema, LoginConfig, Region};
 
 use crate::serve::MemorySink;
@@ -156,15 +158,45 @@ fn login_setup(
 /// `LOTSE_ACCOUNT_SECRET`, or the key in `<data>/account.key` (made on first use,
 /// readable by the owner only).
 fn account_key(data: &Path) -> Result<AccountKey> {
+    let parse = |text: &str| AccountKey::parse(text).map_err(|e| e.log_reason().to_string());
+    kept_secret(
+        data,
+        "LOTSE_ACCOUNT_SECRET",
+        "account.key",
+        parse,
+        AccountKey::from_bytes,
+    )
+}
+
+/// `LOTSE_HASH_SECRET`, or the key in `<data>/hash.key` (made on first use, readable by
+/// the owner only): the secret of the keyed hashes of client addresses and
+/// Idempotency-Keys, kept so that rate windows and retries survive a restart.
+fn hash_secret(data: &Path) -> Result<HashSecret> {
+    kept_secret(
+        data,
+        "LOTSE_HASH_SECRET",
+        "hash.key",
+        HashSecret::parse,
+        HashSecret::from_bytes,
+    )
+}
+
+/// A 32-byte secret from the environment variable `variable`, else from the file `file`
+/// in the data folder, else made and written there (base64, mode 0600).
+fn kept_secret<K>(
+    data: &Path,
+    variable: &str,
+    file: &str,
+    parse: impl Fn(&str) -> std::result::Result<K, String>,
+    from_bytes: impl Fn([u8; 32]) -> K,
+) -> Result<K> {
     use base64::Engine as _;
-    if let Ok(text) = std::env::var("LOTSE_ACCOUNT_SECRET") {
-        return AccountKey::parse(&text)
-            .map_err(|e| anyhow::anyhow!("LOTSE_ACCOUNT_SECRET: {}", e.log_reason()));
+    if let Ok(text) = std::env::var(variable) {
+        return parse(&text).map_err(|e| anyhow::anyhow!("{variable}: {e}"));
     }
-    let path = data.join("account.key");
+    let path = data.join(file);
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return AccountKey::parse(&text)
-            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.log_reason()));
+        return parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
     }
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
@@ -186,13 +218,14 @@ fn account_key(data: &Path) -> Result<AccountKey> {
             )
         })
         .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(AccountKey::from_bytes(key))
+    Ok(from_bytes(key))
 }
 
 /// Opens the store in `data` and reads the configuration from the environment:
 /// `LOTSE_OFFICE_TOKENS` (a token per office, the JSON object the worker's
 /// `OFFICE_TOKENS` secret holds), or the development shortcut `LOTSE_OFFICE_TOKEN` (one
-/// token for every office), and `LOTSE_RATE_LIMIT` (submissions per client and minute).
+/// token for every office), `LOTSE_RATE_LIMIT` (submissions per client and minute) and
+/// `LOTSE_HASH_SECRET` (see [`hash_secret`]).
 pub fn local_app(
     data: &Path,
     files: Arc<RwLock<Arc<MemorySink>>>,
@@ -227,6 +260,7 @@ pub fn local_app(
             rate_limit_per_minute,
             site_name: region.name.clone(),
             login: login_setup(region.login.as_ref(), site_url, data)?,
+            hash_secret: hash_secret(data)?,
             ..Config::default()
         },
     })
@@ -256,8 +290,12 @@ pub async fn api(
         headers: parts
             .headers
             .iter()
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+            // A value with bytes beyond ASCII is handed on (lossily decoded), not dropped:
+            // the functions refuse what they cannot take (an Idempotency-Key with an
+            // umlaut is 400) instead of acting as if the header were missing.
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_string(), value)
             })
             .collect(),
         body,

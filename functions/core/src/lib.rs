@@ -9,6 +9,7 @@ mod html;
 pub mod http;
 mod idempotency;
 mod ids;
+pub mod keyed;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;
@@ -19,6 +20,7 @@ pub use api::{
 };
 pub use http::{Request, Response};
 pub use ids::{hash_hex, new_id, new_token};
+pub use keyed::HashSecret;
 pub use store::{StatusEntry, Store, StoreError, StoredApplication};
 
 /// Status values an application can have (SPEC section 5).

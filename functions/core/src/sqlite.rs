@@ -7,11 +7,17 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::store::{
-    newest_first, sql, StatusEntry, Store, StoreError, StoreResult, StoredApplication,
+    newest_first, retry_after_ms, sql, Completion, IdempotencyRecord, RateSlot, StatusEntry, Store,
+    StoreError, StoreResult, StoredApplication,
 };
 
-/// The migrations, in order. D1 applies the same files with `wrangler d1 migrations`.
-const MIGRATIONS: [&str; 1] = [include_str!("../../migrations/0001_applications.sql")];
+/// The migrations, in order. D1 applies the same files with `wrangler d1 migrations`
+/// (and records them in its `d1_migrations` table); here `PRAGMA user_version` counts
+/// the ones applied.
+const MIGRATIONS: [&str; 2] = [
+    include_str!("../../migrations/0001_applications.sql"),
+    include_str!("../../migrations/0002_idempotency_claims.sql"),
+];
 
 pub struct SqliteStore {
     connection: Mutex<Connection>,
@@ -33,13 +39,11 @@ impl SqliteStore {
         Self::with_connection(Connection::open_in_memory().map_err(failed)?)
     }
 
-    fn with_connection(connection: Connection) -> StoreResult<SqliteStore> {
+    fn with_connection(mut connection: Connection) -> StoreResult<SqliteStore> {
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
             .map_err(failed)?;
-        for migration in MIGRATIONS {
-            connection.execute_batch(migration).map_err(failed)?;
-        }
+        migrate(&mut connection).map_err(failed)?;
         Ok(SqliteStore {
             connection: Mutex::new(connection),
         })
@@ -52,6 +56,31 @@ impl SqliteStore {
             .map_err(|_| StoreError("store lock poisoned".into()))?;
         f(&mut connection).map_err(failed)
     }
+}
+
+/// Applies the migrations not yet applied, each in its own transaction with the count.
+/// A database of a `lotse serve` from before the count (user_version 0, with 0001
+/// applied) runs 0001 again, which only creates what is missing, then the rest.
+fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
+    let applied: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    for (index, migration) in MIGRATIONS.iter().enumerate() {
+        if (index as i64) < applied {
+            continue;
+        }
+        let tx = connection.transaction()?;
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<IdempotencyRecord> {
+    Ok(IdempotencyRecord {
+        fingerprint: row.get("fingerprint")?,
+        owner: row.get("owner")?,
+        answer: row.get("answer")?,
+    })
 }
 
 fn application_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredApplication> {
@@ -73,25 +102,30 @@ impl Store for SqliteStore {
     async fn insert_application(
         &self,
         a: &StoredApplication,
-        idempotency: Option<(&str, &str)>,
+        idempotency: Option<Completion<'_>>,
     ) -> StoreResult<bool> {
         self.with(|c| {
             let tx = c.transaction()?;
-            let inserted = tx.execute(
-                sql::INSERT_APPLICATION,
-                params![
-                    a.id,
-                    a.portal,
-                    a.service,
-                    a.office,
-                    a.token_hash,
-                    a.account_hash,
-                    a.envelope,
-                    a.status,
-                    a.created_at,
-                    a.updated_at
-                ],
-            )?;
+            let row = params![
+                a.id,
+                a.portal,
+                a.service,
+                a.office,
+                a.token_hash,
+                a.account_hash,
+                a.envelope,
+                a.status,
+                a.created_at,
+                a.updated_at
+            ];
+            let inserted = match idempotency {
+                None => tx.execute(sql::INSERT_APPLICATION, row)?,
+                Some(claim) => {
+                    let mut values = row.to_vec();
+                    values.extend([&claim.key_hash as &dyn rusqlite::ToSql, &claim.owner]);
+                    tx.execute(sql::INSERT_CLAIMED_APPLICATION, values.as_slice())?
+                }
+            };
             if inserted == 0 {
                 return Ok(false);
             }
@@ -99,10 +133,16 @@ impl Store for SqliteStore {
                 sql::INSERT_FIRST_STATUS,
                 params![a.id, a.status, a.created_at, a.token_hash],
             )?;
-            if let Some((key_hash, answer)) = idempotency {
+            if let Some(claim) = idempotency {
                 tx.execute(
-                    sql::INSERT_IDEMPOTENCY,
-                    params![key_hash, answer, a.created_at, a.id, a.token_hash],
+                    sql::COMPLETE_IDEMPOTENCY,
+                    params![
+                        claim.key_hash,
+                        claim.owner,
+                        claim.answer,
+                        a.id,
+                        a.token_hash
+                    ],
                 )?;
             }
             tx.commit()?;
@@ -177,19 +217,75 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn idempotent_answer(&self, key_hash: &str) -> StoreResult<Option<String>> {
+    async fn idempotency_record(&self, key_hash: &str) -> StoreResult<Option<IdempotencyRecord>> {
         self.with(|c| {
-            c.query_row(sql::IDEMPOTENT_ANSWER, params![key_hash], |row| row.get(0))
+            c.query_row(sql::IDEMPOTENCY_RECORD, params![key_hash], record_from_row)
                 .optional()
         })
     }
 
-    async fn count_hit(&self, client_hash: &str, window: u64) -> StoreResult<u32> {
+    async fn claim_idempotency(
+        &self,
+        key_hash: &str,
+        fingerprint: &str,
+        owner: &str,
+        now_ms: u64,
+        stale_before_ms: u64,
+    ) -> StoreResult<IdempotencyRecord> {
         self.with(|c| {
-            c.execute(sql::DROP_OLD_WINDOWS, params![window as i64 - 1])?;
-            c.query_row(sql::COUNT_HIT, params![client_hash, window as i64], |row| {
-                row.get(0)
-            })
+            let tx = c.transaction()?;
+            tx.execute(
+                sql::CLAIM_IDEMPOTENCY,
+                params![
+                    key_hash,
+                    fingerprint,
+                    owner,
+                    now_ms as i64,
+                    stale_before_ms as i64
+                ],
+            )?;
+            let record =
+                tx.query_row(sql::IDEMPOTENCY_RECORD, params![key_hash], record_from_row)?;
+            tx.commit()?;
+            Ok(record)
+        })
+    }
+
+    async fn release_idempotency(&self, key_hash: &str, owner: &str) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(sql::RELEASE_IDEMPOTENCY, params![key_hash, owner])
+                .map(|_| ())
+        })
+    }
+
+    async fn take_rate_slot(
+        &self,
+        client_hash: &str,
+        now_ms: u64,
+        window_ms: u64,
+        limit: u32,
+    ) -> StoreResult<RateSlot> {
+        let start = now_ms.saturating_sub(window_ms) as i64;
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(sql::DROP_OLD_HITS, params![start])?;
+            let taken = tx.execute(
+                sql::TAKE_RATE_SLOT,
+                params![client_hash, now_ms as i64, start, limit],
+            )?;
+            let slot = if taken == 1 {
+                RateSlot::Taken
+            } else {
+                let oldest: Option<i64> =
+                    tx.query_row(sql::OLDEST_HIT, params![client_hash, start], |row| {
+                        row.get(0)
+                    })?;
+                RateSlot::Full {
+                    retry_after_ms: retry_after_ms(oldest.map(|o| o as u64), now_ms, window_ms),
+                }
+            };
+            tx.commit()?;
+            Ok(slot)
         })
     }
 }

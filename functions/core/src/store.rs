@@ -43,17 +43,48 @@ impl std::error::Error for StoreError {}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// The claim of an Idempotency-Key, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    /// What the first request asked for (keyed hashes, see `idempotency::Asked`).
+    pub fingerprint: String,
+    /// The random id of the request that holds the claim.
+    pub owner: String,
+    /// The sealed first answer; `None` while the first request is in flight.
+    pub answer: Option<String>,
+}
+
+/// The answer to store with an application, for the claim its request holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Completion<'a> {
+    pub key_hash: &'a str,
+    pub owner: &'a str,
+    /// The sealed answer.
+    pub answer: &'a str,
+}
+
+/// Whether a submission fits into a client's sliding window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateSlot {
+    /// Counted: the submission may go on.
+    Taken,
+    /// The window is full; the oldest counted submission leaves it in this many ms.
+    Full { retry_after_ms: u64 },
+}
+
 /// What the functions need from a database. Futures need not be `Send`: the Workers
 /// runtime is single-threaded, and the SQLite store answers synchronously.
 #[allow(async_fn_in_trait)]
 pub trait Store {
     /// Stores a new application with its first history entry and, when given, the
-    /// encrypted first answer for its Idempotency-Key — all or nothing. Returns `false`
-    /// when the id is taken (the caller draws a new one).
+    /// encrypted first answer into its Idempotency-Key's claim — all or nothing. With a
+    /// claim, nothing is stored unless `owner` still holds it unanswered. Returns `false`
+    /// when nothing was stored: the id is taken (the caller draws a new one) or the claim
+    /// was lost (the caller reads it again).
     async fn insert_application(
         &self,
         application: &StoredApplication,
-        idempotency: Option<(&str, &str)>,
+        idempotency: Option<Completion<'_>>,
     ) -> StoreResult<bool>;
 
     async fn application(&self, id: &str) -> StoreResult<Option<StoredApplication>>;
@@ -77,11 +108,35 @@ pub trait Store {
     /// Sets the status and appends to the history. Returns `false` for an unknown id.
     async fn set_status(&self, id: &str, entry: &StatusEntry) -> StoreResult<bool>;
 
-    /// The stored (encrypted) first answer for an Idempotency-Key hash.
-    async fn idempotent_answer(&self, key_hash: &str) -> StoreResult<Option<String>>;
+    /// The claim of an Idempotency-Key hash, if any.
+    async fn idempotency_record(&self, key_hash: &str) -> StoreResult<Option<IdempotencyRecord>>;
 
-    /// Counts one hit for a client in a time window and returns the hits so far.
-    async fn count_hit(&self, client_hash: &str, window: u64) -> StoreResult<u32>;
+    /// Claims an Idempotency-Key atomically (insert-or-get on its hash): inserts the
+    /// claim for `owner` unless there is one; takes over an unanswered claim with the
+    /// same fingerprint made before `stale_before_ms`. Returns the claim as it stands
+    /// afterwards: `owner` holds it exactly when its `owner` is ours.
+    async fn claim_idempotency(
+        &self,
+        key_hash: &str,
+        fingerprint: &str,
+        owner: &str,
+        now_ms: u64,
+        stale_before_ms: u64,
+    ) -> StoreResult<IdempotencyRecord>;
+
+    /// Gives up an unanswered claim held by `owner` (its request failed before storing).
+    async fn release_idempotency(&self, key_hash: &str, owner: &str) -> StoreResult<()>;
+
+    /// Counts a submission of a client if fewer than `limit` were counted in the
+    /// `window_ms` before `now_ms` (a sliding window; submissions refused are not
+    /// counted), dropping what left every window.
+    async fn take_rate_slot(
+        &self,
+        client_hash: &str,
+        now_ms: u64,
+        window_ms: u64,
+        limit: u32,
+    ) -> StoreResult<RateSlot>;
 }
 
 /// Sorts a citizen's applications from several account hashes into one list, newest
@@ -107,11 +162,30 @@ pub mod sql {
         "INSERT INTO status_history (application_id, status, note, at) \
         SELECT ?1, ?2, NULL, ?3 \
         WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?1 AND token_hash = ?4)";
-    /// ?1 key hash, ?2 answer, ?3 created at, ?4 application id, ?5 its token hash.
-    pub const INSERT_IDEMPOTENCY: &str =
-        "INSERT OR IGNORE INTO idempotency (key_hash, answer, created_at) \
-        SELECT ?1, ?2, ?3 \
-        WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?4 AND token_hash = ?5)";
+    /// [`INSERT_APPLICATION`] for a request holding an Idempotency-Key's claim: only
+    /// while ?11 (key hash) is claimed by ?12 (owner) and unanswered.
+    pub const INSERT_CLAIMED_APPLICATION: &str = "INSERT OR IGNORE INTO applications \
+        (id, portal, service, office, token_hash, account_hash, envelope, status, created_at, updated_at) \
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
+        WHERE EXISTS (SELECT 1 FROM idempotency_keys WHERE key_hash = ?11 AND owner = ?12 AND answer IS NULL)";
+    /// ?1 key hash, ?2 owner, ?3 answer, ?4 application id, ?5 its token hash: stores the
+    /// answer once the application is the one just inserted.
+    pub const COMPLETE_IDEMPOTENCY: &str = "UPDATE idempotency_keys SET answer = ?3 \
+        WHERE key_hash = ?1 AND owner = ?2 AND answer IS NULL \
+        AND EXISTS (SELECT 1 FROM applications WHERE id = ?4 AND token_hash = ?5)";
+    /// ?1 key hash, ?2 fingerprint, ?3 owner, ?4 now (ms), ?5 stale before (ms). The
+    /// primary key makes the insert the atomic claim; the update takes over a claim whose
+    /// request died.
+    pub const CLAIM_IDEMPOTENCY: &str =
+        "INSERT INTO idempotency_keys (key_hash, fingerprint, owner, claimed_at, answer) \
+        VALUES (?1, ?2, ?3, ?4, NULL) \
+        ON CONFLICT (key_hash) DO UPDATE SET owner = excluded.owner, claimed_at = excluded.claimed_at \
+        WHERE idempotency_keys.answer IS NULL AND idempotency_keys.fingerprint = excluded.fingerprint \
+        AND idempotency_keys.claimed_at < ?5";
+    pub const IDEMPOTENCY_RECORD: &str =
+        "SELECT fingerprint, owner, answer FROM idempotency_keys WHERE key_hash = ?1";
+    pub const RELEASE_IDEMPOTENCY: &str =
+        "DELETE FROM idempotency_keys WHERE key_hash = ?1 AND owner = ?2 AND answer IS NULL";
     pub const APPLICATION: &str = "SELECT * FROM applications WHERE id = ?1";
     pub const HISTORY: &str =
         "SELECT status, note, at FROM status_history WHERE application_id = ?1 ORDER BY seq";
@@ -125,11 +199,21 @@ pub mod sql {
     pub const INSERT_STATUS: &str =
         "INSERT INTO status_history (application_id, status, note, at) \
         SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?1)";
-    pub const IDEMPOTENT_ANSWER: &str = "SELECT answer FROM idempotency WHERE key_hash = ?1";
-    /// Old windows are useless; dropping them keeps the table small.
-    pub const DROP_OLD_WINDOWS: &str = "DELETE FROM rate_limits WHERE window < ?1";
-    pub const COUNT_HIT: &str =
-        "INSERT INTO rate_limits (client_hash, window, hits) VALUES (?1, ?2, 1) \
-        ON CONFLICT (client_hash, window) DO UPDATE SET hits = hits + 1 \
-        RETURNING hits";
+    /// ?1 the window's start (ms): hits at or before it count for nobody any more.
+    pub const DROP_OLD_HITS: &str = "DELETE FROM rate_hits WHERE at <= ?1";
+    /// ?1 client hash, ?2 now (ms), ?3 the window's start (ms), ?4 limit: counts the hit
+    /// only while fewer than the limit are in the window (one statement: atomic).
+    pub const TAKE_RATE_SLOT: &str = "INSERT INTO rate_hits (client_hash, at) SELECT ?1, ?2 \
+        WHERE (SELECT count(*) FROM rate_hits WHERE client_hash = ?1 AND at > ?3) < ?4";
+    /// ?1 client hash, ?2 the window's start (ms).
+    pub const OLDEST_HIT: &str =
+        "SELECT min(at) AS oldest FROM rate_hits WHERE client_hash = ?1 AND at > ?2";
+}
+
+/// The wait a full window gives: until its oldest hit leaves it.
+pub fn retry_after_ms(oldest_hit_ms: Option<u64>, now_ms: u64, window_ms: u64) -> u64 {
+    oldest_hit_ms
+        .map(|oldest| (oldest + window_ms).saturating_sub(now_ms))
+        .unwrap_or(window_ms)
+        .max(1)
 }

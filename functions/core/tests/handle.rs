@@ -7,7 +7,7 @@ use futures_executor::block_on;
 use lotse_envelope::PrivateKey;
 use lotse_functions::auth::NoNetwork;
 use lotse_functions::sqlite::SqliteStore;
-use lotse_functions::store::{StatusEntry, StoreResult};
+use lotse_functions::store::{Completion, IdempotencyRecord, RateSlot, StatusEntry, StoreResult};
 use lotse_functions::{
     handle, App, Config, Forms, OfficeTokens, Request, Store, StoreError, StoredApplication,
 };
@@ -83,7 +83,7 @@ impl Store for BrokenStore {
     async fn insert_application(
         &self,
         _: &StoredApplication,
-        _: Option<(&str, &str)>,
+        _: Option<Completion<'_>>,
     ) -> StoreResult<bool> {
         self.fail()
     }
@@ -102,12 +102,25 @@ impl Store for BrokenStore {
     async fn set_status(&self, _: &str, _: &StatusEntry) -> StoreResult<bool> {
         self.fail()
     }
-    async fn idempotent_answer(&self, _: &str) -> StoreResult<Option<String>> {
+    async fn idempotency_record(&self, _: &str) -> StoreResult<Option<IdempotencyRecord>> {
         self.fail()
     }
-    async fn count_hit(&self, _: &str, _: u64) -> StoreResult<u32> {
+    async fn claim_idempotency(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: u64,
+        _: u64,
+    ) -> StoreResult<IdempotencyRecord> {
+        self.fail()
+    }
+    async fn release_idempotency(&self, _: &str, _: &str) -> StoreResult<()> {
+        self.fail()
+    }
+    async fn take_rate_slot(&self, _: &str, _: u64, _: u64, _: u32) -> StoreResult<RateSlot> {
         // Let rate limiting pass so the insert itself is what fails.
-        Ok(1)
+        Ok(RateSlot::Taken)
     }
 }
 

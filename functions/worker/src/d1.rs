@@ -2,7 +2,9 @@
 //! Statements are prepared with bound parameters only; multi-statement changes go through
 //! `batch`, which D1 runs as one transaction.
 
-use lotse_functions::store::{newest_first, sql, StoreResult};
+use lotse_functions::store::{
+    newest_first, retry_after_ms, sql, Completion, IdempotencyRecord, RateSlot, StoreResult,
+};
 use lotse_functions::{StatusEntry, Store, StoreError, StoredApplication};
 use serde::Deserialize;
 use worker::{console_error, D1Database, D1PreparedStatement, D1Result, D1Type};
@@ -47,42 +49,47 @@ fn changes(result: Option<&D1Result>) -> StoreResult<usize> {
         .unwrap_or(0))
 }
 
-#[derive(Deserialize)]
-struct Answer {
-    answer: String,
+/// Milliseconds since the epoch as a JavaScript number: far inside its 53 bits.
+fn millis(ms: u64) -> D1Type<'static> {
+    D1Type::Real(ms as f64)
 }
 
 #[derive(Deserialize)]
-struct Hits {
-    hits: u32,
+struct Oldest {
+    oldest: Option<f64>,
 }
 
 impl Store for D1Store {
     async fn insert_application(
         &self,
         a: &StoredApplication,
-        idempotency: Option<(&str, &str)>,
+        idempotency: Option<Completion<'_>>,
     ) -> StoreResult<bool> {
-        // A taken id leaves the first INSERT without effect. The later statements only
-        // write when the application row is the one just inserted (same id and the fresh
-        // token's hash), so a collision writes nothing at all, and any failure rolls the
-        // whole batch back.
+        // A taken id (or, with a claim, a claim no longer ours) leaves the first INSERT
+        // without effect. The later statements only write when the application row is
+        // the one just inserted (same id and the fresh token's hash), so a collision
+        // writes nothing at all, and any failure rolls the whole batch back.
+        let mut row = vec![
+            text(&a.id),
+            text(&a.portal),
+            text(&a.service),
+            text(&a.office),
+            text(&a.token_hash),
+            optional_text(a.account_hash.as_deref()),
+            text(&a.envelope),
+            text(&a.status),
+            text(&a.created_at),
+            text(&a.updated_at),
+        ];
+        let insert = match idempotency {
+            None => sql::INSERT_APPLICATION,
+            Some(claim) => {
+                row.extend([text(claim.key_hash), text(claim.owner)]);
+                sql::INSERT_CLAIMED_APPLICATION
+            }
+        };
         let mut batch = vec![
-            self.statement(
-                sql::INSERT_APPLICATION,
-                &[
-                    text(&a.id),
-                    text(&a.portal),
-                    text(&a.service),
-                    text(&a.office),
-                    text(&a.token_hash),
-                    optional_text(a.account_hash.as_deref()),
-                    text(&a.envelope),
-                    text(&a.status),
-                    text(&a.created_at),
-                    text(&a.updated_at),
-                ],
-            )?,
+            self.statement(insert, &row)?,
             self.statement(
                 sql::INSERT_FIRST_STATUS,
                 &[
@@ -93,13 +100,13 @@ impl Store for D1Store {
                 ],
             )?,
         ];
-        if let Some((key_hash, answer)) = idempotency {
+        if let Some(claim) = idempotency {
             batch.push(self.statement(
-                sql::INSERT_IDEMPOTENCY,
+                sql::COMPLETE_IDEMPOTENCY,
                 &[
-                    text(key_hash),
-                    text(answer),
-                    text(&a.created_at),
+                    text(claim.key_hash),
+                    text(claim.owner),
+                    text(claim.answer),
                     text(&a.id),
                     text(&a.token_hash),
                 ],
@@ -177,30 +184,89 @@ impl Store for D1Store {
         Ok(changes(results.first())? == 1)
     }
 
-    async fn idempotent_answer(&self, key_hash: &str) -> StoreResult<Option<String>> {
-        Ok(self
-            .statement(sql::IDEMPOTENT_ANSWER, &[text(key_hash)])?
-            .first::<Answer>(None)
+    async fn idempotency_record(&self, key_hash: &str) -> StoreResult<Option<IdempotencyRecord>> {
+        self.statement(sql::IDEMPOTENCY_RECORD, &[text(key_hash)])?
+            .first::<IdempotencyRecord>(None)
             .await
-            .map_err(failed)?
-            .map(|row| row.answer))
+            .map_err(failed)
     }
 
-    async fn count_hit(&self, client_hash: &str, window: u64) -> StoreResult<u32> {
-        // Minutes since the epoch: far inside the 53 bits a JavaScript number holds.
-        let window = window as f64;
+    async fn claim_idempotency(
+        &self,
+        key_hash: &str,
+        fingerprint: &str,
+        owner: &str,
+        now_ms: u64,
+        stale_before_ms: u64,
+    ) -> StoreResult<IdempotencyRecord> {
+        // One batch, one transaction: the claim (the primary key lets one request win)
+        // and the claim as it stands afterwards.
         let batch = vec![
-            self.statement(sql::DROP_OLD_WINDOWS, &[D1Type::Real(window - 1.0)])?,
-            self.statement(sql::COUNT_HIT, &[text(client_hash), D1Type::Real(window)])?,
+            self.statement(
+                sql::CLAIM_IDEMPOTENCY,
+                &[
+                    text(key_hash),
+                    text(fingerprint),
+                    text(owner),
+                    millis(now_ms),
+                    millis(stale_before_ms),
+                ],
+            )?,
+            self.statement(sql::IDEMPOTENCY_RECORD, &[text(key_hash)])?,
         ];
         let results = self.db.batch(batch).await.map_err(failed)?;
-        let rows = results
+        results
             .get(1)
             .ok_or_else(|| StoreError("D1 batch returned too few results".into()))?
-            .results::<Hits>()
-            .map_err(failed)?;
-        rows.first()
-            .map(|row| row.hits)
-            .ok_or_else(|| StoreError("rate limit upsert returned no row".into()))
+            .results::<IdempotencyRecord>()
+            .map_err(failed)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError("the Idempotency-Key claim returned no row".into()))
+    }
+
+    async fn release_idempotency(&self, key_hash: &str, owner: &str) -> StoreResult<()> {
+        self.statement(sql::RELEASE_IDEMPOTENCY, &[text(key_hash), text(owner)])?
+            .run()
+            .await
+            .map_err(failed)
+            .map(|_| ())
+    }
+
+    async fn take_rate_slot(
+        &self,
+        client_hash: &str,
+        now_ms: u64,
+        window_ms: u64,
+        limit: u32,
+    ) -> StoreResult<RateSlot> {
+        let start = now_ms.saturating_sub(window_ms);
+        let batch = vec![
+            self.statement(sql::DROP_OLD_HITS, &[millis(start)])?,
+            self.statement(
+                sql::TAKE_RATE_SLOT,
+                &[
+                    text(client_hash),
+                    millis(now_ms),
+                    millis(start),
+                    D1Type::Real(f64::from(limit)),
+                ],
+            )?,
+            self.statement(sql::OLDEST_HIT, &[text(client_hash), millis(start)])?,
+        ];
+        let results = self.db.batch(batch).await.map_err(failed)?;
+        if changes(results.get(1))? == 1 {
+            return Ok(RateSlot::Taken);
+        }
+        let oldest = results
+            .get(2)
+            .ok_or_else(|| StoreError("D1 batch returned too few results".into()))?
+            .results::<Oldest>()
+            .map_err(failed)?
+            .first()
+            .and_then(|row| row.oldest);
+        Ok(RateSlot::Full {
+            retry_after_ms: retry_after_ms(oldest.map(|o| o as u64), now_ms, window_ms),
+        })
     }
 }

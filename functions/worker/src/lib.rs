@@ -14,7 +14,7 @@ mod d1;
 mod http;
 
 use futures_util::StreamExt;
-use lotse_functions::{handle, App, Config, OfficeTokens};
+use lotse_functions::{handle, App, Config, HashSecret, OfficeTokens};
 use worker::{console_error, event, Context, Env, Headers, ResponseBuilder};
 
 pub use assets::AssetForms;
@@ -73,7 +73,42 @@ pub fn config(env: &Env) -> Config {
     if let Some(name) = string_binding(env, "SITE_NAME").filter(|n| !n.trim().is_empty()) {
         config.site_name = name;
     }
+    config.hash_secret = hash_secret(env);
     config
+}
+
+/// The secret of the keyed hashes (client addresses, Idempotency-Keys): `HASH_SECRET`
+/// (base64 of 32 bytes). Without it (or with a malformed one) the Worker still answers
+/// and rate limiting still works, with hashes every isolate computes alike: keyed under
+/// one derived from `ACCOUNT_SECRET`, which is never rotated, else under the built-in
+/// public stand-in (as unprotected as a plain hash). Either is logged once per isolate.
+fn hash_secret(env: &Env) -> HashSecret {
+    let problem = match string_binding(env, "HASH_SECRET") {
+        Some(text) => match HashSecret::parse(&text) {
+            Ok(secret) => return secret,
+            Err(message) => format!("HASH_SECRET ignored: {message}"),
+        },
+        None => "HASH_SECRET is not set".to_string(),
+    };
+    let account = string_binding(env, "ACCOUNT_SECRET").filter(|t| !t.trim().is_empty());
+    let (secret, fallback) = match account {
+        Some(text) => (
+            HashSecret::derived("lotse/hash-secret-from-account/v1", text.trim().as_bytes()),
+            "a key derived from ACCOUNT_SECRET",
+        ),
+        None => (
+            HashSecret::unconfigured(),
+            "the built-in PUBLIC key: a copy of the database reveals the client addresses",
+        ),
+    };
+    static LOGGED: std::sync::Once = std::sync::Once::new();
+    LOGGED.call_once(|| {
+        console_error!(
+            "{problem}; client addresses and Idempotency-Keys are hashed under {fallback}. \
+             Set it: `openssl rand -base64 32 | wrangler secret put HASH_SECRET` (docs/deploy.md)"
+        )
+    });
+    secret
 }
 
 /// `RATE_LIMIT_PER_MINUTE`: a positive whole number.

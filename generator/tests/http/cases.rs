@@ -373,6 +373,158 @@ pub fn idempotent_retries(client: &Client) {
     assert_ne!(first.json()["id"], other.json()["id"]);
 }
 
+/// Twenty retries with one key, released together, store exactly one application: every
+/// answer is the first one (201 with the same id and token) or, while the first is still
+/// being stored, 409 with Retry-After, whose retry then gets the first answer.
+pub fn concurrent_retries_store_one_application(client: &Client) {
+    let key = format!("parallel-{}-{}", std::process::id(), client.base.len());
+    let note = format!("parallel {key}");
+    let body = submission(&note);
+    let barrier = std::sync::Barrier::new(20);
+    let answers: Vec<(u16, Value, Option<String>)> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..20)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let answer =
+                        client.post_json("/api/applications", &[("idempotency-key", &key)], &body);
+                    let retry_after = answer.header("retry-after").map(str::to_string);
+                    let json = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
+                    (answer.status, json, retry_after)
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let mut ids = std::collections::BTreeSet::new();
+    let mut tokens = std::collections::BTreeSet::new();
+    for (status, json, retry_after) in answers {
+        let json = match status {
+            201 => json,
+            409 => {
+                assert_eq!(json["error"], "idempotency_in_flight", "{json}");
+                assert!(retry_after.is_some(), "409 without Retry-After");
+                // Retry as the client would, until the first answer is there.
+                let mut again = None;
+                for _ in 0..50 {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    let answer =
+                        client.post_json("/api/applications", &[("idempotency-key", &key)], &body);
+                    if answer.status == 201 {
+                        again = Some(answer.json());
+                        break;
+                    }
+                    assert_eq!(answer.status, 409, "{}", answer.body);
+                }
+                again.expect("the first answer after the 409")
+            }
+            other => panic!("unexpected {other}: {json}"),
+        };
+        ids.insert(json["id"].as_str().unwrap().to_string());
+        tokens.insert(json["token"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 1, "one id for one key: {ids:?}");
+    assert_eq!(tokens.len(), 1, "one token for one key");
+    let stored = inbox_pull(client, OFFICE)
+        .into_iter()
+        .filter(|a| {
+            a["fields"]["beschreibung"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with(&note)
+        })
+        .count();
+    assert_eq!(stored, 1, "applications stored for one Idempotency-Key");
+}
+
+/// A key is bound to its request: another body, another service, the HTML form instead
+/// of JSON or a malformed key never gets the first answer.
+pub fn idempotency_keys_are_bound_to_their_request(client: &Client) {
+    let key = format!("bound-{}-{}", std::process::id(), client.base.len());
+    let with_key = [("idempotency-key", key.as_str())];
+    let first = client.post_json("/api/applications", &with_key, &submission("gebunden"));
+    assert_eq!(first.status, 201, "{}", first.body);
+    let first = first.json();
+
+    let mismatch = |answer: super::Answer, what: &str| {
+        assert_eq!(answer.status, 422, "{what}: {}", answer.body);
+        assert!(
+            !answer.body.contains(first["token"].as_str().unwrap()),
+            "{what}: the token leaks"
+        );
+        answer
+    };
+    let other_body = mismatch(
+        client.post_json("/api/applications", &with_key, &submission("anders")),
+        "other fields",
+    );
+    let body = other_body.json();
+    assert_eq!(body["error"], "idempotency_mismatch");
+    assert_eq!(body["reason"], "fields", "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("Idempotency-Key"));
+
+    let feedback = json!({"portal": PORTAL, "service": "barrierefreiheit", "fields": {
+        "seite": "/bottrop/", "beschreibung": "Zu kleine Schrift"}});
+    let other_service = mismatch(
+        client.post_json("/api/applications", &with_key, &feedback),
+        "other service",
+    );
+    assert_eq!(other_service.json()["reason"], "service");
+
+    let fields = valid_fields("gebunden");
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    form.append_pair("portal", PORTAL)
+        .append_pair("service", SERVICE);
+    for (name, value) in fields.as_object().unwrap() {
+        form.append_pair(name, value.as_str().unwrap());
+    }
+    let html_form = client.request(
+        "POST",
+        "/api/applications",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("accept", "text/html"),
+            ("sec-fetch-site", "same-origin"),
+            ("idempotency-key", &key),
+        ],
+        Some(form.finish().as_bytes()),
+    );
+    let html_form = mismatch(html_form, "HTML form");
+    assert!(html_form
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+
+    // The same request again still gets the first answer.
+    let again = client.post_json("/api/applications", &with_key, &submission("gebunden"));
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.json()["token"], first["token"]);
+
+    let long = "x".repeat(201);
+    for bad in [
+        "kurz",
+        long.as_str(),
+        "mit leerzeichen drin",
+        "schl\u{fc}ssel-0123456",
+        "tab\tim-schluessel",
+    ] {
+        let answer = client.request(
+            "POST",
+            "/api/applications",
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", bad),
+            ],
+            Some(submission("schluessel").to_string().as_bytes()),
+        );
+        assert_eq!(answer.status, 400, "{bad:?}: {}", answer.body);
+        assert_eq!(answer.json()["error"], "invalid_idempotency_key", "{bad:?}");
+    }
+}
+
 pub fn security_headers(client: &Client) {
     let answer = client.post_json("/api/applications", &[], &json!({}));
     for header in [
@@ -610,6 +762,23 @@ pub fn nothing_readable_at_rest(client: &Client, state: &Path) {
         }
     }
     assert!(checked > 0, "no state files found in {}", state.display());
+    // The rate limit's client hash is keyed under a secret: the unkeyed SHA-256 of the
+    // address (reversible for IPv4 by trying them all) is nowhere.
+    use sha2::{Digest, Sha256};
+    let unkeyed: String = Sha256::digest(b"lotse-rate:127.0.0.1")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for file in walk(state) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes
+                .windows(unkeyed.len())
+                .any(|w| w == unkeyed.as_bytes()),
+            "{} holds the unkeyed hash of the client address",
+            file.display()
+        );
+    }
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -625,19 +794,48 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// Against a server limited to `limit` submissions a minute: the client is refused
-/// with 429 and Retry-After soon after.
+/// Against a server limited to `limit` submissions a minute: replays of an
+/// Idempotency-Key answer from the store without counting, exactly `limit` new
+/// submissions pass in the sliding minute (no second window's worth when a minute turns),
+/// then 429 with Retry-After; and the limited client still gets its replay.
 pub fn rate_limited(client: &Client, limit: u32) {
-    let mut accepted = 0;
+    let key = format!("rate-{}-{}", std::process::id(), client.base.len());
+    let with_key = [("idempotency-key", key.as_str())];
+    let first = client.post_json("/api/applications", &with_key, &submission("rate"));
+    assert_eq!(first.status, 201, "{}", first.body);
+    let first = first.json();
+    for _ in 0..(limit + 2) {
+        let replay = client.post_json("/api/applications", &with_key, &submission("rate"));
+        assert_eq!(
+            replay.status, 201,
+            "a replay is not limited: {}",
+            replay.body
+        );
+        assert_eq!(replay.json()["token"], first["token"]);
+    }
+    let mut accepted = 1;
     for _ in 0..(limit * 2 + 4) {
         let answer = client.post_json("/api/applications", &[], &submission("rate"));
         match answer.status {
             201 => accepted += 1,
             429 => {
-                assert!(answer.header("retry-after").is_some());
-                // At most two windows' worth can pass when the minute turns mid-run.
-                assert!(accepted <= 2 * limit, "{accepted} accepted before 429");
-                assert!(accepted >= 1);
+                let retry_after: u64 = answer
+                    .header("retry-after")
+                    .expect("429 has Retry-After")
+                    .parse()
+                    .unwrap();
+                assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
+                assert_eq!(
+                    accepted, limit,
+                    "accepted before 429 (replays do not count)"
+                );
+                let replay = client.post_json("/api/applications", &with_key, &submission("rate"));
+                assert_eq!(
+                    replay.status, 201,
+                    "the limited client's replay: {}",
+                    replay.body
+                );
+                assert_eq!(replay.json()["id"], first["id"]);
                 return;
             }
             other => panic!("unexpected {other}: {}", answer.body),
@@ -660,6 +858,8 @@ pub fn all(client: &Client, state: &Path) {
     content_types(client);
     status_lookup(client);
     idempotent_retries(client);
+    concurrent_retries_store_one_application(client);
+    idempotency_keys_are_bound_to_their_request(client);
     security_headers(client);
     office_round_trip(client);
     office_tokens_are_scoped(client);

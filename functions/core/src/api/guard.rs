@@ -2,8 +2,7 @@
 //! content type, cross-site origin, rate.
 
 use crate::http::{Request, Response};
-use crate::ids::hash_hex;
-use crate::store::Store;
+use crate::store::{RateSlot, Store};
 
 use super::{error, Config};
 
@@ -89,22 +88,40 @@ pub fn same_site(request: &Request) -> Result<(), Response> {
     Ok(())
 }
 
-/// 429 when a client exceeds the configured submissions per minute. The client address
-/// is hashed before it reaches the store.
+/// The rate limit's window: a sliding minute.
+pub const RATE_WINDOW_MS: u64 = 60_000;
+
+/// 429 when a client has sent the configured number of submissions within the last
+/// minute (a sliding window: never more than the limit in any 60 seconds, also across
+/// the turn of a minute); Retry-After says when its oldest one leaves the window. The
+/// client address reaches the store only as a keyed hash (HMAC under the hash secret).
 pub async fn rate<S: Store>(store: &S, config: &Config, request: &Request) -> Result<(), Response> {
-    let client_hash = hash_hex(format!("lotse-rate:{}", request.client).as_bytes());
-    let window = request.now_ms / 60_000;
-    match store.count_hit(&client_hash, window).await {
-        Ok(hits) if hits > config.rate_limit_per_minute => {
-            let retry_after = 60 - (request.now_ms / 1000) % 60;
+    let client_hash = config.hash_secret.client_hash(&request.client);
+    let slot = store
+        .take_rate_slot(
+            &client_hash,
+            request.now_ms,
+            RATE_WINDOW_MS,
+            config.rate_limit_per_minute,
+        )
+        .await;
+    match slot {
+        Ok(RateSlot::Taken) => Ok(()),
+        Ok(RateSlot::Full { retry_after_ms }) => {
+            let seconds = retry_after_ms.div_ceil(1000).max(1);
+            let wait = match seconds {
+                1 => "einer Sekunde".to_string(),
+                n => format!("{n} Sekunden"),
+            };
             Err(error(
                 429,
                 "rate_limited",
-                "Zu viele Anträge in kurzer Zeit. Bitte versuchen Sie es in einer Minute erneut.",
+                &format!(
+                    "Zu viele Anträge in kurzer Zeit. Bitte versuchen Sie es in {wait} erneut."
+                ),
             )
-            .with_header("retry-after", &retry_after.to_string()))
+            .with_header("retry-after", &seconds.to_string()))
         }
-        Ok(_) => Ok(()),
         Err(_) => Err(unavailable()),
     }
 }

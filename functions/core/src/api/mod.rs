@@ -112,6 +112,9 @@ pub struct Config {
     pub office_tokens: OfficeTokens,
     /// Submissions per client and minute (SPEC default: 60).
     pub rate_limit_per_minute: u32,
+    /// The secret of the keyed hashes of client addresses and Idempotency-Keys
+    /// (`HASH_SECRET`, `LOTSE_HASH_SECRET`); by default the built-in public stand-in.
+    pub hash_secret: crate::keyed::HashSecret,
     /// Largest accepted request body (SPEC: 64 KiB without attachments).
     pub body_limit: usize,
     /// Shown on the pages the functions render (receipt, status, errors).
@@ -125,6 +128,7 @@ impl Default for Config {
         Config {
             office_tokens: OfficeTokens::None,
             rate_limit_per_minute: 60,
+            hash_secret: crate::keyed::HashSecret::unconfigured(),
             body_limit: 64 * 1024,
             site_name: "Serviceportal".into(),
             login: None,

@@ -3,7 +3,7 @@
 
 use lotse_envelope::{PublicKey, Routing};
 use lotse_model::slug::is_slug;
-use lotse_model::validate::{validate, FieldErrors, Submitted};
+use lotse_model::validate::{validate, Accepted, FieldErrors, Submitted};
 use lotse_model::{FormSchema, TrustLevel};
 use serde_json::{json, Map, Value};
 
@@ -12,9 +12,9 @@ use super::{error, App, Forms};
 use crate::auth::HttpClient;
 use crate::html;
 use crate::http::{Request, Response};
-use crate::idempotency::{self, SavedAnswer};
+use crate::idempotency::{self, Asked, IdempotencyKey, SavedAnswer};
 use crate::ids::{hash_hex, new_id, new_token};
-use crate::store::{Store, StoredApplication};
+use crate::store::{Completion, IdempotencyRecord, Store, StoredApplication};
 use crate::time::rfc3339;
 
 /// What was sent, whatever the encoding.
@@ -58,33 +58,20 @@ async fn accept<S: Store, F: Forms, H: HttpClient>(
     guard::size(&app.config, request)?;
     let kind = guard::content_type(request, &[BodyKind::Json, BodyKind::Form])?;
     guard::same_site(request)?;
-    guard::rate(&app.store, &app.config, request).await?;
-
-    let idempotency_key = match request.header("idempotency-key").map(str::trim) {
-        None => None,
-        Some(key) if idempotency::valid_key(key) => Some(key.to_string()),
-        Some(_) => {
-            return Err(error(
-                400,
-                "invalid_idempotency_key",
-                "Der Idempotency-Key muss 8 bis 200 sichtbare ASCII-Zeichen lang sein.",
-            ))
-        }
-    };
-    if let Some(key) = &idempotency_key {
-        match app
+    let idempotency_key = idempotency_key(&app.config, request)?;
+    // A retry of a key already claimed is answered from the store (the first answer, or
+    // 409 or 422) and does not count against the rate: only new submissions do.
+    let retry = match &idempotency_key {
+        Some(key) => app
             .store
-            .idempotent_answer(&idempotency::key_hash(key))
+            .idempotency_record(key.hash())
             .await
-        {
-            Ok(Some(stored)) => {
-                if let Some(answer) = idempotency::open(key, &stored) {
-                    return Ok(replay(answer));
-                }
-            }
-            Ok(None) => {}
-            Err(_) => return Err(guard::unavailable()),
-        }
+            .map_err(|_| guard::unavailable())?
+            .is_some(),
+        None => false,
+    };
+    if !retry {
+        guard::rate(&app.store, &app.config, request).await?;
     }
 
     let submission = parse(kind, &request.body)?;
@@ -146,6 +133,138 @@ async fn accept<S: Store, F: Forms, H: HttpClient>(
     };
 
     let recipient = PublicKey::from_base64(&schema.public_key).map_err(|_| guard::unavailable())?;
+    // Claim the key before anything is stored: of concurrent requests with one key,
+    // exactly one goes on; the others get the first answer, 409 or 422.
+    let claim = match &idempotency_key {
+        None => None,
+        Some(key) => {
+            let fingerprint = key.fingerprint(&Asked {
+                portal: &schema.portal,
+                service: &schema.service,
+                fields: &accepted,
+                html,
+                account: account_hash.as_deref(),
+            });
+            let owner = idempotency::new_owner();
+            let record = app
+                .store
+                .claim_idempotency(
+                    key.hash(),
+                    &fingerprint,
+                    &owner,
+                    request.now_ms,
+                    request.now_ms.saturating_sub(idempotency::STALE_CLAIM_MS),
+                )
+                .await
+                .map_err(|_| guard::unavailable())?;
+            if record.owner != owner {
+                return settle(key, &fingerprint, &record);
+            }
+            Some((key, fingerprint, owner))
+        }
+    };
+    let outcome = store_new(
+        app,
+        request,
+        &schema,
+        &accepted,
+        account_hash,
+        html,
+        &recipient,
+        &claim,
+    )
+    .await;
+    if let (Err(_), Some((key, _, owner))) = (&outcome, &claim) {
+        // Let a retry try again at once rather than wait for the claim to go stale.
+        let _ = app.store.release_idempotency(key.hash(), owner).await;
+    }
+    outcome
+}
+
+/// The answer to a request whose key another request claimed: the first answer when
+/// the requests match, 422 when they do not, 409 while the first is in flight.
+fn settle(
+    key: &IdempotencyKey,
+    fingerprint: &str,
+    record: &IdempotencyRecord,
+) -> Result<Response, Response> {
+    if let Some(reason) = idempotency::mismatch(&record.fingerprint, fingerprint) {
+        let what = match reason {
+            "service" => "Sie galt einem Antrag auf eine andere Leistung",
+            "fields" => "Sie enthielt andere Angaben",
+            "answer" => {
+                "Sie erwartete die Antwort in anderer Form (als Webseite statt als JSON oder umgekehrt)"
+            }
+            "account" => "Sie wurde mit einer anderen Anmeldung gesendet",
+            _ => "Sie unterschied sich von dieser",
+        };
+        return Err(Response::json(
+            422,
+            &json!({
+                "error": "idempotency_mismatch",
+                "reason": reason,
+                "message": format!(
+                    "Dieser Idempotency-Key wurde schon für eine andere Anfrage verwendet. {what}. \
+                     Für einen neuen Antrag verwenden Sie bitte einen neuen Schlüssel."
+                ),
+            }),
+        ));
+    }
+    match &record.answer {
+        Some(sealed) => key
+            .open(sealed)
+            .map(replay)
+            .ok_or_else(guard::unavailable),
+        None => Err(error(
+            409,
+            "idempotency_in_flight",
+            "Ihr Antrag mit diesem Idempotency-Key wird gerade noch gespeichert. Bitte senden Sie ihn in einer Sekunde noch einmal; Sie erhalten dann dieselbe Antwort.",
+        )
+        .with_header("retry-after", "1")),
+    }
+}
+
+/// The `Idempotency-Key` header: none, one valid key, or 400 (a malformed key, or more
+/// than one, is never ignored).
+fn idempotency_key(
+    config: &super::Config,
+    request: &Request,
+) -> Result<Option<IdempotencyKey>, Response> {
+    let mut values = request
+        .headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("idempotency-key"))
+        .map(|(_, value)| value.trim());
+    let (first, second) = (values.next(), values.next());
+    match (first, second) {
+        (None, _) => Ok(None),
+        (Some(key), None) if idempotency::valid_key(key) => {
+            Ok(Some(IdempotencyKey::new(&config.hash_secret, key)))
+        }
+        _ => Err(error(
+            400,
+            "invalid_idempotency_key",
+            &format!(
+                "Der Idempotency-Key muss ein einzelner Wert aus {} bis {} sichtbaren ASCII-Zeichen sein (ohne Leerzeichen und Umlaute), zum Beispiel eine UUID.",
+                idempotency::MIN_KEY_LEN,
+                idempotency::MAX_KEY_LEN
+            ),
+        )),
+    }
+}
+
+/// Seals and stores a new application (for the claim, if the request holds one).
+#[allow(clippy::too_many_arguments)]
+async fn store_new<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
+    request: &Request,
+    schema: &FormSchema,
+    accepted: &Accepted,
+    account_hash: Option<String>,
+    html: bool,
+    recipient: &PublicKey,
+    claim: &Option<(&IdempotencyKey, String, String)>,
+) -> Result<Response, Response> {
     let token = new_token();
     let created_at = rfc3339(request.now_ms);
     for _attempt in 0..3 {
@@ -166,7 +285,7 @@ async fn accept<S: Store, F: Forms, H: HttpClient>(
             "submitted_at": created_at,
             "fields": accepted,
         });
-        let envelope = lotse_envelope::seal(&recipient, routing, plaintext.to_string().as_bytes())
+        let envelope = lotse_envelope::seal(recipient, routing, plaintext.to_string().as_bytes())
             .map_err(|_| guard::unavailable())?;
         let stored = StoredApplication {
             id: id.clone(),
@@ -180,21 +299,29 @@ async fn accept<S: Store, F: Forms, H: HttpClient>(
             created_at: created_at.clone(),
             updated_at: created_at.clone(),
         };
-        let answer = receipt_answer(&schema, &id, &token, html);
-        let sealed = idempotency_key
+        let answer = receipt_answer(schema, &id, &token, html);
+        let sealed = claim.as_ref().map(|(key, _, _)| key.seal(&answer));
+        let completion = claim
             .as_ref()
-            .map(|key| (idempotency::key_hash(key), idempotency::seal(key, &answer)));
-        match app
-            .store
-            .insert_application(
-                &stored,
-                sealed.as_ref().map(|(h, a)| (h.as_str(), a.as_str())),
-            )
-            .await
-        {
+            .zip(sealed.as_deref())
+            .map(|((key, _, owner), answer)| Completion {
+                key_hash: key.hash(),
+                owner,
+                answer,
+            });
+        match app.store.insert_application(&stored, completion).await {
             Ok(true) => return Ok(replay(answer)),
-            Ok(false) => continue,
+            Ok(false) => {}
             Err(_) => return Err(guard::unavailable()),
+        }
+        // Nothing stored: the id was taken (draw another), or the claim went to a retry
+        // after this request was held up for longer than a claim lasts.
+        if let Some((key, fingerprint, owner)) = claim {
+            match app.store.idempotency_record(key.hash()).await {
+                Ok(Some(record)) if record.owner == *owner && record.answer.is_none() => {}
+                Ok(Some(record)) => return settle(key, fingerprint, &record),
+                Ok(None) | Err(_) => return Err(guard::unavailable()),
+            }
         }
     }
     Err(guard::unavailable())

@@ -1,0 +1,150 @@
+//! Keyed hashes. What the store indexes by when the value itself must not be recoverable
+//! from a copy of the store (client addresses for the rate limit, Idempotency-Keys) is an
+//! HMAC-SHA256 under the edge's hash secret: `HASH_SECRET` on Workers, `LOTSE_HASH_SECRET`
+//! (or a key kept in the data folder) under `lotse serve`. An unkeyed SHA-256 of an IPv4
+//! address is reversed by trying all 2^32 of them; the HMAC is not, without the secret.
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The secret of the keyed hashes. Debug output never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HashSecret {
+    key: [u8; 32],
+    configured: bool,
+}
+
+impl std::fmt::Debug for HashSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.configured {
+            true => f.write_str("HashSecret(<32 bytes>)"),
+            false => f.write_str("HashSecret(<built-in, public>)"),
+        }
+    }
+}
+
+/// Without a configured secret, hashes are keyed with this public value: they stay stable
+/// across isolates and restarts (so rate limits and retries keep working), but protect
+/// no better than a plain hash. The adapters log loudly when they fall back to it.
+const BUILT_IN: [u8; 32] = *b"lotse-hash-secret-not-configured";
+
+impl Default for HashSecret {
+    fn default() -> Self {
+        HashSecret::unconfigured()
+    }
+}
+
+impl HashSecret {
+    /// Base64 (standard or URL-safe, padding optional) of 32 bytes, as
+    /// `openssl rand -base64 32` makes. The error names the problem, never the value.
+    pub fn parse(text: &str) -> Result<HashSecret, String> {
+        let text = text.trim();
+        [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+            .iter()
+            .find_map(|engine| engine.decode(text).ok())
+            .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+            .map(HashSecret::from_bytes)
+            .ok_or_else(|| {
+                "the hash secret is not base64 of 32 bytes (make one with `openssl rand -base64 32`)"
+                    .to_string()
+            })
+    }
+
+    pub fn from_bytes(key: [u8; 32]) -> HashSecret {
+        HashSecret {
+            key,
+            configured: true,
+        }
+    }
+
+    /// A secret derived from another one of the configuration (for a Worker without
+    /// `HASH_SECRET`), so that every isolate derives the same.
+    pub fn derived(label: &str, secret: &[u8]) -> HashSecret {
+        HashSecret::from_bytes(hmac(label.as_bytes(), &[secret]))
+    }
+
+    /// The built-in public stand-in, for a deployment without a secret.
+    pub fn unconfigured() -> HashSecret {
+        HashSecret {
+            key: BUILT_IN,
+            configured: false,
+        }
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.configured
+    }
+
+    /// HMAC-SHA256 under a key derived for `label`, over the parts, each preceded by its
+    /// length (4 bytes, big-endian), so that no two lists of parts hash alike.
+    pub(crate) fn mac(&self, label: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let derived = hmac(&self.key, &[label.as_bytes()]);
+        let mut mac = HmacSha256::new_from_slice(&derived).expect("HMAC takes keys of any length");
+        for part in parts {
+            mac.update(&(part.len() as u32).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// [`HashSecret::mac`], hex-encoded.
+    pub(crate) fn mac_hex(&self, label: &str, parts: &[&[u8]]) -> String {
+        hex(&self.mac(label, parts))
+    }
+
+    /// The rate limit's key for a client address.
+    pub(crate) fn client_hash(&self, client: &str) -> String {
+        self.mac_hex("lotse/rate-client/v1", &[client.as_bytes()])
+    }
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_hashes_depend_on_the_secret() {
+        let a = HashSecret::from_bytes([1; 32]);
+        let b = HashSecret::from_bytes([2; 32]);
+        assert_eq!(a.client_hash("192.0.2.1"), a.client_hash("192.0.2.1"));
+        assert_ne!(a.client_hash("192.0.2.1"), b.client_hash("192.0.2.1"));
+        assert_ne!(a.client_hash("192.0.2.1"), a.client_hash("192.0.2.2"));
+        // Not the unkeyed hash of 0001.
+        assert_ne!(
+            a.client_hash("192.0.2.1"),
+            crate::ids::hash_hex(b"lotse-rate:192.0.2.1")
+        );
+        assert_eq!(a.mac_hex("x", &[b"ab", b"c"]).len(), 64);
+        assert_ne!(a.mac("x", &[b"ab", b"c"]), a.mac("x", &[b"a", b"bc"]));
+        assert!(!format!("{a:?}").contains('1'));
+    }
+
+    #[test]
+    fn secrets_parse_from_base64_of_32_bytes() {
+        let text = STANDARD.encode([7u8; 32]);
+        assert_eq!(
+            HashSecret::parse(&text),
+            Ok(HashSecret::from_bytes([7; 32]))
+        );
+        assert!(HashSecret::parse("kurz").is_err());
+        assert!(HashSecret::parse(&STANDARD.encode([7u8; 31])).is_err());
+        assert!(!HashSecret::default().is_configured());
+        assert!(HashSecret::parse(&text).unwrap().is_configured());
+    }
+}
