@@ -19,6 +19,8 @@
 #   RATE_LIMIT_PER_MINUTE  overrides the value in wrangler.toml
 #   OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, SESSION_SECRET, ACCOUNT_SECRET
 #                          citizen login (docs/login.md); secrets on Cloudflare
+#   HASH_SECRET            key of the hashed client addresses and Idempotency-Keys
+#                          (base64 of 32 bytes; docs/envelope.md); a secret on Cloudflare
 #
 # Run scripts/worker-tools.sh once before.
 set -euo pipefail
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
         --port) PORT=$2; shift 2 ;;
         --state) STATE=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -77,7 +79,7 @@ if [ -n "${OFFICE_TOKENS:-}" ]; then
 fi
 # Rate limit and login: on Cloudflare these are [vars] and secrets; locally, whatever of
 # them is set in the environment is passed as a variable.
-for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET ACCOUNT_SECRET; do
+for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET ACCOUNT_SECRET HASH_SECRET; do
     if [ -n "${!name:-}" ]; then
         vars+=(--var "$name:${!name}")
     fi
