@@ -276,10 +276,24 @@ pub async fn api(
     let limit = app.config.body_limit;
     // A body over the limit is cut at limit + 1 bytes: enough for the functions to
     // answer 413, without reading the rest.
-    let body = to_bytes(body, limit + 1)
-        .await
-        .map(|b| b.to_vec())
-        .unwrap_or_else(|_| vec![0; limit + 1]);
+    let body = match tokio::time::timeout(
+        crate::serve::listener::BODY_TIMEOUT,
+        to_bytes(body, limit + 1),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => bytes.to_vec(),
+        Ok(Err(_)) => vec![0; limit + 1],
+        // A body that does not arrive in time: 408, and the connection closes.
+        Err(_) => {
+            let mut response = (StatusCode::REQUEST_TIMEOUT, "Zeit abgelaufen\n").into_response();
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                HeaderValue::from_static("close"),
+            );
+            return response;
+        }
+    };
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
@@ -301,6 +315,13 @@ pub async fn api(
         body,
         client: peer.ip().to_string(),
         now_ms,
+        // `lotse serve` speaks plain HTTP; the origin is what the browser used to reach it.
+        origin: parts
+            .headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .map(|host| format!("http://{host}"))
+            .unwrap_or_default(),
     };
     // The SQLite store answers synchronously; run it off the async threads.
     let answer = tokio::task::spawn_blocking(move || {
@@ -308,7 +329,12 @@ pub async fn api(
     })
     .await;
     match answer {
-        Ok(response) => to_http(response),
+        Ok(response) => {
+            for line in &response.log {
+                eprintln!("functions: {line}");
+            }
+            to_http(response)
+        }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }

@@ -38,11 +38,11 @@ pub fn read_key(path: &Path) -> Result<PrivateKey> {
         .with_context(|| format!("{}: not a Lotse office key", path.display()))
 }
 
-/// Envelopes in `text`: one envelope, a list of them, or the office list answer
+/// The items in `text`: one envelope, a list of them, or the office list answer
 /// (`{"applications": [...]}`).
-pub fn envelopes_in(text: &str) -> Result<Vec<Envelope>> {
+fn items_in(text: &str) -> Result<Vec<Value>> {
     let value: Value = serde_json::from_str(text).context("the input is not JSON")?;
-    let items: Vec<Value> = match value {
+    Ok(match value {
         Value::Array(items) => items,
         Value::Object(ref object) if object.contains_key("applications") => {
             match object.get("applications") {
@@ -51,29 +51,88 @@ pub fn envelopes_in(text: &str) -> Result<Vec<Envelope>> {
             }
         }
         other => vec![other],
-    };
-    items
-        .into_iter()
-        .map(|item| serde_json::from_value::<Envelope>(item).context("not a Lotse envelope"))
-        .collect()
+    })
 }
 
-/// Decrypts every envelope and returns the applications as JSON, with their routing.
-pub fn decrypt_all(key: &PrivateKey, envelopes: &[Envelope]) -> Result<Vec<Value>> {
-    envelopes
-        .iter()
-        .map(|envelope| {
-            let plaintext = lotse_envelope::open(key, envelope)
-                .with_context(|| format!("application {}", envelope.routing.id))?;
-            serde_json::from_slice(&plaintext).with_context(|| {
-                format!("application {}: content is not JSON", envelope.routing.id)
-            })
-        })
-        .collect()
+/// What an inbox command read: the decrypted applications and, in their place in the
+/// list, those that could not be read, as `{"id": …, "unreadable": reason}`. Nothing
+/// is dropped: an entry the server marks unreadable, one that is no envelope and one
+/// that does not decrypt are all listed, and named in [`Inbox::unreadable`].
+#[derive(Debug, Default)]
+pub struct Inbox {
+    pub applications: Vec<Value>,
+    /// `(id, reason)` of every entry that could not be read.
+    pub unreadable: Vec<(String, String)>,
+    /// Print a list even for one application (`pull`, whose answer is always a list).
+    pub always_list: bool,
+}
+
+impl Inbox {
+    /// The applications as pretty JSON: a list, or one object for a single decrypted
+    /// application.
+    pub fn to_json(&self) -> String {
+        if self.always_list {
+            serde_json::to_string_pretty(&self.applications).unwrap_or_default()
+        } else {
+            to_pretty(&self.applications)
+        }
+    }
+
+    fn push_unreadable(&mut self, id: String, status: Option<&str>, reason: String) {
+        let mut entry = serde_json::json!({"id": id, "unreadable": reason});
+        if let Some(status) = status {
+            entry["status"] = Value::String(status.to_string());
+        }
+        self.applications.push(entry);
+        self.unreadable.push((id, reason));
+    }
+}
+
+/// Decrypts every item; see [`Inbox`]. Items carry their status when the server's list
+/// gave one.
+pub fn decrypt_items(key: &PrivateKey, items: Vec<Value>) -> Inbox {
+    let mut inbox = Inbox::default();
+    for item in items {
+        let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_string);
+        let status = text("status");
+        let id = text("id").unwrap_or_else(|| "?".into());
+        if let Some(reason) = text("unreadable") {
+            inbox.push_unreadable(
+                id,
+                status.as_deref(),
+                format!("the server cannot read it: {reason}"),
+            );
+            continue;
+        }
+        let envelope = match serde_json::from_value::<Envelope>(item) {
+            Ok(envelope) => envelope,
+            Err(_) => {
+                inbox.push_unreadable(id, status.as_deref(), "not a Lotse envelope".into());
+                continue;
+            }
+        };
+        let id = envelope.routing.id.clone();
+        let opened = lotse_envelope::open(key, &envelope)
+            .map_err(|e| format!("cannot be decrypted with this key: {e}"))
+            .and_then(|plaintext| {
+                serde_json::from_slice::<Value>(&plaintext)
+                    .map_err(|_| "its content is not JSON".to_string())
+            });
+        match opened {
+            Ok(mut application) => {
+                if let (Some(object), Some(status)) = (application.as_object_mut(), &status) {
+                    object.insert("status".into(), Value::String(status.clone()));
+                }
+                inbox.applications.push(application);
+            }
+            Err(reason) => inbox.push_unreadable(id, status.as_deref(), reason),
+        }
+    }
+    inbox
 }
 
 /// `lotse inbox decrypt --key FILE [ENVELOPE]`.
-pub fn decrypt(key_file: &Path, input: Option<&Path>) -> Result<String> {
+pub fn decrypt(key_file: &Path, input: Option<&Path>) -> Result<Inbox> {
     let key = read_key(key_file)?;
     let text = match input {
         Some(path) => {
@@ -87,8 +146,7 @@ pub fn decrypt(key_file: &Path, input: Option<&Path>) -> Result<String> {
             text
         }
     };
-    let applications = decrypt_all(&key, &envelopes_in(&text)?)?;
-    Ok(to_pretty(&applications))
+    Ok(decrypt_items(&key, items_in(&text)?))
 }
 
 fn to_pretty(applications: &[Value]) -> String {
@@ -107,14 +165,14 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// `lotse inbox pull`: fetches the office's envelopes and decrypts them.
+/// `lotse inbox pull`: fetches the office's envelopes and decrypts them; see [`Inbox`].
 pub fn pull(
     server: &str,
     portal: &str,
     office: &str,
     token: &str,
     key_file: &Path,
-) -> Result<String> {
+) -> Result<Inbox> {
     let key = read_key(key_file)?;
     let url = format!(
         "{}/api/office/{portal}/{office}/applications",
@@ -133,28 +191,10 @@ pub fn pull(
     if status != 200 {
         bail!("{url} answered {status}: {body}");
     }
-    let envelopes = envelopes_in(&body)?;
-    let statuses: Vec<(String, String)> = serde_json::from_str::<Value>(&body)?
-        .get("applications")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .map(|i| {
-                    let field =
-                        |k: &str| i.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-                    (field("id"), field("status"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut applications = decrypt_all(&key, &envelopes)?;
-    for (application, (_, status)) in applications.iter_mut().zip(statuses) {
-        if let Some(object) = application.as_object_mut() {
-            object.insert("status".into(), Value::String(status));
-        }
-    }
-    Ok(serde_json::to_string_pretty(&applications)?)
+    Ok(Inbox {
+        always_list: true,
+        ..decrypt_items(&key, items_in(&body)?)
+    })
 }
 
 /// `lotse inbox status`: sets the status of one application, with an optional note.

@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         Command::Worker { out } => run_worker(&out),
         Command::Keys(KeysCommand::New { out }) => print_result(inbox::new_key(&out)),
         Command::Inbox(InboxCommand::Decrypt { key, envelope }) => {
-            print_result(inbox::decrypt(&key, envelope.as_deref()))
+            print_inbox(inbox::decrypt(&key, envelope.as_deref()))
         }
         Command::Inbox(InboxCommand::Pull {
             server,
@@ -46,7 +46,7 @@ fn main() -> ExitCode {
             office,
             key,
             token,
-        }) => print_result(inbox::pull(&server, &portal, &office, &token, &key)),
+        }) => print_inbox(inbox::pull(&server, &portal, &office, &token, &key)),
         Command::Inbox(InboxCommand::Status {
             server,
             id,
@@ -79,6 +79,26 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+    }
+}
+
+/// The applications on standard output; every one that could not be read is also
+/// named on standard error, and makes the exit code 3: an inbox is never quietly
+/// shorter than what the server holds.
+fn print_inbox(result: anyhow::Result<inbox::Inbox>) -> ExitCode {
+    match result {
+        Ok(inbox) => {
+            println!("{}", inbox.to_json());
+            for (id, reason) in &inbox.unreadable {
+                eprintln!("error: application {id} could not be read: {reason}");
+            }
+            if inbox.unreadable.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(exit::FAILURE)
+            }
+        }
+        Err(e) => fail(&e),
     }
 }
 

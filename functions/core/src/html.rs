@@ -95,6 +95,7 @@ pub fn error_from_json(site: &str, response: &Response) -> Response {
         _ => "Das hat nicht geklappt",
     };
     let mut html = Response::html(response.status, message_page(site, heading, &message));
+    html.log = response.log.clone();
     for (name, value) in &response.headers {
         if name != "content-type" {
             html = html.with_header(name, value);

@@ -18,9 +18,24 @@ pub struct Request {
     /// The time of the request in milliseconds since the Unix epoch. Passed in because
     /// WebAssembly has no system clock.
     pub now_ms: u64,
+    /// The site's origin as the runtime received the request, `scheme://host[:port]`
+    /// (`https://…` from the URL on Workers, `http://` + Host under `lotse serve`).
+    /// Empty when unknown: then `https://` + the Host header is assumed.
+    pub origin: String,
 }
 
 impl Request {
+    /// [`Request::origin`], lowercase and without a default port, as browsers serialize
+    /// an `Origin` header.
+    pub fn site_origin(&self) -> String {
+        let origin = if self.origin.is_empty() {
+            format!("https://{}", self.header("host").unwrap_or(""))
+        } else {
+            self.origin.clone()
+        };
+        normalize_origin(&origin)
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -82,6 +97,10 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Lines for the operator's log, never sent to the client: the adapters print them
+    /// (`eprintln!` under `lotse serve`, `console_error!` on Workers). They name what
+    /// failed and the application's id, never a token, a secret or a field value.
+    pub log: Vec<String>,
 }
 
 impl Response {
@@ -90,6 +109,7 @@ impl Response {
             status,
             headers: vec![("content-type".into(), content_type.into())],
             body: body.into(),
+            log: Vec::new(),
         }
     }
 
@@ -120,11 +140,31 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Adds a line for the operator's log (see [`Response::log`]).
+    pub fn logged(mut self, line: impl Into<String>) -> Self {
+        self.log.push(line.into());
+        self
+    }
+
     /// Adds a header without replacing others of that name (`set-cookie`).
     pub fn append_header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_ascii_lowercase(), value.into()));
         self
     }
+}
+
+/// `scheme://host[:port]` in lowercase, with the scheme's default port dropped
+/// (RFC 6454 serialization), so that two spellings of one origin compare equal.
+pub fn normalize_origin(origin: &str) -> String {
+    let lower = origin.trim().to_ascii_lowercase();
+    for (scheme, port) in [("https://", ":443"), ("http://", ":80")] {
+        if let Some(rest) = lower.strip_prefix(scheme) {
+            if let Some(host) = rest.strip_suffix(port) {
+                return format!("{scheme}{host}");
+            }
+        }
+    }
+    lower
 }
 
 #[cfg(test)]

@@ -5,13 +5,16 @@ use std::cell::Cell;
 
 use futures_executor::block_on;
 use lotse_envelope::PrivateKey;
-use lotse_functions::auth::NoNetwork;
+use lotse_functions::auth::{
+    AccountKey, AuthError, HttpClient, NoNetwork, Oidc, OidcConfig, Session, SessionKeys,
+};
 use lotse_functions::sqlite::SqliteStore;
 use lotse_functions::store::{Completion, IdempotencyRecord, RateSlot, StatusEntry, StoreResult};
 use lotse_functions::{
-    handle, App, Config, Forms, OfficeTokens, Request, Store, StoreError, StoredApplication,
+    handle, App, Config, Forms, LoginSetup, OfficeTokens, Request, Store, StoreError,
+    StoredApplication,
 };
-use lotse_model::{FieldType, FormField, FormSchema, TrustLevel};
+use lotse_model::{AcrMap, FieldType, FormField, FormSchema, LoginConfig, TrustLevel};
 use proptest::prelude::*;
 
 struct OneForm(FormSchema);
@@ -172,16 +175,160 @@ fn an_accepted_application_is_stored_encrypted_and_decryptable() {
     assert_eq!(opened["fields"]["iban"], "DE89370400440532013000");
 }
 
-fn arbitrary_request() -> impl Strategy<Value = Request> {
-    let methods = prop::sample::select(vec!["GET", "POST", "PUT", "DELETE", "OPTIONS", "G\u{0}T"]);
+/// Answers the provider's discovery document and nothing else: a login starts without a
+/// network, and a callback never gets past its checks to a token exchange.
+struct DiscoveryOnly;
+
+const ISSUER: &str = "https://id.example.de";
+
+impl HttpClient for DiscoveryOnly {
+    async fn get_json(&self, url: &str) -> Result<serde_json::Value, AuthError> {
+        if url == format!("{ISSUER}/.well-known/openid-configuration") {
+            return Ok(serde_json::json!({
+                "issuer": ISSUER,
+                "authorization_endpoint": format!("{ISSUER}/auth"),
+                "token_endpoint": format!("{ISSUER}/token"),
+                "jwks_uri": format!("{ISSUER}/jwks"),
+            }));
+        }
+        Err(AuthError::Provider(format!("no network for {url}")))
+    }
+
+    async fn post_form(
+        &self,
+        url: &str,
+        _: &[(&str, &str)],
+        _: Option<(&str, &str)>,
+    ) -> Result<(u16, serde_json::Value), AuthError> {
+        Err(AuthError::Provider(format!("no network for {url}")))
+    }
+}
+
+/// Two forms: one for anybody, one that needs a substantial login.
+struct Catalogue(Vec<FormSchema>);
+
+impl Forms for Catalogue {
+    async fn schema(&self, portal: &str, service: &str) -> Option<FormSchema> {
+        self.0
+            .iter()
+            .find(|s| s.portal == portal && s.service == service)
+            .cloned()
+    }
+
+    async fn offices(&self, portal: &str) -> Option<Vec<String>> {
+        let offices: Vec<String> = self
+            .0
+            .iter()
+            .filter(|s| s.portal == portal)
+            .map(|s| s.office.clone())
+            .collect();
+        (!offices.is_empty()).then_some(offices)
+    }
+}
+
+const OFFICE_TOKEN: &str = "office-token-0123456789";
+const NOW: u64 = 1_795_462_200_000;
+
+fn login_setup() -> LoginSetup {
+    let login = LoginConfig {
+        issuer: ISSUER.into(),
+        client_id: "lotse".into(),
+        acr: AcrMap::default(),
+    };
+    LoginSetup {
+        oidc: std::sync::Arc::new(Oidc::new(
+            OidcConfig::new(&login, "client-secret", "https://portal.example.de").unwrap(),
+        )),
+        keys: SessionKeys {
+            current: [1; 32],
+            previous: Some([2; 32]),
+        },
+        accounts: AccountKey::from_bytes([3; 32]),
+    }
+}
+
+/// The app with login on, every kind of form, and one office token for all.
+fn login_app<S: Store>(store: S) -> App<S, Catalogue, DiscoveryOnly> {
+    let (_, public) = PrivateKey::generate();
+    let open = schema(public.to_base64());
+    let gated = FormSchema {
+        service: "gewerbe-anmelden".into(),
+        title: "Gewerbe anmelden".into(),
+        login: TrustLevel::Substantial,
+        ..open.clone()
+    };
+    App {
+        store,
+        forms: Catalogue(vec![open, gated]),
+        http: DiscoveryOnly,
+        config: Config {
+            office_tokens: OfficeTokens::All(OFFICE_TOKEN.into()),
+            login: Some(login_setup()),
+            ..Config::default()
+        },
+    }
+}
+
+fn session_cookie(level: TrustLevel, keys: &SessionKeys) -> String {
+    let session = Session {
+        sub: "buerger-4711".into(),
+        level,
+        acr: "STORK-QAA-Level-3".into(),
+        given_name: Some("Erika".into()),
+        family_name: None,
+        email: None,
+        address: None,
+        exp: NOW + 60_000,
+    };
+    format!("lotse_session={}", session.seal(keys, NOW))
+}
+
+/// What the generated request carries; `{ID}` and `{TOKEN}` in its text are replaced by
+/// an application stored before the request.
+#[derive(Clone, Debug)]
+struct Draft {
+    method: &'static str,
+    path: String,
+    query: String,
+    content_type: &'static str,
+    body: Vec<u8>,
+    origin: Option<&'static str>,
+    authorization: Option<String>,
+    cookie: u8,
+    html: bool,
+    idempotency_key: Option<String>,
+    broken: bool,
+}
+
+fn drafts() -> impl Strategy<Value = Draft> {
+    let methods = prop::sample::select(vec![
+        "GET", "GET", "POST", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "G\u{0}T",
+    ]);
     let paths = prop_oneof![
         Just("/api/applications".to_string()),
-        Just("/api/status".to_string()),
-        Just("/api/receipt".to_string()),
+        Just("/api/applications/{ID}".to_string()),
         "/api/applications/[A-Z0-9-]{0,12}",
+        Just("/api/login".to_string()),
+        Just("/api/callback".to_string()),
+        Just("/api/session".to_string()),
+        Just("/api/logout".to_string()),
+        Just("/api/postfach".to_string()),
+        Just("/api/receipt".to_string()),
+        Just("/api/status".to_string()),
+        Just("/api/office/musterstadt/steueramt/applications".to_string()),
         "/api/office/[a-z]{0,8}/[a-z]{0,8}/applications",
+        Just("/api/office/applications/{ID}/status".to_string()),
         "/api/office/applications/[A-Z0-9-]{0,12}/status",
         "/[ -~]{0,40}",
+    ];
+    let trailing = any::<bool>();
+    let queries = prop_oneof![
+        "[ -~]{0,40}",
+        Just("id={ID}".to_string()),
+        Just("id={ID}&token={TOKEN}".to_string()),
+        "portal=(musterstadt|x y|)&return=(/musterstadt/|//evil.example|/api/postfach)&level=(low|substantial|high|hoch)",
+        "code=[a-z0-9]{0,10}&state=[a-z0-9]{0,10}(&error=access_denied)?",
+        Just("portal=musterstadt".to_string()),
     ];
     let content_types = prop::sample::select(vec![
         "application/json",
@@ -193,57 +340,221 @@ fn arbitrary_request() -> impl Strategy<Value = Request> {
     let bodies = prop_oneof![
         prop::collection::vec(any::<u8>(), 0..300),
         Just(VALID.as_bytes().to_vec()),
+        Just(VALID.replace("hund-anmelden", "gewerbe-anmelden").into_bytes()),
         "[ -~]{0,200}".prop_map(String::into_bytes),
         r#"\{"portal":"musterstadt","service":"hund-anmelden","fields":\{"name":"[^"]{0,20}","x":[0-9]{1,3}\}\}"#.prop_map(String::into_bytes),
-        "portal=musterstadt&service=hund-anmelden&name=[a-z%]{0,20}&iban=[A-Z0-9 ]{0,30}".prop_map(String::into_bytes),
+        "portal=musterstadt&service=(hund|gewerbe)-anmelden&name=[a-z%]{0,20}&iban=[A-Z0-9 ]{0,30}".prop_map(String::into_bytes),
+        Just(b"id={ID}&token={TOKEN}".to_vec()),
+        r#"\{"status":"(in_progress|completed|erledigt)","note":"[ -~]{0,20}"\}"#.prop_map(String::into_bytes),
+        "return=(/musterstadt/|https://evil.example/)".prop_map(String::into_bytes),
+        Just(vec![b'x'; 70 * 1024]),
     ];
-    let header_values = "[ -~]{0,60}";
+    let origins = prop::sample::select(vec![
+        None,
+        None,
+        Some("https://portal.example.de"),
+        Some("https://evil.example"),
+        Some("null"),
+    ]);
+    let authorizations = prop_oneof![
+        Just(None),
+        Just(Some(format!("Bearer {OFFICE_TOKEN}"))),
+        Just(Some("Bearer {TOKEN}".to_string())),
+        "[ -~]{0,60}".prop_map(|a| Some(format!("Bearer {a}"))),
+    ];
     (
-        methods,
-        paths,
-        "[ -~]{0,40}",
-        content_types,
-        bodies,
-        header_values,
-        header_values,
-        any::<u64>(),
+        (methods, paths, trailing, queries, content_types, bodies),
+        (
+            origins,
+            authorizations,
+            0u8..5,
+            any::<bool>(),
+            prop::option::of("[ -~]{0,30}"),
+            prop::bool::weighted(0.2),
+        ),
     )
         .prop_map(
-            |(method, path, query, content_type, body, origin, auth, now_ms)| {
-                let mut headers = vec![];
-                if !content_type.is_empty() {
-                    headers.push(("content-type".to_string(), content_type.to_string()));
-                }
-                if origin.len() % 3 == 0 {
-                    headers.push(("origin".to_string(), origin));
-                }
-                headers.push(("authorization".to_string(), format!("Bearer {auth}")));
-                headers.push((
-                    "accept".to_string(),
-                    if now_ms % 2 == 0 { "text/html" } else { "*/*" }.to_string(),
-                ));
-                Request {
-                    method: method.to_string(),
-                    path,
-                    query,
-                    headers,
-                    body,
-                    client: "198.51.100.7".into(),
-                    now_ms,
-                }
+            |(
+                (method, path, trailing, query, content_type, body),
+                (origin, authorization, cookie, html, idempotency_key, broken),
+            )| Draft {
+                method,
+                path: if trailing { format!("{path}/") } else { path },
+                query,
+                content_type,
+                body,
+                origin,
+                authorization,
+                cookie,
+                html,
+                idempotency_key,
+                broken,
             },
         )
 }
 
+/// The statuses a route may answer with a working store; `None` for no route.
+fn allowed_statuses(method: &str, path: &str, office_token: bool) -> Option<&'static [u16]> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    let method = if method == "HEAD" { "GET" } else { method };
+    let route: &[u16] = match (method, segments.as_slice()) {
+        ("POST", ["api", "applications"]) => {
+            &[201, 303, 400, 401, 403, 404, 409, 413, 415, 422, 429]
+        }
+        ("GET", ["api", "applications"]) => &[200, 401],
+        ("GET", ["api", "applications", _]) => &[200, 404],
+        ("GET", ["api", "login"]) => &[303, 400],
+        ("GET", ["api", "callback"]) => &[303, 400, 403],
+        ("GET", ["api", "session" | "postfach" | "status"]) => &[200],
+        ("POST", ["api", "logout"]) => &[200, 303, 403],
+        ("GET", ["api", "receipt"]) => &[200, 404],
+        ("POST", ["api", "status"]) => &[200, 403, 404, 413, 415],
+        ("GET", ["api", "office", _, _, "applications"]) if office_token => &[200, 403, 404],
+        ("POST", ["api", "office", "applications", _, "status"]) if office_token => {
+            &[200, 400, 404, 413, 415]
+        }
+        ("GET", ["api", "office", _, _, "applications"])
+        | ("POST", ["api", "office", "applications", _, "status"]) => &[401],
+        (
+            _,
+            ["api", "applications" | "receipt" | "status" | "login" | "callback" | "session" | "logout"
+            | "postfach"]
+            | ["api", "applications", _]
+            | ["api", "office", _, _, "applications"]
+            | ["api", "office", "applications", _, "status"],
+        ) => &[405],
+        _ => return None,
+    };
+    Some(route)
+}
+
+const SECURITY_HEADERS: [(&str, &str); 6] = [
+    ("content-security-policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    ("strict-transport-security", "max-age=31536000; includeSubDomains"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cache-control", "no-store"),
+];
+
+/// Stores one application and builds the request from the draft.
+fn prepare<S: Store>(app: &App<S, Catalogue, DiscoveryOnly>, draft: &Draft) -> (Request, String) {
+    let stored = block_on(handle(app, post(VALID)));
+    let (id, token) = if stored.status == 201 {
+        let body: serde_json::Value = serde_json::from_slice(&stored.body).unwrap();
+        (
+            body["id"].as_str().unwrap().to_string(),
+            body["token"].as_str().unwrap().to_string(),
+        )
+    } else {
+        ("ZZZZ-ZZZZ".to_string(), "Z".repeat(26))
+    };
+    let fill = |text: &str| text.replace("{ID}", &id).replace("{TOKEN}", &token);
+    let keys = &app.config.login.as_ref().unwrap().keys;
+    let mut headers = vec![];
+    if !draft.content_type.is_empty() {
+        headers.push(("content-type".to_string(), draft.content_type.to_string()));
+    }
+    if let Some(origin) = draft.origin {
+        headers.push(("origin".to_string(), origin.to_string()));
+    }
+    if let Some(authorization) = &draft.authorization {
+        headers.push(("authorization".to_string(), fill(authorization)));
+    }
+    let cookie = match draft.cookie {
+        1 => Some(session_cookie(TrustLevel::Low, keys)),
+        2 => Some(session_cookie(TrustLevel::Substantial, keys)),
+        3 => Some("lotse_session=kaputt; lotse_login=auch-kaputt".to_string()),
+        4 => Some(format!("lotse_receipt_{}=kaputt", id.replace('-', ""))),
+        _ => None,
+    };
+    if let Some(cookie) = cookie {
+        headers.push(("cookie".to_string(), cookie));
+    }
+    if let Some(key) = &draft.idempotency_key {
+        headers.push(("idempotency-key".to_string(), key.clone()));
+    }
+    headers.push((
+        "accept".to_string(),
+        if draft.html { "text/html" } else { "*/*" }.to_string(),
+    ));
+    let body = match String::from_utf8(draft.body.clone()) {
+        Ok(text) => fill(&text).into_bytes(),
+        Err(_) => draft.body.clone(),
+    };
+    let request = Request {
+        method: draft.method.to_string(),
+        path: fill(&draft.path),
+        query: fill(&draft.query),
+        headers,
+        body,
+        client: "198.51.100.7".into(),
+        now_ms: NOW,
+        ..Request::default()
+    };
+    (request, token)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
+    /// Every route, with login on, with and without a session, an office token, the
+    /// token of a stored application; on a working store and on one that fails. The
+    /// oracles can fail: the statuses each route and method may answer, the security
+    /// headers on every answer, JSON that parses, never a 5xx but the broken store's 503,
+    /// and no token in the operator's log.
     #[test]
-    fn no_request_panics_and_every_answer_is_well_formed(request in arbitrary_request()) {
-        let (app, _) = app(SqliteStore::in_memory().unwrap());
-        let answer = block_on(handle(&app, request));
-        prop_assert!((200..600).contains(&answer.status));
-        prop_assert!(answer.header("content-security-policy").is_some());
-        prop_assert!(answer.status != 500);
+    fn every_route_answers_within_its_statuses_with_login_on(draft in drafts()) {
+        let answer_of = |request: Request| -> lotse_functions::Response {
+            if draft.broken {
+                let app = login_app(BrokenStore { calls: Cell::new(0) });
+                block_on(handle(&app, request))
+            } else {
+                let app = login_app(SqliteStore::in_memory().unwrap());
+                block_on(handle(&app, request))
+            }
+        };
+        // The stored application (when the store works) for `{ID}` and `{TOKEN}`.
+        let app = login_app(SqliteStore::in_memory().unwrap());
+        let (request, token) = prepare(&app, &draft);
+        let answer = if draft.broken {
+            answer_of(request.clone())
+        } else {
+            block_on(handle(&app, request.clone()))
+        };
+        let what = format!("{} {}?{} -> {}: {}", request.method.escape_debug(), request.path, request.query, answer.status, String::from_utf8_lossy(&answer.body).chars().take(300).collect::<String>());
+
+        let office_token = request.header("authorization") == Some(&format!("Bearer {OFFICE_TOKEN}"));
+        let allowed = allowed_statuses(&request.method, &request.path, office_token);
+        match allowed {
+            Some(statuses) => prop_assert!(
+                statuses.contains(&answer.status) || (draft.broken && answer.status == 503),
+                "{what}: allowed {statuses:?}"
+            ),
+            None => prop_assert_eq!(answer.status, 404, "{}", what),
+        }
+        prop_assert!(answer.status < 500 || (draft.broken && answer.status == 503), "{what}");
+        for (name, value) in SECURITY_HEADERS {
+            prop_assert_eq!(answer.header(name), Some(value), "{}: {}", name, what);
+        }
+        let content_type = answer.header("content-type").unwrap_or("");
+        if content_type.starts_with("application/json") {
+            prop_assert!(serde_json::from_slice::<serde_json::Value>(&answer.body).is_ok(), "{what}");
+        }
+        if content_type.starts_with("text/html") {
+            prop_assert!(answer.body.starts_with(b"<!DOCTYPE html>"), "{what}");
+        }
+        if answer.status == 303 {
+            prop_assert!(answer.header("location").is_some_and(|l| l.starts_with('/') || l.starts_with(ISSUER)), "{what}");
+        }
+        if answer.status == 503 {
+            prop_assert!(answer.header("retry-after").is_some(), "{what}");
+        }
+        if answer.status == 401 && request.path.starts_with("/api/office/") {
+            prop_assert_eq!(answer.header("www-authenticate"), Some("Bearer"), "{}", what);
+        }
+        for line in &answer.log {
+            prop_assert!(!line.contains(&token), "the token in the log: {line}");
+        }
     }
 }
 
@@ -252,10 +563,6 @@ proptest! {
 /// current and the previous key) the first application is still listed.
 #[test]
 fn mein_postfach_keeps_its_applications_across_three_session_key_rotations() {
-    use lotse_functions::auth::{AccountKey, Oidc, OidcConfig, Session, SessionKeys};
-    use lotse_functions::LoginSetup;
-    use lotse_model::{AcrMap, LoginConfig};
-
     let store = SqliteStore::in_memory().unwrap();
     let (mut app, _) = app(store);
     let login = LoginConfig {

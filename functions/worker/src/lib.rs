@@ -14,6 +14,7 @@ mod d1;
 mod http;
 
 use futures_util::StreamExt;
+use lotse_functions::auth::SessionKeys;
 use lotse_functions::{handle, App, Config, HashSecret, OfficeTokens};
 use worker::{console_error, event, Context, Env, Headers, ResponseBuilder};
 
@@ -45,7 +46,13 @@ async fn fetch(
         config,
     };
     let request = into_core(request).await?;
-    from_core(handle(&app, request).await)
+    let response = handle(&app, request).await;
+    // The functions' lines for the operator (what failed, with the application's id;
+    // never a token or a field value), in the Worker's log (`wrangler tail`).
+    for line in &response.log {
+        console_error!("{line}");
+    }
+    from_core(response)
 }
 
 /// The configuration from the Worker's secrets and variables. A broken value is logged and
@@ -74,7 +81,34 @@ pub fn config(env: &Env) -> Config {
         config.site_name = name;
     }
     config.hash_secret = hash_secret(env);
+    config.receipt_keys = receipt_keys(env);
     config
+}
+
+/// The key of the receipt cookie, which must open in whichever isolate serves the
+/// receipt page: the `RECEIPT_SECRET` secret (format of `SESSION_SECRET`), else one
+/// derived from the first secret of `SESSION_SECRET`, `ACCOUNT_SECRET` and
+/// `OFFICE_TOKENS` that is set. Without any, a key per isolate (and a log line): a
+/// receipt page served by another isolate then shows the status form instead.
+fn receipt_keys(env: &Env) -> SessionKeys {
+    if let Some(text) = string_binding(env, "RECEIPT_SECRET") {
+        match SessionKeys::parse(&text) {
+            Ok(keys) => return keys,
+            Err(e) => console_error!("RECEIPT_SECRET ignored: {}", e.log_reason()),
+        }
+    }
+    for name in ["SESSION_SECRET", "ACCOUNT_SECRET", "OFFICE_TOKENS"] {
+        if let Some(text) = string_binding(env, name).filter(|t| !t.trim().is_empty()) {
+            return SessionKeys::derive("lotse/receipt-key/v1", text.trim().as_bytes());
+        }
+    }
+    static ISOLATE_KEY: std::sync::OnceLock<SessionKeys> = std::sync::OnceLock::new();
+    ISOLATE_KEY
+        .get_or_init(|| {
+            console_error!("no RECEIPT_SECRET (nor SESSION_SECRET, ACCOUNT_SECRET, OFFICE_TOKENS): receipt cookies are sealed per isolate");
+            SessionKeys::random()
+        })
+        .clone()
 }
 
 /// The secret of the keyed hashes (client addresses, Idempotency-Keys): `HASH_SECRET`
@@ -125,7 +159,8 @@ fn string_binding(env: &Env, name: &str) -> Option<String> {
 }
 
 async fn into_core(mut request: worker::Request) -> worker::Result<lotse_functions::Request> {
-    let (path, query) = split_url(&request.inner().url());
+    let url = request.inner().url();
+    let (path, query) = split_url(&url);
     let headers: Vec<(String, String)> = request
         .headers()
         .entries()
@@ -149,6 +184,7 @@ async fn into_core(mut request: worker::Request) -> worker::Result<lotse_functio
         body,
         client,
         now_ms: worker::Date::now().as_millis(),
+        origin: origin_of(&url),
     })
 }
 

@@ -98,26 +98,14 @@ pub fn html_form_redirects_to_a_receipt(client: &Client) {
     pairs.extend(values.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let answer = client.post_form("/api/applications", &pairs);
     assert_eq!(answer.status, 303, "{}", answer.body);
-    let location = answer
-        .header("location")
-        .expect("303 has a Location")
-        .to_string();
-    assert!(location.starts_with("/api/receipt?"), "{location}");
-
-    let receipt = client.get(&location, &[("accept", "text/html")]);
-    assert_eq!(receipt.status, 200);
+    let (receipt, id, token) = follow_receipt(client, &answer);
+    assert_eq!(receipt.status, 200, "{}", receipt.body);
     assert_eq!(receipt.header("referrer-policy"), Some("no-referrer"));
     assert!(receipt
         .header("content-type")
         .unwrap()
         .starts_with("text/html"));
-    let query: Vec<(String, String)> =
-        form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
-            .into_owned()
-            .collect();
-    let id = &query.iter().find(|(k, _)| k == "id").unwrap().1;
-    let token = &query.iter().find(|(k, _)| k == "token").unwrap().1;
-    assert!(receipt.body.contains(id.as_str()) && receipt.body.contains(token.as_str()));
+    assert!(receipt.body.contains("Ihr Antrag ist eingegangen"));
     assert!(
         receipt
             .body
@@ -127,11 +115,143 @@ pub fn html_form_redirects_to_a_receipt(client: &Client) {
     assert!(receipt
         .body
         .contains("<meta name=\"referrer\" content=\"no-referrer\">"));
+    let (id, token) = (&id, &token);
 
     // The status page works with a plain form too.
     let status = client.post_form("/api/status", &[("id", id), ("token", token)]);
     assert_eq!(status.status, 200, "{}", status.body);
     assert!(status.body.contains("Eingegangen"));
+}
+
+/// Follows the 303 of an accepted HTML form as a browser does, sending the receipt
+/// cookie it set. The address names the id only; the cookie is sealed, short-lived and
+/// for the receipt page alone. Returns the receipt page and the id and token it shows.
+pub fn follow_receipt(client: &Client, answer: &super::Answer) -> (super::Answer, String, String) {
+    let location = answer.header("location").expect("303 has a Location");
+    let id = location
+        .strip_prefix("/api/receipt?id=")
+        .unwrap_or_else(|| panic!("the receipt address names more than the id: {location}"))
+        .to_string();
+    assert!(id.len() == 9 && id.as_bytes()[4] == b'-', "{location}");
+    let cookie = answer
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.as_str())
+        .find(|v| v.starts_with("lotse_receipt_"))
+        .unwrap_or_else(|| panic!("no receipt cookie with the 303: {:?}", answer.headers));
+    for attribute in [
+        "Path=/api/receipt",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Max-Age=900",
+    ] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    let pair = cookie.split(';').next().unwrap();
+    let receipt = client.get(location, &[("accept", "text/html"), ("cookie", pair)]);
+    let between = |start: &str| {
+        let from = receipt.body.find(start).map(|at| at + start.len());
+        from.and_then(|at| Some(receipt.body[at..receipt.body[at..].find('<')? + at].to_string()))
+            .unwrap_or_default()
+    };
+    let shown_id = between("<strong class=\"vorgang\">");
+    let token = between("<code class=\"schluessel\">");
+    if receipt.status == 200 {
+        assert_eq!(shown_id, id, "the receipt shows another id");
+        assert!(
+            token.len() >= 26,
+            "the receipt shows no token: {}",
+            receipt.body
+        );
+        assert!(
+            !cookie.contains(&token),
+            "the receipt cookie carries the token in clear"
+        );
+    }
+    (receipt, id, token)
+}
+
+/// The receipt page shows only what the store confirms: an id and a token in the
+/// address (made up, or even real ones) confirm nothing; the receipt cookie opens only
+/// for its own id, and not when changed.
+pub fn receipt_confirms_only_what_the_store_knows(client: &Client) {
+    let refused = |answer: &super::Answer, what: &str| {
+        assert_eq!(answer.status, 404, "{what}: {}", answer.body);
+        assert!(
+            !answer.body.contains("Ihr Antrag ist eingegangen"),
+            "{what}: the receipt confirms an application: {}",
+            answer.body
+        );
+        assert!(
+            answer.body.contains("Stand eines Antrags abfragen"),
+            "{what}: not the status lookup form"
+        );
+    };
+    let html = [("accept", "text/html")];
+    let made_up = client.get(
+        &format!(
+            "/api/receipt?id=AAAA-AAAA&token=ABCDEFGHJKMNPQRSTVWXYZ2345&portal={PORTAL}&service={SERVICE}"
+        ),
+        &html,
+    );
+    refused(&made_up, "a made-up id and token");
+    assert!(
+        !made_up.body.contains("Fundsache melden"),
+        "{}",
+        made_up.body
+    );
+
+    let (id, token) = submit(client, "receipt");
+    let real = client.get(&format!("/api/receipt?id={id}&token={token}"), &html);
+    refused(&real, "a real id and token in the address");
+    assert!(!real.body.contains(&token));
+
+    let pairs = [
+        ("portal", PORTAL),
+        ("service", SERVICE),
+        ("meldung", "einen Fund melden"),
+        ("kategorie", "Fahrrad"),
+        ("datum", "2026-11-20"),
+        ("ort", "Hauptbahnhof Bottrop"),
+        ("beschreibung", "Quittung"),
+    ];
+    let answer = client.post_form("/api/applications", &pairs);
+    assert_eq!(answer.status, 303, "{}", answer.body);
+    let (receipt, own_id, _) = follow_receipt(client, &answer);
+    assert_eq!(receipt.status, 200, "{}", receipt.body);
+    let cookie = answer
+        .headers
+        .iter()
+        .find(|(n, v)| n.eq_ignore_ascii_case("set-cookie") && v.starts_with("lotse_receipt_"))
+        .map(|(_, v)| v.split(';').next().unwrap().to_string())
+        .unwrap();
+    let value = cookie.split_once('=').unwrap().1;
+    // Under another id's name and address.
+    let other = format!("lotse_receipt_{}={value}", id.replace('-', ""));
+    refused(
+        &client.get(
+            &format!("/api/receipt?id={id}"),
+            &[("accept", "text/html"), ("cookie", &other)],
+        ),
+        "a receipt cookie under another id",
+    );
+    // Changed.
+    let flipped = if value.ends_with('A') { "B" } else { "A" };
+    let changed = format!("{}{flipped}", &cookie[..cookie.len() - 1]);
+    refused(
+        &client.get(
+            &format!("/api/receipt?id={own_id}"),
+            &[("accept", "text/html"), ("cookie", &changed)],
+        ),
+        "a changed receipt cookie",
+    );
+    // Without the cookie (another browser, or after 15 minutes).
+    refused(
+        &client.get(&format!("/api/receipt?id={own_id}"), &html),
+        "no receipt cookie",
+    );
 }
 
 pub fn validation_errors(client: &Client) {
@@ -275,6 +395,45 @@ pub fn cross_site_refused(client: &Client) {
         let answer = client.post_json("/api/applications", &headers, &submission("cross"));
         assert_eq!(answer.status, 403, "{headers:?}: {}", answer.body);
     }
+    // The origin is scheme, host and port: the site's host under another scheme or
+    // port is another site.
+    let (_, authority) = client.base.split_once("://").unwrap();
+    let (host, _) = authority.rsplit_once(':').unwrap();
+    for origin in [
+        format!("evil://{authority}"),
+        format!("https://{authority}"),
+        format!("http://{host}:1"),
+        format!("http://{authority}.evil.example"),
+    ] {
+        let headers = [("origin", origin.as_str())];
+        let answer = client.post_json("/api/applications", &headers, &submission("cross"));
+        assert_eq!(answer.status, 403, "{origin}: {}", answer.body);
+    }
+    let own = [("origin", client.base.as_str())];
+    let answer = client.post_json("/api/applications", &own, &submission("eigene"));
+    assert_eq!(answer.status, 201, "own origin: {}", answer.body);
+}
+
+/// A 405 says which methods the route takes; HEAD answers like GET.
+pub fn methods_and_head(client: &Client) {
+    for (method, path, allow) in [
+        ("PUT", "/api/applications", "GET, HEAD, POST"),
+        ("DELETE", "/api/status", "GET, HEAD, POST"),
+        ("GET", "/api/logout", "POST"),
+        ("TRACE", "/api/session", "GET, HEAD"),
+        ("PATCH", "/api/office/applications/AAAA-AAAA/status", "POST"),
+    ] {
+        let answer = client.request(method, path, &[], None);
+        assert_eq!(answer.status, 405, "{method} {path}");
+        assert_eq!(answer.header("allow"), Some(allow), "{method} {path}");
+        assert!(answer.header("content-security-policy").is_some());
+    }
+    let head = client.request("HEAD", "/api/status", &[("accept", "text/html")], None);
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty(), "HEAD has no body");
+    assert!(head
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/html")));
 }
 
 pub fn unknown_targets(client: &Client) {
@@ -686,18 +845,12 @@ pub fn accessibility_feedback_reaches_its_office(client: &Client) {
         ],
     );
     assert_eq!(answer.status, 303, "{}", answer.body);
-    let location = answer.header("location").expect("a receipt").to_string();
-    let receipt = client.get(&location, &[("accept", "text/html")]);
+    let (receipt, id, _) = follow_receipt(client, &answer);
     assert!(
         receipt.body.contains("Rückmeldung zur Barrierefreiheit"),
         "{}",
         receipt.body
     );
-    let id = form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
-        .find(|(k, _)| k == "id")
-        .unwrap()
-        .1
-        .into_owned();
 
     let empty = client.post_form(
         "/api/applications",
@@ -794,6 +947,88 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// An application whose stored envelope cannot be read does not vanish: the office list
+/// marks it unreadable (the server logs its id), and `lotse inbox pull` lists it, names it
+/// on standard error and exits 3. The envelope is damaged in the store's database file
+/// (SQLite under `lotse serve`, local D1's under `wrangler dev`), then restored.
+pub fn unreadable_envelopes_are_listed_and_reported(client: &Client, state: &Path) {
+    let (id, _) = submit(client, "beschaedigt");
+    let database = walk(state)
+        .into_iter()
+        .filter(|f| {
+            let name = f.to_string_lossy();
+            name.ends_with(".sqlite") || name.ends_with(".sqlite3")
+        })
+        .find_map(|file| {
+            let db = rusqlite::Connection::open(&file).ok()?;
+            db.busy_timeout(std::time::Duration::from_secs(10)).ok()?;
+            let original: String = db
+                .query_row(
+                    "SELECT envelope FROM applications WHERE id = ?1",
+                    [&id],
+                    |row| row.get(0),
+                )
+                .ok()?;
+            Some((db, original))
+        });
+    let (db, original) =
+        database.unwrap_or_else(|| panic!("no database in {} holds {id}", state.display()));
+    let damage = |envelope: &str| {
+        db.execute(
+            "UPDATE applications SET envelope = ?2 WHERE id = ?1",
+            [id.as_str(), envelope],
+        )
+        .unwrap()
+    };
+    assert_eq!(damage("{\"routing\": beschädigt"), 1);
+
+    let list = client.get(
+        &format!("/api/office/{PORTAL}/{OFFICE}/applications"),
+        &[("authorization", &format!("Bearer {OFFICE_TOKEN}"))],
+    );
+    assert_eq!(list.status, 200, "{}", list.body);
+    let listed = list.json()["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} vanished from the office list: {}", list.body));
+    assert!(listed["unreadable"].is_string(), "{listed}");
+    assert_eq!(listed["status"], "received");
+    assert_eq!(listed["service"], SERVICE);
+
+    let pulled = Command::new(env!("CARGO_BIN_EXE_lotse"))
+        .args([
+            "inbox",
+            "pull",
+            "--server",
+            &client.base,
+            "--portal",
+            PORTAL,
+        ])
+        .args(["--office", OFFICE, "--key"])
+        .arg(repo().join(format!("examples/office-keys/bottrop/{OFFICE}.key")))
+        .env("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&pulled.stderr);
+    assert_eq!(pulled.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&id), "pull does not name {id}: {stderr}");
+    let applications: Vec<Value> = serde_json::from_slice(&pulled.stdout).unwrap();
+    assert!(
+        applications
+            .iter()
+            .any(|a| a["id"] == id.as_str() && a["unreadable"].is_string()),
+        "pull dropped {id}"
+    );
+    assert!(
+        applications.iter().any(|a| a["fields"].is_object()),
+        "pull no longer decrypts the readable applications"
+    );
+    assert_eq!(damage(&original), 1);
+}
+
 /// Against a server limited to `limit` submissions a minute: replays of an
 /// Idempotency-Key answer from the store without counting, exactly `limit` new
 /// submissions pass in the sliding minute (no second window's worth when a minute turns),
@@ -853,6 +1088,7 @@ pub fn all(client: &Client, state: &Path) {
     html_validation_errors_keep_what_was_typed(client);
     login_required(client);
     cross_site_refused(client);
+    methods_and_head(client);
     unknown_targets(client);
     body_limit(client);
     content_types(client);
@@ -864,5 +1100,7 @@ pub fn all(client: &Client, state: &Path) {
     office_round_trip(client);
     office_tokens_are_scoped(client);
     accessibility_feedback_reaches_its_office(client);
+    receipt_confirms_only_what_the_store_knows(client);
     nothing_readable_at_rest(client, state);
+    unreadable_envelopes_are_listed_and_reported(client, state);
 }

@@ -77,12 +77,9 @@ pub fn same_site(request: &Request) -> Result<(), Response> {
             if fetch_site != Some("same-origin") {
                 return Err(refused());
             }
-        } else {
-            let origin_host = origin.split_once("://").map(|(_, host)| host).unwrap_or("");
-            let host = request.header("host").unwrap_or("");
-            if origin_host.trim_end_matches('/') != host {
-                return Err(refused());
-            }
+        } else if crate::http::normalize_origin(origin) != request.site_origin() {
+            // Scheme, host and port, exactly: `evil://portal.example` is another origin.
+            return Err(refused());
         }
     }
     Ok(())
@@ -155,6 +152,36 @@ mod tests {
         assert!(same_site(&request(&[host])).is_ok());
         assert!(same_site(&request(&[host, ("origin", "https://portal.example")])).is_ok());
         assert!(same_site(&request(&[host, ("origin", "https://evil.example")])).is_err());
+        // The host alone is not the origin: scheme and port count too.
+        for other in [
+            "evil://portal.example",
+            "http://portal.example",
+            "https://portal.example:8443",
+            "https://portal.example/",
+            "https://portal.example.evil.example",
+        ] {
+            assert!(
+                same_site(&request(&[host, ("origin", other)])).is_err(),
+                "{other}"
+            );
+        }
+        assert!(same_site(&request(&[host, ("origin", "HTTPS://Portal.Example:443")])).is_ok());
+        let local = Request {
+            origin: "http://127.0.0.1:8080".into(),
+            ..request(&[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "http://127.0.0.1:8080"),
+            ])
+        };
+        assert!(same_site(&local).is_ok());
+        let spoofed = Request {
+            origin: "http://127.0.0.1:8080".into(),
+            ..request(&[
+                ("host", "127.0.0.1:8080"),
+                ("origin", "evil://127.0.0.1:8080"),
+            ])
+        };
+        assert!(same_site(&spoofed).is_err());
         assert!(same_site(&request(&[host, ("sec-fetch-site", "cross-site")])).is_err());
         // A form on a no-referrer page: Origin null, but the browser vouches same-origin.
         assert!(same_site(&request(&[

@@ -185,13 +185,15 @@ pub async fn mailbox_json<S: Store, F: Forms, H: HttpClient>(
         .await
     {
         Ok(list) => list,
-        Err(_) => return guard::unavailable(),
+        Err(e) => return guard::unavailable().logged(format!("mailbox: {e}")),
     };
     let mut entries = Vec::with_capacity(applications.len());
     for a in applications {
         let history = match app.store.history(&a.id).await {
             Ok(history) => history,
-            Err(_) => return guard::unavailable(),
+            Err(e) => {
+                return guard::unavailable().logged(format!("mailbox: application {}: {e}", a.id))
+            }
         };
         entries.push(json!({
             "id": a.id, "portal": a.portal, "service": a.service, "status": a.status,
@@ -229,11 +231,27 @@ pub async fn mailbox_html<S: Store, F: Forms, H: HttpClient>(
         .await
     {
         Ok(list) => list,
-        Err(_) => return html::error_from_json(site, &guard::unavailable()),
+        Err(e) => {
+            return html::error_from_json(
+                site,
+                &guard::unavailable().logged(format!("mailbox: {e}")),
+            )
+        }
     };
     let mut rows = Vec::with_capacity(applications.len());
     for application in applications {
-        let history = app.store.history(&application.id).await.unwrap_or_default();
+        // A history that cannot be read is a 503, as in the JSON mailbox: never a
+        // page that quietly shows less than there is.
+        let history = match app.store.history(&application.id).await {
+            Ok(history) => history,
+            Err(e) => {
+                return html::error_from_json(
+                    site,
+                    &guard::unavailable()
+                        .logged(format!("mailbox: application {}: {e}", application.id)),
+                )
+            }
+        };
         let title = app
             .forms
             .schema(&application.portal, &application.service)

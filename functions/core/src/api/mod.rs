@@ -121,6 +121,11 @@ pub struct Config {
     pub site_name: String,
     /// `None`: no login configured; services that need one answer 401.
     pub login: Option<LoginSetup>,
+    /// Seal the receipt cookie, which carries the citizen's token from the 303 to the
+    /// receipt page (so the token is never in an address). Random per process by
+    /// default (`lotse serve`); the worker derives it from its secrets, since its
+    /// isolates share no memory.
+    pub receipt_keys: SessionKeys,
 }
 
 impl Default for Config {
@@ -132,6 +137,7 @@ impl Default for Config {
             body_limit: 64 * 1024,
             site_name: "Serviceportal".into(),
             login: None,
+            receipt_keys: SessionKeys::random(),
         }
     }
 }
@@ -174,7 +180,11 @@ async fn route<S: Store, F: Forms, H: HttpClient>(
         .split('/')
         .skip(1)
         .collect();
-    let method = request.method.as_str();
+    // HEAD is GET without the body; the runtimes drop the body of a HEAD answer.
+    let method = match request.method.as_str() {
+        "HEAD" => "GET",
+        other => other,
+    };
     match (method, segments.as_slice()) {
         ("POST", ["api", "applications"]) => submit::submit(app, request).await,
         ("GET", ["api", "applications"]) => login::mailbox_json(app, request).await,
@@ -193,19 +203,29 @@ async fn route<S: Store, F: Forms, H: HttpClient>(
         ("POST", ["api", "office", "applications", id, "status"]) => {
             office::set_status(app, request, id).await
         }
-        (_, ["api", "applications"])
-        | (_, ["api", "applications", _])
-        | (_, ["api", "receipt"])
-        | (_, ["api", "login" | "callback" | "session" | "logout" | "postfach"])
-        | (_, ["api", "status"])
-        | (_, ["api", "office", _, _, "applications"])
-        | (_, ["api", "office", "applications", _, "status"]) => error(
-            405,
-            "method_not_allowed",
-            "Diese Methode ist hier nicht erlaubt.",
-        ),
-        _ => error(404, "not_found", "Diese Adresse gibt es nicht."),
+        (_, route) => match allowed_methods(route) {
+            Some(allow) => error(
+                405,
+                "method_not_allowed",
+                "Diese Methode ist hier nicht erlaubt.",
+            )
+            .with_header("allow", allow),
+            None => error(404, "not_found", "Diese Adresse gibt es nicht."),
+        },
     }
+}
+
+/// The methods a route answers, for the `Allow` header of a 405; `None` for no route.
+fn allowed_methods(route: &[&str]) -> Option<&'static str> {
+    Some(match route {
+        ["api", "applications"] | ["api", "status"] => "GET, HEAD, POST",
+        ["api", "logout"] | ["api", "office", "applications", _, "status"] => "POST",
+        ["api", "applications", _]
+        | ["api", "receipt"]
+        | ["api", "login" | "callback" | "session" | "postfach"]
+        | ["api", "office", _, _, "applications"] => "GET, HEAD",
+        _ => return None,
+    })
 }
 
 /// A JSON error answer: `{"error": code, "message": German text}`.

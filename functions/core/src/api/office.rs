@@ -8,7 +8,7 @@ use super::{bearer, error, App, Forms};
 use crate::auth::HttpClient;
 use crate::http::{Request, Response};
 use crate::ids::normalize_id;
-use crate::store::{StatusEntry, Store};
+use crate::store::{StatusEntry, Store, StoredApplication};
 use crate::time::rfc3339;
 use crate::STATUSES;
 
@@ -49,22 +49,58 @@ pub async fn list<S: Store, F: Forms, H: HttpClient>(
     }
     let applications = match app.store.office_applications(portal, office).await {
         Ok(list) => list,
-        Err(_) => return guard::unavailable(),
+        Err(e) => {
+            return guard::unavailable().logged(format!("office inbox {portal}/{office}: {e}"))
+        }
     };
+    let mut log = Vec::new();
     let entries: Vec<Value> = applications
         .iter()
-        .filter_map(|a| {
-            let mut entry: Value = serde_json::from_str(&a.envelope).ok()?;
-            let object = entry.as_object_mut()?;
-            object.insert("status".into(), json!(a.status));
-            object.insert("updated_at".into(), json!(a.updated_at));
-            Some(entry)
+        .map(|a| {
+            inbox_entry(a).unwrap_or_else(|reason| {
+                log.push(format!(
+                    "office inbox {portal}/{office}: application {}: {reason}",
+                    a.id
+                ));
+                unreadable_entry(a, reason)
+            })
         })
         .collect();
-    Response::json(
+    let mut response = Response::json(
         200,
         &json!({"portal": portal, "office": office, "applications": entries}),
-    )
+    );
+    response.log = log;
+    response
+}
+
+/// The stored envelope with the application's status, or why it cannot be read: a
+/// stored row whose envelope is not a JSON object (a damaged row, a botched migration).
+fn inbox_entry(a: &StoredApplication) -> Result<Value, &'static str> {
+    let mut entry: Value =
+        serde_json::from_str(&a.envelope).map_err(|_| "the stored envelope is not valid JSON")?;
+    let object = entry
+        .as_object_mut()
+        .ok_or("the stored envelope is not a JSON object")?;
+    object.insert("status".into(), json!(a.status));
+    object.insert("updated_at".into(), json!(a.updated_at));
+    Ok(entry)
+}
+
+/// An application whose envelope cannot be read is listed all the same, with its
+/// routing from the row and the reason, so that it cannot go unnoticed (`lotse inbox
+/// pull` reports it). The reason is fixed text: nothing of the stored content.
+fn unreadable_entry(a: &StoredApplication, reason: &str) -> Value {
+    json!({
+        "id": a.id,
+        "portal": a.portal,
+        "service": a.service,
+        "office": a.office,
+        "created_at": a.created_at,
+        "status": a.status,
+        "updated_at": a.updated_at,
+        "unreadable": reason,
+    })
 }
 
 /// `POST /api/office/applications/<id>/status` with `{"status": "...", "note": "..."}`.

@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use super::guard::{self, BodyKind};
-use super::{bearer, error, App, Forms};
-use crate::auth::HttpClient;
+use super::{bearer, error, App, Config, Forms};
+use crate::auth::{cookie_value, open_cookie, seal_cookie, HttpClient};
 use crate::html;
 use crate::http::{Request, Response};
 use crate::ids::{normalize_id, token_matches};
@@ -77,38 +77,112 @@ pub async fn status_json<S: Store, F: Forms, H: HttpClient>(
     }
 }
 
-/// `GET /api/receipt?id=…&token=…`: the page the HTML form is redirected to. The token is
-/// in the address, so the page sends no Referer anywhere (no-referrer on every answer)
-/// and is not cached.
+/// How long the receipt page can be shown again (reload, print) after submitting.
+const RECEIPT_TTL_MS: u64 = 15 * 60 * 1000;
+
+/// What the receipt cookie carries (sealed, see [`crate::auth::seal_cookie`]).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ReceiptCookie {
+    id: String,
+    token: String,
+}
+
+/// One cookie per application, `lotse_receipt_7K3M9QPX`: two forms sent from two tabs
+/// keep both receipts, and the name is sealed with the value, so a receipt cookie
+/// cannot be shown under another id.
+fn receipt_cookie_name(id: &str) -> String {
+    format!("lotse_receipt_{}", id.replace('-', ""))
+}
+
+/// Where the HTML form is redirected after a submission: the address names the id only.
+pub(crate) fn receipt_location(id: &str) -> String {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("id", id)
+        .finish();
+    format!("/api/receipt?{query}")
+}
+
+/// The 303 of an accepted HTML form: its body (the JSON receipt, as the submission
+/// saved it for idempotent replays) becomes the sealed receipt cookie, read by
+/// [`receipt`] only (`Path=/api/receipt`, HttpOnly, SameSite=Strict, 15 minutes). The
+/// token thus never appears in an address, a history, a log line or a Referer.
+pub(crate) fn hand_over_receipt(config: &Config, now_ms: u64, mut response: Response) -> Response {
+    let Ok(receipt) = serde_json::from_slice::<ReceiptCookie>(&response.body) else {
+        return response;
+    };
+    let name = receipt_cookie_name(&receipt.id);
+    let sealed = seal_cookie(
+        &name,
+        &receipt,
+        &config.receipt_keys,
+        now_ms,
+        RECEIPT_TTL_MS,
+    );
+    response.body.clear();
+    response
+        .with_header("content-type", "text/plain; charset=utf-8")
+        .append_header(
+            "set-cookie",
+            &format!(
+                "{name}={sealed}; Path=/api/receipt; Max-Age={}; HttpOnly; Secure; SameSite=Strict",
+                RECEIPT_TTL_MS / 1000
+            ),
+        )
+}
+
+/// The 404 of a lookup whose id and token do not match (the receipt page answers the same).
+fn wrong_pair_page(site: &str) -> Response {
+    Response::html(
+        404,
+        html::status_form(site, Some("Zu dieser Vorgangsnummer und diesem Schlüssel haben wir keinen Antrag gefunden. Bitte prüfen Sie Ihre Eingaben.")),
+    )
+}
+
+/// `GET /api/receipt?id=…`: the page the HTML form is redirected to. It shows only what
+/// the store confirms: the id and token come from the sealed receipt cookie, the title
+/// and portal from the stored application. Without a cookie that opens (expired, another
+/// browser, a made-up address) it is the status lookup form with a 404; a pair the store
+/// does not know gets the same 404 page as a wrong status lookup.
 pub async fn receipt<S: Store, F: Forms, H: HttpClient>(
     app: &App<S, F, H>,
     request: &Request,
 ) -> Response {
-    let id = request.query_param("id").and_then(|id| normalize_id(&id));
-    let token = request
-        .query_param("token")
-        .filter(|t| t.len() == 26 && t.bytes().all(|b| b.is_ascii_alphanumeric()));
-    match (id, token) {
-        (Some(id), Some(token)) => {
-            let portal = request.query_param("portal");
+    let site = &app.config.site_name;
+    let opened = request
+        .query_param("id")
+        .and_then(|id| normalize_id(&id))
+        .and_then(|id| {
+            let name = receipt_cookie_name(&id);
+            let sealed = cookie_value(request.header("cookie")?, &name)?;
+            open_cookie::<ReceiptCookie>(&name, sealed, &app.config.receipt_keys, request.now_ms)
+                .filter(|receipt| receipt.id == id)
+        });
+    let Some(receipt) = opened else {
+        return Response::html(
+            404,
+            html::status_form(site, Some("Diese Eingangsbestätigung können wir nicht mehr anzeigen: Sie erscheint aus Sicherheitsgründen nur kurz nach dem Absenden und nur in dem Browser, mit dem Sie den Antrag gesendet haben. Den Stand Ihres Antrags fragen Sie hier mit Vorgangsnummer und Schlüssel ab.")),
+        );
+    };
+    match authorized(&app.store, &receipt.id, &receipt.token).await {
+        Ok(Some((application, _))) => {
             // What was sent ("Fundsache melden", "Rückmeldung zur Barrierefreiheit"),
-            // when the address names a form that exists.
-            let title = match (&portal, request.query_param("service")) {
-                (Some(portal), Some(service)) => {
-                    app.forms.schema(portal, &service).await.map(|s| s.title)
-                }
-                _ => None,
-            };
+            // when its form still exists.
+            let title = app
+                .forms
+                .schema(&application.portal, &application.service)
+                .await
+                .map(|s| s.title);
             let page = html::receipt(
-                &app.config.site_name,
-                portal.as_deref(),
+                site,
+                Some(&application.portal),
                 title.as_deref(),
-                &id,
-                &token,
+                &application.id,
+                &receipt.token,
             );
             Response::html(200, page)
         }
-        _ => Response::html(404, html::message_page(&app.config.site_name, "Eingangsbestätigung nicht gefunden", "Diese Eingangsbestätigung ist unvollständig. Bitte nutzen Sie den Link aus Ihrer Bestätigung oder fragen Sie den Stand mit Vorgangsnummer und Schlüssel ab.")),
+        Ok(None) => wrong_pair_page(site),
+        Err(response) => html::error_from_json(site, &response),
     }
 }
 
@@ -139,11 +213,10 @@ pub async fn status_html<S: Store, F: Forms, H: HttpClient>(
         }
     }
     match authorized(&app.store, &id, &token).await {
-        Ok(Some((application, history))) => Response::html(200, html::status_page(site, &application, &history)),
-        Ok(None) => Response::html(
-            404,
-            html::status_form(site, Some("Zu dieser Vorgangsnummer und diesem Schlüssel haben wir keinen Antrag gefunden. Bitte prüfen Sie Ihre Eingaben.")),
-        ),
+        Ok(Some((application, history))) => {
+            Response::html(200, html::status_page(site, &application, &history))
+        }
+        Ok(None) => wrong_pair_page(site),
         Err(response) => html::error_from_json(site, &response),
     }
 }

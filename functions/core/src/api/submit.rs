@@ -37,6 +37,9 @@ pub async fn submit<S: Store, F: Forms, H: HttpClient>(
 ) -> Response {
     let html = wants_html(request);
     match accept(app, request, html).await {
+        Ok(response) if response.status == 303 => {
+            super::status::hand_over_receipt(&app.config, request.now_ms, response)
+        }
         Ok(response) | Err(response) => {
             if html
                 && response.status >= 400
@@ -299,7 +302,7 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
             created_at: created_at.clone(),
             updated_at: created_at.clone(),
         };
-        let answer = receipt_answer(schema, &id, &token, html);
+        let answer = receipt_answer(&id, &token, html);
         let sealed = claim.as_ref().map(|(key, _, _)| key.seal(&answer));
         let completion = claim
             .as_ref()
@@ -327,19 +330,16 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
     Err(guard::unavailable())
 }
 
-fn receipt_answer(schema: &FormSchema, id: &str, token: &str, html: bool) -> SavedAnswer {
+/// The first answer, as saved for idempotent replays. For the HTML form it is a 303 to
+/// the receipt page whose address names the id only; its saved body, the id and token,
+/// becomes the sealed receipt cookie when it is sent ([`super::status::hand_over_receipt`]).
+fn receipt_answer(id: &str, token: &str, html: bool) -> SavedAnswer {
     if html {
-        let query: String = form_urlencoded::Serializer::new(String::new())
-            .append_pair("id", id)
-            .append_pair("token", token)
-            .append_pair("portal", &schema.portal)
-            .append_pair("service", &schema.service)
-            .finish();
         SavedAnswer {
             status: 303,
-            content_type: "text/plain; charset=utf-8".into(),
-            location: Some(format!("/api/receipt?{query}")),
-            body: String::new(),
+            content_type: "application/json".into(),
+            location: Some(super::status::receipt_location(id)),
+            body: json!({"id": id, "token": token}).to_string(),
         }
     } else {
         SavedAnswer {

@@ -90,6 +90,27 @@ impl SessionKeys {
         }
     }
 
+    /// A key derived from another secret for one purpose (HMAC-SHA256 under `purpose`),
+    /// for cookies that need sealing where no secret of their own is configured (the
+    /// receipt cookie on Workers).
+    pub fn derive(purpose: &str, secret: &[u8]) -> SessionKeys {
+        SessionKeys {
+            current: hmac(secret, &[purpose.as_bytes()]),
+            previous: None,
+        }
+    }
+
+    /// A fresh random key, for cookies that only need to last as long as the process
+    /// (the receipt cookie under `lotse serve`).
+    pub fn random() -> SessionKeys {
+        let mut current = [0u8; 32];
+        getrandom::fill(&mut current).expect("the system random number generator failed");
+        SessionKeys {
+            current,
+            previous: None,
+        }
+    }
+
     /// The keys, current first.
     fn all(&self) -> impl Iterator<Item = &[u8; 32]> {
         std::iter::once(&self.current).chain(self.previous.iter())

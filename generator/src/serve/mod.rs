@@ -8,17 +8,20 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
+
+mod files;
+pub mod listener;
+
+pub use files::content_type;
+use files::{livereload_js, static_file};
 
 use crate::render::{self, Selection, Sink, Theme};
 use crate::resolve::Site;
@@ -32,13 +35,6 @@ pub struct Options {
     /// Build the search index (in the background after each rebuild).
     pub search: bool,
 }
-
-const RELOAD_SCRIPT: &str = r#"(function () {
-  var source = new EventSource("/__lotse/livereload");
-  source.addEventListener("reload", function () { location.reload(); });
-})();
-"#;
-const RELOAD_TAG: &str = "<script src=\"/__lotse/livereload.js\" defer></script>";
 
 /// The rendered site, path -> bytes.
 #[derive(Default)]
@@ -229,11 +225,7 @@ async fn serve(
         index_in_background(&first);
     }
     spawn_watcher(&options, state, theme, first)?;
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
+    listener::serve(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
@@ -320,86 +312,4 @@ async fn livereload(
             .map(|_| Ok(Event::default().event("reload").data("reload")))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
-}
-
-async fn livereload_js() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        RELOAD_SCRIPT,
-    )
-}
-
-async fn static_file(State(state): State<AppState>, request: Request<Body>) -> Response {
-    let site = state
-        .files
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    let path = request.uri().path().trim_start_matches('/');
-    if path.split('/').any(|segment| segment == "..") {
-        return StatusCode::BAD_REQUEST.into_response();
-    }
-    let file = if path.is_empty() || path.ends_with('/') {
-        format!("{path}index.html")
-    } else {
-        path.to_string()
-    };
-    if let Some(bytes) = site.get(&file) {
-        return file_response(StatusCode::OK, &file, &bytes);
-    }
-    if !path.is_empty() && !path.ends_with('/') && site.has_dir(path) {
-        let target = format!("/{path}/");
-        return (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, target)]).into_response();
-    }
-    match site.get("404.html") {
-        Some(bytes) => file_response(StatusCode::NOT_FOUND, "404.html", &bytes),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
-}
-
-fn file_response(status: StatusCode, path: &str, bytes: &[u8]) -> Response {
-    let content_type = content_type(path);
-    let body: Vec<u8> = if content_type.starts_with("text/html") {
-        inject_reload(bytes)
-    } else {
-        bytes.to_vec()
-    };
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    for (name, value) in crate::render::extras::STATIC_HEADERS {
-        if let Ok(name) = axum::http::HeaderName::from_bytes(name.as_bytes()) {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
-    }
-    response
-}
-
-fn inject_reload(html: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(html);
-    match text.rfind("</body>") {
-        Some(i) => format!("{}{RELOAD_TAG}{}", &text[..i], &text[i..]).into_bytes(),
-        None => html.to_vec(),
-    }
-}
-
-pub fn content_type(path: &str) -> &'static str {
-    match path.rsplit('.').next().unwrap_or("") {
-        "html" => "text/html; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "js" => "text/javascript; charset=utf-8",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "txt" => "text/plain; charset=utf-8",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "webp" => "image/webp",
-        "ico" => "image/x-icon",
-        "woff2" => "font/woff2",
-        "mp4" => "video/mp4",
-        "webm" => "video/webm",
-        _ => "application/octet-stream",
-    }
 }
