@@ -96,9 +96,28 @@ impl HashSecret {
         hex(&self.mac(label, parts))
     }
 
-    /// The rate limit's key for a client address.
+    /// The rate limit's key for a client address ([`rate_subject`]: an IPv6 client is
+    /// its /64, so that one network cannot pass the limit by changing addresses).
     pub(crate) fn client_hash(&self, client: &str) -> String {
-        self.mac_hex("lotse/rate-client/v1", &[client.as_bytes()])
+        self.mac_hex("lotse/rate-client/v1", &[rate_subject(client).as_bytes()])
+    }
+}
+
+/// What one client is for the rate limit: an IPv4 address as it is (an IPv4-mapped
+/// IPv6 address as IPv4), an IPv6 address as its /64 (one subscriber's or one host's
+/// network gets a /64, and can pick any address in it), anything else as given.
+pub(crate) fn rate_subject(client: &str) -> String {
+    use core::net::IpAddr;
+    match client.trim().parse::<IpAddr>() {
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Err(_) => client.to_string(),
     }
 }
 
@@ -117,6 +136,25 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64() {
+        assert_eq!(rate_subject("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            rate_subject("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            rate_subject("2001:0db8:0001:0002::9")
+        );
+        assert_ne!(rate_subject("2001:db8:1:2::1"), rate_subject("2001:db8:1:3::1"));
+        assert_eq!(rate_subject("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(rate_subject("192.0.2.7"), "192.0.2.7");
+        assert_ne!(rate_subject("192.0.2.7"), rate_subject("192.0.2.8"));
+        assert_eq!(rate_subject("unbekannt"), "unbekannt");
+        let secret = HashSecret::from_bytes([1; 32]);
+        assert_eq!(
+            secret.client_hash("2001:db8:1:2::1"),
+            secret.client_hash("2001:db8:1:2::dead:beef")
+        );
+    }
 
     #[test]
     fn client_hashes_depend_on_the_secret() {
