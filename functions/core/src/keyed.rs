@@ -144,7 +144,10 @@ mod tests {
             rate_subject("2001:db8:1:2:ffff:ffff:ffff:ffff"),
             rate_subject("2001:0db8:0001:0002::9")
         );
-        assert_ne!(rate_subject("2001:db8:1:2::1"), rate_subject("2001:db8:1:3::1"));
+        assert_ne!(
+            rate_subject("2001:db8:1:2::1"),
+            rate_subject("2001:db8:1:3::1")
+        );
         assert_eq!(rate_subject("::ffff:192.0.2.7"), "192.0.2.7");
         assert_eq!(rate_subject("192.0.2.7"), "192.0.2.7");
         assert_ne!(rate_subject("192.0.2.7"), rate_subject("192.0.2.8"));
