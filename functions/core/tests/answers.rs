@@ -2,97 +2,21 @@
 //! 4), and nothing that vanishes quietly when a stored row or the store fails (item 6).
 //! The store is a real SQLite file, damaged with plain SQL where a case needs it.
 
+mod common;
+
+use common::{login_setup, post, request, session_cookie, OneForm, NOW, OFFICE_TOKEN, TITLE};
 use futures_executor::block_on;
-use lotse_envelope::PrivateKey;
-use lotse_functions::auth::{AccountKey, NoNetwork, Oidc, OidcConfig, Session, SessionKeys};
+use lotse_functions::auth::NoNetwork;
 use lotse_functions::sqlite::SqliteStore;
-use lotse_functions::{handle, App, Config, Forms, LoginSetup, OfficeTokens, Request, Response};
-use lotse_model::{AcrMap, FieldType, FormField, FormSchema, LoginConfig, TrustLevel};
+use lotse_functions::{handle, App, Response};
+use lotse_model::TrustLevel;
 use serde_json::Value;
 
-struct OneForm(FormSchema);
-
-impl Forms for OneForm {
-    async fn schema(&self, portal: &str, service: &str) -> Option<FormSchema> {
-        (portal == self.0.portal && service == self.0.service).then(|| self.0.clone())
-    }
-
-    async fn offices(&self, portal: &str) -> Option<Vec<String>> {
-        (portal == self.0.portal).then(|| vec![self.0.office.clone()])
-    }
-}
-
-const NOW: u64 = 1_795_462_200_000;
-const OFFICE_TOKEN: &str = "office-token-0123456789";
-const TITLE: &str = "Hund anmelden";
-
+/// The app with the one form and login on.
 fn app(store: SqliteStore) -> App<SqliteStore, OneForm, NoNetwork> {
-    let (_, public) = PrivateKey::generate();
-    let login = LoginConfig {
-        issuer: "https://id.example.de".into(),
-        client_id: "lotse".into(),
-        acr: AcrMap::default(),
-    };
-    App {
-        store,
-        forms: OneForm(FormSchema {
-            portal: "musterstadt".into(),
-            service: "hund-anmelden".into(),
-            title: TITLE.into(),
-            office: "steueramt".into(),
-            public_key: public.to_base64(),
-            login: TrustLevel::None,
-            fields: vec![FormField {
-                required: true,
-                ..FormField::new("name", "Name", FieldType::Text)
-            }],
-        }),
-        http: NoNetwork,
-        config: Config {
-            office_tokens: OfficeTokens::All(OFFICE_TOKEN.into()),
-            login: Some(LoginSetup {
-                oidc: std::sync::Arc::new(Oidc::new(
-                    OidcConfig::new(&login, "client-secret", "https://portal.example.de").unwrap(),
-                )),
-                keys: SessionKeys {
-                    current: [1; 32],
-                    previous: None,
-                },
-                accounts: AccountKey::from_bytes([2; 32]),
-            }),
-            ..Config::default()
-        },
-    }
-}
-
-fn session_cookie(app: &App<SqliteStore, OneForm, NoNetwork>) -> String {
-    let session = Session {
-        sub: "buerger-4711".into(),
-        level: TrustLevel::Low,
-        acr: "STORK-QAA-Level-1".into(),
-        given_name: None,
-        family_name: None,
-        email: None,
-        address: None,
-        exp: NOW + 60_000,
-    };
-    let keys = &app.config.login.as_ref().unwrap().keys;
-    format!("lotse_session={}", session.seal(keys, NOW))
-}
-
-fn request(method: &str, path: &str, query: &str, headers: &[(&str, &str)]) -> Request {
-    Request {
-        method: method.into(),
-        path: path.into(),
-        query: query.into(),
-        headers: headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
-        client: "192.0.2.1".into(),
-        now_ms: NOW,
-        ..Request::default()
-    }
+    let (mut app, _) = common::app(store);
+    app.config.login = Some(login_setup());
+    app
 }
 
 /// Submits the form as a browser does: with a session cookie when given.
@@ -111,14 +35,11 @@ fn submit_form(app: &App<SqliteStore, OneForm, NoNetwork>, cookie: Option<&str>)
 }
 
 fn submit_json(app: &App<SqliteStore, OneForm, NoNetwork>) -> (String, String) {
-    let mut submit = request(
-        "POST",
-        "/api/applications",
-        "",
-        &[("content-type", "application/json")],
+    let submit = post(
+        NOW,
+        None,
+        r#"{"portal":"musterstadt","service":"hund-anmelden","fields":{"name":"Erika"}}"#,
     );
-    submit.body =
-        br#"{"portal":"musterstadt","service":"hund-anmelden","fields":{"name":"Erika"}}"#.to_vec();
     let answer = block_on(handle(app, submit));
     assert_eq!(answer.status, 201);
     let body: Value = serde_json::from_slice(&answer.body).unwrap();
@@ -298,7 +219,7 @@ fn the_office_inbox_lists_an_unreadable_envelope_and_logs_its_id() {
 fn mein_postfach_answers_503_when_a_history_cannot_be_read() {
     let (_file, path, store) = temp_store("mailbox");
     let app = app(store);
-    let cookie = session_cookie(&app);
+    let cookie = session_cookie(TrustLevel::Low, &app.config.login.as_ref().unwrap().keys);
     let answer = submit_form(&app, Some(&cookie));
     assert_eq!(answer.status, 303, "{}", text(&answer));
     let id = answer

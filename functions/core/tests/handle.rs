@@ -1,78 +1,24 @@
 //! The functions natively, without a server: arbitrary requests never panic, storage
 //! failures answer 503 and lose nothing, and the store holds no plaintext.
 
+mod common;
+
 use std::cell::Cell;
 
+use common::{
+    app, config, login_setup, oidc, post, schema, session_cookie, Catalogue, ISSUER, NOW,
+    OFFICE_TOKEN,
+};
 use futures_executor::block_on;
 use lotse_envelope::PrivateKey;
-use lotse_functions::auth::{
-    AccountKey, AuthError, HttpClient, NoNetwork, Oidc, OidcConfig, Session, SessionKeys,
-};
+use lotse_functions::auth::{AccountKey, AuthError, HttpClient, SessionKeys};
 use lotse_functions::sqlite::SqliteStore;
 use lotse_functions::store::{Completion, IdempotencyRecord, RateSlot, StatusEntry, StoreResult};
 use lotse_functions::{
-    handle, App, Config, Forms, LoginSetup, OfficeTokens, Request, Store, StoreError,
-    StoredApplication,
+    handle, App, Config, LoginSetup, Request, Store, StoreError, StoredApplication,
 };
-use lotse_model::{AcrMap, FieldType, FormField, FormSchema, LoginConfig, TrustLevel};
+use lotse_model::{FormSchema, TrustLevel};
 use proptest::prelude::*;
-
-struct OneForm(FormSchema);
-
-impl Forms for OneForm {
-    async fn schema(&self, portal: &str, service: &str) -> Option<FormSchema> {
-        (portal == self.0.portal && service == self.0.service).then(|| self.0.clone())
-    }
-
-    async fn offices(&self, portal: &str) -> Option<Vec<String>> {
-        (portal == self.0.portal).then(|| vec![self.0.office.clone()])
-    }
-}
-
-fn schema(public_key: String) -> FormSchema {
-    let field = |id: &str, kind: FieldType, required: bool| FormField {
-        required,
-        ..FormField::new(id, id, kind)
-    };
-    FormSchema {
-        portal: "musterstadt".into(),
-        service: "hund-anmelden".into(),
-        title: "Hund anmelden".into(),
-        office: "steueramt".into(),
-        public_key,
-        login: TrustLevel::None,
-        fields: vec![
-            field("name", FieldType::Text, true),
-            field("iban", FieldType::Iban, false),
-        ],
-    }
-}
-
-fn app<S: Store>(store: S) -> (App<S, OneForm, NoNetwork>, PrivateKey) {
-    let (private, public) = PrivateKey::generate();
-    let app = App {
-        store,
-        forms: OneForm(schema(public.to_base64())),
-        http: NoNetwork,
-        config: Config {
-            office_tokens: OfficeTokens::All("office-token-0123456789".into()),
-            ..Config::default()
-        },
-    };
-    (app, private)
-}
-
-fn post(body: &str) -> Request {
-    Request {
-        method: "POST".into(),
-        path: "/api/applications".into(),
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: body.as_bytes().to_vec(),
-        client: "192.0.2.1".into(),
-        now_ms: 1_795_462_200_000,
-        ..Request::default()
-    }
-}
 
 const VALID: &str = r#"{"portal":"musterstadt","service":"hund-anmelden","fields":{"name":"Erika Klartext","iban":"DE89 3704 0044 0532 0130 00"}}"#;
 
@@ -139,7 +85,7 @@ fn storage_failures_answer_503_with_a_reason() {
     let (app, _) = app(BrokenStore {
         calls: Cell::new(0),
     });
-    let answer = block_on(handle(&app, post(VALID)));
+    let answer = block_on(handle(&app, post(NOW, None, VALID)));
     assert_eq!(answer.status, 503);
     assert!(answer.header("retry-after").is_some());
     let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
@@ -150,7 +96,7 @@ fn storage_failures_answer_503_with_a_reason() {
 #[test]
 fn an_accepted_application_is_stored_encrypted_and_decryptable() {
     let (app, private) = app(SqliteStore::in_memory().unwrap());
-    let answer = block_on(handle(&app, post(VALID)));
+    let answer = block_on(handle(&app, post(NOW, None, VALID)));
     assert_eq!(
         answer.status,
         201,
@@ -179,8 +125,6 @@ fn an_accepted_application_is_stored_encrypted_and_decryptable() {
 /// network, and a callback never gets past its checks to a token exchange.
 struct DiscoveryOnly;
 
-const ISSUER: &str = "https://id.example.de";
-
 impl HttpClient for DiscoveryOnly {
     async fn get_json(&self, url: &str) -> Result<serde_json::Value, AuthError> {
         if url == format!("{ISSUER}/.well-known/openid-configuration") {
@@ -204,53 +148,10 @@ impl HttpClient for DiscoveryOnly {
     }
 }
 
-/// Two forms: one for anybody, one that needs a substantial login.
-struct Catalogue(Vec<FormSchema>);
-
-impl Forms for Catalogue {
-    async fn schema(&self, portal: &str, service: &str) -> Option<FormSchema> {
-        self.0
-            .iter()
-            .find(|s| s.portal == portal && s.service == service)
-            .cloned()
-    }
-
-    async fn offices(&self, portal: &str) -> Option<Vec<String>> {
-        let offices: Vec<String> = self
-            .0
-            .iter()
-            .filter(|s| s.portal == portal)
-            .map(|s| s.office.clone())
-            .collect();
-        (!offices.is_empty()).then_some(offices)
-    }
-}
-
-const OFFICE_TOKEN: &str = "office-token-0123456789";
-const NOW: u64 = 1_795_462_200_000;
-
-fn login_setup() -> LoginSetup {
-    let login = LoginConfig {
-        issuer: ISSUER.into(),
-        client_id: "lotse".into(),
-        acr: AcrMap::default(),
-    };
-    LoginSetup {
-        oidc: std::sync::Arc::new(Oidc::new(
-            OidcConfig::new(&login, "client-secret", "https://portal.example.de").unwrap(),
-        )),
-        keys: SessionKeys {
-            current: [1; 32],
-            previous: Some([2; 32]),
-        },
-        accounts: AccountKey::from_bytes([3; 32]),
-    }
-}
-
 /// The app with login on, every kind of form, and one office token for all.
 fn login_app<S: Store>(store: S) -> App<S, Catalogue, DiscoveryOnly> {
     let (_, public) = PrivateKey::generate();
-    let open = schema(public.to_base64());
+    let open = schema("hund-anmelden", &public.to_base64());
     let gated = FormSchema {
         service: "gewerbe-anmelden".into(),
         title: "Gewerbe anmelden".into(),
@@ -262,25 +163,10 @@ fn login_app<S: Store>(store: S) -> App<S, Catalogue, DiscoveryOnly> {
         forms: Catalogue(vec![open, gated]),
         http: DiscoveryOnly,
         config: Config {
-            office_tokens: OfficeTokens::All(OFFICE_TOKEN.into()),
             login: Some(login_setup()),
-            ..Config::default()
+            ..config()
         },
     }
-}
-
-fn session_cookie(level: TrustLevel, keys: &SessionKeys) -> String {
-    let session = Session {
-        sub: "buerger-4711".into(),
-        level,
-        acr: "STORK-QAA-Level-3".into(),
-        given_name: Some("Erika".into()),
-        family_name: None,
-        email: None,
-        address: None,
-        exp: NOW + 60_000,
-    };
-    format!("lotse_session={}", session.seal(keys, NOW))
 }
 
 /// What the generated request carries; `{ID}` and `{TOKEN}` in its text are replaced by
@@ -439,7 +325,7 @@ const SECURITY_HEADERS: [(&str, &str); 6] = [
 
 /// Stores one application and builds the request from the draft.
 fn prepare<S: Store>(app: &App<S, Catalogue, DiscoveryOnly>, draft: &Draft) -> (Request, String) {
-    let stored = block_on(handle(app, post(VALID)));
+    let stored = block_on(handle(app, post(NOW, None, VALID)));
     let (id, token) = if stored.status == 201 {
         let body: serde_json::Value = serde_json::from_slice(&stored.body).unwrap();
         (
@@ -565,31 +451,13 @@ proptest! {
 fn mein_postfach_keeps_its_applications_across_three_session_key_rotations() {
     let store = SqliteStore::in_memory().unwrap();
     let (mut app, _) = app(store);
-    let login = LoginConfig {
-        issuer: "https://id.example.de".into(),
-        client_id: "lotse".into(),
-        acr: AcrMap::default(),
-    };
-    let oidc = std::sync::Arc::new(Oidc::new(
-        OidcConfig::new(&login, "client-secret", "https://portal.example.de").unwrap(),
-    ));
+    let oidc = oidc();
     let accounts = AccountKey::from_bytes([42; 32]);
     let keys = |current: u8, previous: Option<u8>| SessionKeys {
         current: [current; 32],
         previous: previous.map(|p| [p; 32]),
     };
-    let now = 1_795_462_200_000;
-    let session = Session {
-        sub: "buerger-4711".into(),
-        level: TrustLevel::Substantial,
-        acr: "STORK-QAA-Level-3".into(),
-        given_name: None,
-        family_name: None,
-        email: None,
-        address: None,
-        exp: now + 60_000,
-    };
-    let cookie = |keys: &SessionKeys| format!("lotse_session={}", session.seal(keys, now));
+    let cookie = |keys: &SessionKeys| session_cookie(TrustLevel::Substantial, keys);
 
     let first = keys(1, None);
     app.config.login = Some(LoginSetup {
@@ -597,7 +465,7 @@ fn mein_postfach_keeps_its_applications_across_three_session_key_rotations() {
         keys: first.clone(),
         accounts: accounts.clone(),
     });
-    let mut submit = post(VALID);
+    let mut submit = post(NOW, None, VALID);
     submit.headers.push(("cookie".into(), cookie(&first)));
     let answer = block_on(handle(&app, submit));
     assert_eq!(
@@ -622,7 +490,7 @@ fn mein_postfach_keeps_its_applications_across_three_session_key_rotations() {
             method: "GET".into(),
             path: "/api/applications".into(),
             headers: vec![("cookie".into(), cookie(&rotated))],
-            now_ms: now,
+            now_ms: NOW,
             ..Request::default()
         };
         let answer = block_on(handle(&app, mailbox));

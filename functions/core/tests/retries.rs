@@ -3,65 +3,33 @@
 //! bound to their request, replays outside the rate limit, the sliding window, and the
 //! migration of a database written before these tables changed.
 
+mod common;
+
 use std::sync::Barrier;
 
+use common::{config, post, schema, Catalogue, NOW};
 use futures_executor::block_on;
 use lotse_functions::auth::NoNetwork;
 use lotse_functions::sqlite::SqliteStore;
-use lotse_functions::{handle, App, Config, Forms, HashSecret, OfficeTokens, Request, Store};
-use lotse_model::{FieldType, FormField, FormSchema, TrustLevel};
+use lotse_functions::{handle, App, Config, HashSecret, Request, Store};
 use serde_json::Value;
 
-struct TwoForms(Vec<FormSchema>);
-
-impl Forms for TwoForms {
-    async fn schema(&self, portal: &str, service: &str) -> Option<FormSchema> {
-        self.0
-            .iter()
-            .find(|s| s.portal == portal && s.service == service)
-            .cloned()
-    }
-
-    async fn offices(&self, portal: &str) -> Option<Vec<String>> {
-        (portal == "musterstadt").then(|| vec!["steueramt".to_string()])
-    }
-}
-
-fn schema(service: &str, public_key: &str) -> FormSchema {
-    FormSchema {
-        portal: "musterstadt".into(),
-        service: service.into(),
-        title: "Hund anmelden".into(),
-        office: "steueramt".into(),
-        public_key: public_key.into(),
-        login: TrustLevel::None,
-        fields: vec![
-            FormField {
-                required: true,
-                ..FormField::new("name", "Name", FieldType::Text)
-            },
-            FormField::new("iban", "IBAN", FieldType::Iban),
-        ],
-    }
-}
-
-type TestApp = App<SqliteStore, TwoForms, NoNetwork>;
+type TestApp = App<SqliteStore, Catalogue, NoNetwork>;
 
 fn app_with(store: SqliteStore, rate_limit: u32) -> TestApp {
     let (_, public) = lotse_envelope::PrivateKey::generate();
     let key = public.to_base64();
     App {
         store,
-        forms: TwoForms(vec![
+        forms: Catalogue(vec![
             schema("hund-anmelden", &key),
             schema("katze-anmelden", &key),
         ]),
         http: NoNetwork,
         config: Config {
-            office_tokens: OfficeTokens::All("office-token-0123456789".into()),
             rate_limit_per_minute: rate_limit,
             hash_secret: HashSecret::from_bytes([9; 32]),
-            ..Config::default()
+            ..config()
         },
     }
 }
@@ -70,28 +38,12 @@ fn app(rate_limit: u32) -> TestApp {
     app_with(SqliteStore::in_memory().unwrap(), rate_limit)
 }
 
-const T0: u64 = 1_795_462_200_000;
+const T0: u64 = NOW;
 
 fn body(service: &str, name: &str) -> String {
     format!(
         r#"{{"portal":"musterstadt","service":"{service}","fields":{{"name":"{name}","iban":"DE89 3704 0044 0532 0130 00"}}}}"#
     )
-}
-
-fn post(now_ms: u64, key: Option<&str>, body: &str) -> Request {
-    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
-    if let Some(key) = key {
-        headers.push(("idempotency-key".into(), key.into()));
-    }
-    Request {
-        method: "POST".into(),
-        path: "/api/applications".into(),
-        headers,
-        body: body.as_bytes().to_vec(),
-        client: "192.0.2.1".into(),
-        now_ms,
-        ..Request::default()
-    }
 }
 
 fn send(app: &TestApp, request: Request) -> (u16, Value, Option<String>) {
