@@ -235,15 +235,17 @@ pub fn local_app(
     let store = SqliteStore::open(&data.join("lotse.sqlite3"))
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| format!("cannot open the store in {}", data.display()))?;
-    let office_tokens = match (
-        std::env::var("LOTSE_OFFICE_TOKENS"),
-        std::env::var("LOTSE_OFFICE_TOKEN"),
-    ) {
-        (Ok(map), _) if !map.trim().is_empty() => OfficeTokens::from_json(&map)
+    let mut office_tokens = match std::env::var("LOTSE_OFFICE_TOKENS") {
+        Ok(map) if !map.trim().is_empty() => OfficeTokens::from_json(&map)
             .map_err(|e| anyhow::anyhow!("LOTSE_OFFICE_TOKENS: {e}"))?,
-        (_, Ok(token)) if !token.trim().is_empty() => OfficeTokens::All(token.trim().to_string()),
-        _ => OfficeTokens::None,
+        _ => OfficeTokens::default(),
     };
+    // SPEC section 5: when set, the bearer token of every office, next to the others.
+    if let Ok(token) = std::env::var("LOTSE_OFFICE_TOKEN") {
+        if !token.trim().is_empty() {
+            office_tokens = office_tokens.with_every_office(token.trim());
+        }
+    }
     let rate_limit_per_minute = match std::env::var("LOTSE_RATE_LIMIT") {
         Ok(value) => value
             .trim()

@@ -46,12 +46,7 @@ pub fn normalize_id(input: &str) -> Option<String> {
 
 /// SHA-256 of `data`, hex-encoded.
 pub fn hash_hex(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    let mut out = String::with_capacity(64);
-    for byte in digest {
-        out.push_str(&format!("{byte:02x}"));
-    }
-    out
+    crate::keyed::hex(&Sha256::digest(data))
 }
 
 /// Compares a presented token with a stored hash in constant time.

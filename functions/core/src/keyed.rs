@@ -15,14 +15,13 @@ type HmacSha256 = Hmac<Sha256>;
 #[derive(Clone, PartialEq, Eq)]
 pub struct HashSecret {
     key: [u8; 32],
-    configured: bool,
 }
 
 impl std::fmt::Debug for HashSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.configured {
-            true => f.write_str("HashSecret(<32 bytes>)"),
-            false => f.write_str("HashSecret(<built-in, public>)"),
+        match self.key == BUILT_IN {
+            false => f.write_str("HashSecret(<32 bytes>)"),
+            true => f.write_str("HashSecret(<built-in, public>)"),
         }
     }
 }
@@ -32,21 +31,11 @@ impl std::fmt::Debug for HashSecret {
 /// no better than a plain hash. The adapters log loudly when they fall back to it.
 const BUILT_IN: [u8; 32] = *b"lotse-hash-secret-not-configured";
 
-impl Default for HashSecret {
-    fn default() -> Self {
-        HashSecret::unconfigured()
-    }
-}
-
 impl HashSecret {
     /// Base64 (standard or URL-safe, padding optional) of 32 bytes, as
     /// `openssl rand -base64 32` makes. The error names the problem, never the value.
     pub fn parse(text: &str) -> Result<HashSecret, String> {
-        let text = text.trim();
-        [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
-            .iter()
-            .find_map(|engine| engine.decode(text).ok())
-            .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+        decode_key32(text)
             .map(HashSecret::from_bytes)
             .ok_or_else(|| {
                 "the hash secret is not base64 of 32 bytes (make one with `openssl rand -base64 32`)"
@@ -55,10 +44,7 @@ impl HashSecret {
     }
 
     pub fn from_bytes(key: [u8; 32]) -> HashSecret {
-        HashSecret {
-            key,
-            configured: true,
-        }
+        HashSecret { key }
     }
 
     /// A secret derived from another one of the configuration (for a Worker without
@@ -69,14 +55,7 @@ impl HashSecret {
 
     /// The built-in public stand-in, for a deployment without a secret.
     pub fn unconfigured() -> HashSecret {
-        HashSecret {
-            key: BUILT_IN,
-            configured: false,
-        }
-    }
-
-    pub fn is_configured(&self) -> bool {
-        self.configured
+        HashSecret { key: BUILT_IN }
     }
 
     /// HMAC-SHA256 under a key derived for `label`, over the parts, each preceded by its
@@ -121,7 +100,18 @@ pub(crate) fn rate_subject(client: &str) -> String {
     }
 }
 
-fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+/// A 32-byte key from base64 (standard or URL-safe, padding optional), the form of every
+/// secret of the configuration (`openssl rand -base64 32`).
+pub(crate) fn decode_key32(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim();
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|engine| engine.decode(text).ok())
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
+}
+
+/// HMAC-SHA256 of the concatenated parts under `key`.
+pub(crate) fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
     for part in parts {
         mac.update(part);
@@ -129,6 +119,7 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// Lowercase hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -185,7 +176,13 @@ mod tests {
         );
         assert!(HashSecret::parse("kurz").is_err());
         assert!(HashSecret::parse(&STANDARD.encode([7u8; 31])).is_err());
-        assert!(!HashSecret::default().is_configured());
-        assert!(HashSecret::parse(&text).unwrap().is_configured());
+        // Configured or the public stand-in: Debug says which, never the key.
+        let unconfigured = format!("{:?}", HashSecret::unconfigured());
+        assert!(unconfigured.contains("built-in"), "{unconfigured}");
+        let parsed = format!("{:?}", HashSecret::parse(&text).unwrap());
+        assert!(
+            parsed.contains("<32 bytes>") && !parsed.contains("built-in"),
+            "{parsed}"
+        );
     }
 }

@@ -56,27 +56,37 @@ impl OfficeScope {
     }
 }
 
-/// Bearer tokens of the offices.
+/// Bearer tokens of the offices: one per office (the `OFFICE_TOKENS` secret on Workers,
+/// `LOTSE_OFFICE_TOKENS` under `lotse serve`) and, under `lotse serve`, the development
+/// shortcut `LOTSE_OFFICE_TOKEN` that opens every office (SPEC section 5). Neither set:
+/// no office can log in.
 #[derive(Clone, Debug, Default)]
-pub enum OfficeTokens {
-    /// No office can log in.
-    #[default]
-    None,
-    /// One token for every office (`LOTSE_OFFICE_TOKEN` under `lotse serve`).
-    All(String),
-    /// `"<portal>/<office>"` -> token (the `OFFICE_TOKENS` secret on Workers).
-    PerOffice(HashMap<String, String>),
+pub struct OfficeTokens {
+    every: Option<String>,
+    /// `"<portal>/<office>"` -> token.
+    per_office: HashMap<String, String>,
 }
 
 impl OfficeTokens {
-    /// Parses the `OFFICE_TOKENS` secret: a JSON object `{"bottrop/steueramt": "…"}`.
+    /// Parses a JSON object `{"bottrop/steueramt": "…"}` of tokens of 16 characters or more.
     pub fn from_json(text: &str) -> Result<OfficeTokens, String> {
         let map: HashMap<String, String> = serde_json::from_str(text)
             .map_err(|e| format!("OFFICE_TOKENS is not a JSON object of strings: {e}"))?;
         if map.values().any(|token| token.len() < 16) {
             return Err("every office token needs at least 16 characters".into());
         }
-        Ok(OfficeTokens::PerOffice(map))
+        Ok(OfficeTokens {
+            every: None,
+            per_office: map,
+        })
+    }
+
+    /// Adds the token that opens every office.
+    pub fn with_every_office(self, token: impl Into<String>) -> OfficeTokens {
+        OfficeTokens {
+            every: Some(token.into()),
+            ..self
+        }
     }
 
     /// The offices `presented` opens, or `None` when it is no office's token. Every
@@ -91,18 +101,18 @@ impl OfficeTokens {
                 .ct_eq(hash_hex(token.as_bytes()).as_bytes())
                 .into()
         };
-        match self {
-            OfficeTokens::None => None,
-            OfficeTokens::All(token) => matches(token).then_some(OfficeScope::Every),
-            OfficeTokens::PerOffice(map) => {
-                let mut ids: Vec<String> = map
-                    .iter()
-                    .filter(|(_, token)| matches(token))
-                    .map(|(id, _)| id.clone())
-                    .collect();
-                ids.sort();
-                (!ids.is_empty()).then_some(OfficeScope::Offices(ids))
-            }
+        let every = self.every.as_deref().is_some_and(matches);
+        let mut ids: Vec<String> = self
+            .per_office
+            .iter()
+            .filter(|(_, token)| matches(token))
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort();
+        if every {
+            Some(OfficeScope::Every)
+        } else {
+            (!ids.is_empty()).then_some(OfficeScope::Offices(ids))
         }
     }
 }
@@ -131,7 +141,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            office_tokens: OfficeTokens::None,
+            office_tokens: OfficeTokens::default(),
             rate_limit_per_minute: 60,
             hash_secret: crate::keyed::HashSecret::unconfigured(),
             body_limit: 64 * 1024,

@@ -17,15 +17,14 @@
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use lotse_model::TrustLevel;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::AuthError;
+use crate::keyed::{decode_key32, hex, hmac};
 
 /// The cookie that carries a citizen's session.
 pub const SESSION_COOKIE: &str = "lotse_session";
@@ -53,14 +52,6 @@ impl std::fmt::Debug for SessionKeys {
     }
 }
 
-fn decode_key(text: &str) -> Option<[u8; 32]> {
-    let text = text.trim();
-    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
-        .iter()
-        .find_map(|engine| engine.decode(text).ok())
-        .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
-}
-
 impl SessionKeys {
     /// Parses `base64key[,base64previous]`. The error names the problem, never the key.
     pub fn parse(secret: &str) -> Result<SessionKeys, AuthError> {
@@ -72,15 +63,15 @@ impl SessionKeys {
         };
         match parts.as_slice() {
             [current] => Ok(SessionKeys {
-                current: decode_key(current).ok_or_else(|| bad("first"))?,
+                current: decode_key32(current).ok_or_else(|| bad("first"))?,
                 previous: None,
             }),
             [current, previous] => Ok(SessionKeys {
-                current: decode_key(current).ok_or_else(|| bad("first"))?,
+                current: decode_key32(current).ok_or_else(|| bad("first"))?,
                 previous: if previous.is_empty() {
                     None
                 } else {
-                    Some(decode_key(previous).ok_or_else(|| bad("second"))?)
+                    Some(decode_key32(previous).ok_or_else(|| bad("second"))?)
                 },
             }),
             _ => Err(AuthError::NotConfigured(
@@ -115,16 +106,6 @@ impl SessionKeys {
     fn all(&self) -> impl Iterator<Item = &[u8; 32]> {
         std::iter::once(&self.current).chain(self.previous.iter())
     }
-}
-
-type HmacSha256 = Hmac<Sha256>;
-
-fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
 }
 
 fn cookie_cipher(secret: &[u8; 32]) -> Aes256Gcm {
@@ -288,7 +269,7 @@ impl std::fmt::Debug for AccountKey {
 
 impl AccountKey {
     pub fn parse(secret: &str) -> Result<AccountKey, AuthError> {
-        decode_key(secret).map(AccountKey).ok_or_else(|| {
+        decode_key32(secret).map(AccountKey).ok_or_else(|| {
             AuthError::NotConfigured(
                 "the account secret is not base64 of 32 bytes (make one with `openssl rand -base64 32`)"
                     .into(),
@@ -324,10 +305,6 @@ fn legacy_account_hash(secret: &[u8; 32], sub: &str) -> String {
     hex(&hmac(&key, &[sub.as_bytes()]))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The value of cookie `name` in a `Cookie` request header.
 pub fn cookie_value<'a>(cookie_header: &'a str, name: &str) -> Option<&'a str> {
     cookie_header.split(';').find_map(|pair| {
@@ -353,6 +330,7 @@ pub fn clear_cookie(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
 
     fn keys(current: u8, previous: Option<u8>) -> SessionKeys {
         SessionKeys {

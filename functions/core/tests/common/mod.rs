@@ -78,7 +78,7 @@ pub fn schema(service: &str, public_key: &str) -> FormSchema {
 /// The configuration of the test apps: the office token, the rest the defaults.
 pub fn config() -> Config {
     Config {
-        office_tokens: OfficeTokens::All(OFFICE_TOKEN.into()),
+        office_tokens: OfficeTokens::default().with_every_office(OFFICE_TOKEN),
         ..Config::default()
     }
 }
