@@ -242,7 +242,7 @@ fn referenced(nodes: &[Node], out: &mut Vec<(&'static str, String)>) {
 
 /// HTML escaping for text and attribute values. Tera's default also escapes `/`, which
 /// is safe but bloats every URL on a page by a third.
-fn escape_html(input: &str) -> String {
+pub(crate) fn escape_html(input: &str) -> String {
     let bytes = input.as_bytes();
     let mut out = String::with_capacity(input.len() + input.len() / 8);
     let mut copied = 0;

@@ -7,8 +7,23 @@ use std::collections::HashSet;
 use crate::resolve::{Site, Video};
 
 /// Folders whose files come from the theme or the search index, which the check stage
-/// does not load: links into them are not checked.
+/// does not load: links into them are not checked. (Each portal has a `pagefind/` of
+/// its own too; see [`made_later`].)
 pub const UNCHECKED: [&str; 2] = ["/assets/", "/pagefind/"];
+
+/// Outputs whose names the check stage cannot know before rendering: a portal's search
+/// index (`/<portal>/pagefind/…`) and the sitemaps, whose number depends on the site's
+/// size (`/sitemap-umbrella-2.xml`, `/<portal>/sitemap-3.xml`, render/sitemap.rs).
+fn made_later(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let sitemap = |name: &str| name.starts_with("sitemap") && name.ends_with(".xml");
+    match segments.as_slice() {
+        [name] => sitemap(name),
+        [_, name] => sitemap(name) || *name == "pagefind",
+        [_, "pagefind", ..] => true,
+        _ => false,
+    }
+}
 
 /// The addresses the functions answer (functions/core/src/api/mod.rs) that a page may
 /// link to.
@@ -104,5 +119,31 @@ impl Addresses {
             || self.files.contains(path)
             || FUNCTION_ROUTES.contains(&path.trim_end_matches('/'))
             || UNCHECKED.iter().any(|prefix| path.starts_with(prefix))
+            || made_later(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::made_later;
+
+    #[test]
+    fn sitemaps_and_portal_indexes_are_made_later() {
+        for path in [
+            "/sitemap-umbrella-2.xml",
+            "/bottrop/sitemap.xml",
+            "/bottrop/sitemap-3.xml",
+            "/bottrop/pagefind/",
+            "/bottrop/pagefind/pagefind.js",
+        ] {
+            assert!(made_later(path), "{path}");
+        }
+        for path in [
+            "/bottrop/impressum/",
+            "/bottrop/x/sitemap.xml",
+            "/sitemaps/",
+        ] {
+            assert!(!made_later(path), "{path}");
+        }
     }
 }

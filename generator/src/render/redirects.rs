@@ -8,6 +8,7 @@ use anyhow::Result;
 use lotse_model::Portal;
 
 use crate::resolve::Site;
+use crate::theme::escape_html;
 
 /// Writes every alias page and `_redirects` through `put`. `canonical` gives the
 /// absolute address of a page (`bottrop/neuer-name/index.html`) of a portal.
@@ -58,14 +59,6 @@ pub fn page(title: &str, target: &str, canonical: &str) -> String {
 <link rel=\"canonical\" href=\"{canonical}\">\n</head>\n<body>\n<main>\n\
 <p>Diese Seite ist umgezogen: <a href=\"{target}\">{title}</a></p>\n</main>\n</body>\n</html>\n"
     )
-}
-
-/// Escapes text and attribute values (`/` stays, unlike Tera's escape).
-fn escape_html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
