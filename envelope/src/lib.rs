@@ -15,7 +15,9 @@ use hpke::{Deserializable, Kem as _, OpModeR, OpModeS, Serializable};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-type Kem = X25519HkdfSha256;
+pub mod message;
+
+pub(crate) type Kem = X25519HkdfSha256;
 
 /// The value of the `format` field, also the HPKE `info` string.
 pub const FORMAT: &str = "lotse-envelope-v1";
@@ -51,7 +53,7 @@ impl std::error::Error for Error {}
 
 /// An office's public key, as published in portal.toml.
 #[derive(Clone)]
-pub struct PublicKey(<Kem as hpke::Kem>::PublicKey);
+pub struct PublicKey(pub(crate) <Kem as hpke::Kem>::PublicKey);
 
 impl PublicKey {
     pub fn from_base64(text: &str) -> Result<Self, Error> {
@@ -69,7 +71,7 @@ impl PublicKey {
 }
 
 /// An office's private key. Lives only in city hall, in a key file.
-pub struct PrivateKey(<Kem as hpke::Kem>::PrivateKey);
+pub struct PrivateKey(pub(crate) <Kem as hpke::Kem>::PrivateKey);
 
 impl PrivateKey {
     /// A new random key pair.
@@ -106,6 +108,39 @@ impl PrivateKey {
     pub fn public_key(&self) -> PublicKey {
         PublicKey(Kem::sk_to_pk(&self.0))
     }
+
+    /// The key pair derived from a secret for one application (RFC 9180 DeriveKeyPair
+    /// over the length-prefixed label, application id and secret): the citizen's key of
+    /// an application, derived from the token only the citizen holds. The same secret
+    /// and id give the same key; anything else an unrelated one.
+    pub fn derive(secret: &[u8], application: &str) -> PrivateKey {
+        let mut ikm = Zeroizing::new(length_prefixed(&["lotse-citizen-key-v1", application]));
+        ikm.extend_from_slice(&(secret.len() as u32).to_be_bytes());
+        ikm.extend_from_slice(secret);
+        PrivateKey(Kem::derive_keypair(&ikm).0)
+    }
+
+    /// The 32 raw key bytes, for wrapping under another key.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(self.0.to_bytes().to_vec())
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<PrivateKey, Error> {
+        <Kem as hpke::Kem>::PrivateKey::from_bytes(bytes)
+            .map(PrivateKey)
+            .map_err(|_| Error::InvalidKey("not a 32-byte X25519 private key".into()))
+    }
+}
+
+/// Each part as a 4-byte big-endian length followed by its bytes, so that no two
+/// different lists of parts give the same bytes.
+pub(crate) fn length_prefixed(parts: &[&str]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    for part in parts {
+        out.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        out.extend_from_slice(part.as_bytes());
+    }
+    out
 }
 
 /// Where an application goes; stored in clear and authenticated with the ciphertext.
@@ -145,19 +180,14 @@ impl Envelope {
 /// The associated data: every routing field, length-prefixed so that no two different
 /// routings can produce the same bytes.
 fn associated_data(routing: &Routing) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(128);
-    for part in [
+    length_prefixed(&[
         FORMAT,
         &routing.id,
         &routing.portal,
         &routing.service,
         &routing.office,
         &routing.created_at,
-    ] {
-        aad.extend_from_slice(&(part.len() as u32).to_be_bytes());
-        aad.extend_from_slice(part.as_bytes());
-    }
-    aad
+    ])
 }
 
 /// Encrypts `plaintext` to `recipient`.
