@@ -275,13 +275,20 @@ pub async fn api(
     request: HttpRequest<Body>,
 ) -> HttpResponse {
     let (parts, body) = request.into_parts();
-    let limit = app.config.body_limit;
-    // A body over the limit is cut at limit + 1 bytes: enough for the functions to
-    // answer 413, without reading the rest.
-    let body = match tokio::time::timeout(
-        crate::serve::listener::BODY_TIMEOUT,
-        to_bytes(body, limit + 1),
-    )
+    let limit = lotse_functions::body_limit(&app.config, parts.uri.path());
+    let declared = parts
+        .headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    // A body declared over the limit is not read at all (the functions answer 413 from
+    // the declared length); one that turns out longer is cut at limit + 1 bytes.
+    let body = match tokio::time::timeout(crate::serve::listener::BODY_TIMEOUT, async {
+        if declared.is_some_and(|d| d > limit) {
+            return Ok(axum::body::Bytes::new());
+        }
+        to_bytes(body, limit + 1).await
+    })
     .await
     {
         Ok(Ok(bytes)) => bytes.to_vec(),

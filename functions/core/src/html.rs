@@ -32,7 +32,7 @@ fn shell(site: &str, title: &str, main: &str) -> String {
 }
 
 /// The page frame; with a portal, in that portal's colours and linking to its home.
-fn shell_for(site: &str, portal: Option<&str>, title: &str, main: &str) -> String {
+pub(crate) fn shell_for(site: &str, portal: Option<&str>, title: &str, main: &str) -> String {
     let portal = portal.filter(|p| lotse_model::slug::is_slug(p));
     let theme_css = portal.map_or_else(|| "/theme.css".to_string(), |p| format!("/{p}/theme.css"));
     let home = portal.map_or_else(|| "/".to_string(), |p| format!("/{p}/"));

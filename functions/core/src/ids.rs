@@ -28,6 +28,11 @@ pub fn new_token() -> String {
     random_symbols(26)
 }
 
+/// A new id of a message or attachment: 16 symbols, 80 random bits.
+pub fn new_object_id() -> String {
+    random_symbols(16)
+}
+
 /// Normalises what a citizen types as an id: case, spaces, and the look-alikes Crockford
 /// base32 maps (O -> 0, I/L -> 1).
 pub fn normalize_id(input: &str) -> Option<String> {

@@ -5,6 +5,7 @@
 
 mod api;
 pub mod auth;
+pub mod conversation;
 mod html;
 pub mod http;
 mod idempotency;
@@ -13,11 +14,16 @@ pub mod keyed;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;
+mod thread_page;
 mod time;
 
 pub use api::{
-    handle, offices_path, App, Config, Forms, LoginSetup, OfficeList, OfficeScope, OfficeTokens,
+    body_limit, handle, offices_path, App, Config, Forms, LoginSetup, OfficeList, OfficeScope,
+    OfficeTokens,
 };
+/// The form shown again with errors; public so the generator's tests can compare its
+/// fields with the theme's.
+pub use html::form_with_errors;
 pub use http::{Request, Response};
 pub use ids::{hash_hex, new_id, new_token};
 pub use keyed::HashSecret;

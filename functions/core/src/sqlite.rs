@@ -1,26 +1,47 @@
 //! The embedded store of `lotse serve`: SQLite in the data folder, with the same
 //! migrations as D1 on Cloudflare.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::store::{
     newest_first, retry_after_ms, sql, Completion, IdempotencyRecord, RateSlot, StatusEntry, Store,
-    StoreError, StoreResult, StoredApplication,
+    StoreError, StoreResult, StoredApplication, StoredAttachment, StoredMessage,
 };
 
 /// The migrations, in order. D1 applies the same files with `wrangler d1 migrations`
 /// (and records them in its `d1_migrations` table); here `PRAGMA user_version` counts
 /// the ones applied.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     include_str!("../../migrations/0001_applications.sql"),
     include_str!("../../migrations/0002_idempotency_claims.sql"),
+    include_str!("../../migrations/0003_messages.sql"),
 ];
 
 pub struct SqliteStore {
     connection: Mutex<Connection>,
+    objects: Objects,
+}
+
+/// Where the sealed files go: a folder next to the database, or memory for tests.
+enum Objects {
+    Folder(PathBuf),
+    Memory(Mutex<HashMap<String, Vec<u8>>>),
+}
+
+/// Object names are made by the functions (`<application>/<attachment>`); anything
+/// else is refused, so that no name can reach outside the folder.
+fn checked_name(name: &str) -> StoreResult<&str> {
+    let valid = !name.is_empty()
+        && name.split('/').all(|part| {
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    valid
+        .then_some(name)
+        .ok_or_else(|| StoreError(format!("invalid object name {name:?}")))
 }
 
 fn failed(e: impl std::fmt::Display) -> StoreError {
@@ -29,23 +50,29 @@ fn failed(e: impl std::fmt::Display) -> StoreError {
 
 impl SqliteStore {
     /// Opens (or creates) the database file and brings its schema up to date.
+    /// Sealed files go into the folder `files` next to it.
     pub fn open(path: &Path) -> StoreResult<SqliteStore> {
         let connection = Connection::open(path).map_err(failed)?;
-        Self::with_connection(connection)
+        let folder = path.parent().unwrap_or(Path::new(".")).join("files");
+        Self::with_connection(connection, Objects::Folder(folder))
     }
 
     /// A store in memory, for tests.
     pub fn in_memory() -> StoreResult<SqliteStore> {
-        Self::with_connection(Connection::open_in_memory().map_err(failed)?)
+        Self::with_connection(
+            Connection::open_in_memory().map_err(failed)?,
+            Objects::Memory(Mutex::default()),
+        )
     }
 
-    fn with_connection(mut connection: Connection) -> StoreResult<SqliteStore> {
+    fn with_connection(mut connection: Connection, objects: Objects) -> StoreResult<SqliteStore> {
         connection
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;")
             .map_err(failed)?;
         migrate(&mut connection).map_err(failed)?;
         Ok(SqliteStore {
             connection: Mutex::new(connection),
+            objects,
         })
     }
 
@@ -83,6 +110,26 @@ fn record_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<IdempotencyRecor
     })
 }
 
+fn message_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
+    Ok(StoredMessage {
+        id: row.get("id")?,
+        application_id: row.get("application_id")?,
+        sender: row.get("sender")?,
+        envelope: row.get("envelope")?,
+        at: row.get("at")?,
+    })
+}
+
+fn attachment_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAttachment> {
+    Ok(StoredAttachment {
+        id: row.get("id")?,
+        application_id: row.get("application_id")?,
+        message_id: row.get("message_id")?,
+        size: row.get::<_, i64>("size")? as u64,
+        object: row.get("object")?,
+    })
+}
+
 fn application_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredApplication> {
     Ok(StoredApplication {
         id: row.get("id")?,
@@ -95,6 +142,9 @@ fn application_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAppli
         status: row.get("status")?,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
+        citizen_key: row.get("citizen_key")?,
+        citizen_key_wrapped: row.get("citizen_key_wrapped")?,
+        citizen_seen_at: row.get("citizen_seen_at")?,
     })
 }
 
@@ -116,7 +166,9 @@ impl Store for SqliteStore {
                 a.envelope,
                 a.status,
                 a.created_at,
-                a.updated_at
+                a.updated_at,
+                a.citizen_key,
+                a.citizen_key_wrapped
             ];
             let inserted = match idempotency {
                 None => tx.execute(sql::INSERT_APPLICATION, row)?,
@@ -287,5 +339,172 @@ impl Store for SqliteStore {
             tx.commit()?;
             Ok(slot)
         })
+    }
+
+    async fn insert_message(
+        &self,
+        message: &StoredMessage,
+        attachments: &[StoredAttachment],
+        status: Option<&StatusEntry>,
+    ) -> StoreResult<bool> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let inserted = tx.execute(
+                sql::INSERT_MESSAGE,
+                params![
+                    message.id,
+                    message.application_id,
+                    message.sender,
+                    message.envelope,
+                    message.at
+                ],
+            )?;
+            if inserted == 0 {
+                return Ok(false);
+            }
+            for a in attachments {
+                tx.execute(
+                    sql::INSERT_ATTACHMENT,
+                    params![
+                        a.id,
+                        a.application_id,
+                        a.message_id,
+                        a.size as i64,
+                        a.object
+                    ],
+                )?;
+            }
+            if let Some(entry) = status {
+                let values = params![message.application_id, entry.status, entry.at, message.id];
+                tx.execute(sql::UPDATE_STATUS_WITH_MESSAGE, values)?;
+                tx.execute(sql::INSERT_STATUS_WITH_MESSAGE, values)?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    async fn messages(&self, application_id: &str) -> StoreResult<Vec<StoredMessage>> {
+        self.with(|c| {
+            let mut statement = c.prepare(sql::MESSAGES)?;
+            let rows = statement.query_map(params![application_id], message_from_row)?;
+            rows.collect()
+        })
+    }
+
+    async fn attachment(
+        &self,
+        application_id: &str,
+        attachment_id: &str,
+    ) -> StoreResult<Option<StoredAttachment>> {
+        self.with(|c| {
+            c.query_row(
+                sql::ATTACHMENT,
+                params![application_id, attachment_id],
+                attachment_from_row,
+            )
+            .optional()
+        })
+    }
+
+    async fn attachments(&self, application_id: &str) -> StoreResult<Vec<StoredAttachment>> {
+        self.with(|c| {
+            let mut statement = c.prepare(sql::ATTACHMENTS)?;
+            let rows = statement.query_map(params![application_id], attachment_from_row)?;
+            rows.collect()
+        })
+    }
+
+    async fn set_citizen_key(&self, id: &str, public_key: &str) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(sql::SET_CITIZEN_KEY, params![id, public_key])
+                .map(|_| ())
+        })
+    }
+
+    async fn set_citizen_seen(&self, id: &str, at: &str) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(sql::SET_CITIZEN_SEEN, params![id, at])
+                .map(|_| ())
+        })
+    }
+
+    async fn delete_application(&self, id: &str) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            for statement in sql::DELETE_APPLICATION {
+                tx.execute(statement, params![id])?;
+            }
+            tx.commit()
+        })
+    }
+
+    async fn put_object(&self, name: &str, bytes: &[u8]) -> StoreResult<()> {
+        let name = checked_name(name)?;
+        match &self.objects {
+            Objects::Memory(map) => {
+                map.lock()
+                    .map_err(|_| StoreError("object lock poisoned".into()))?
+                    .insert(name.to_string(), bytes.to_vec());
+                Ok(())
+            }
+            Objects::Folder(folder) => {
+                // Written aside and renamed, so a crash never leaves half a file under
+                // the name.
+                let path = folder.join(name);
+                let parent = path.parent().unwrap_or(folder);
+                std::fs::create_dir_all(parent).map_err(failed)?;
+                let aside = parent.join(format!(
+                    ".{}.part",
+                    path.file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or("object")
+                ));
+                std::fs::write(&aside, bytes).map_err(failed)?;
+                std::fs::rename(&aside, &path).map_err(failed)
+            }
+        }
+    }
+
+    async fn object(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        let name = checked_name(name)?;
+        match &self.objects {
+            Objects::Memory(map) => Ok(map
+                .lock()
+                .map_err(|_| StoreError("object lock poisoned".into()))?
+                .get(name)
+                .cloned()),
+            Objects::Folder(folder) => match std::fs::read(folder.join(name)) {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(failed(e)),
+            },
+        }
+    }
+
+    async fn delete_object(&self, name: &str) -> StoreResult<()> {
+        let name = checked_name(name)?;
+        match &self.objects {
+            Objects::Memory(map) => {
+                map.lock()
+                    .map_err(|_| StoreError("object lock poisoned".into()))?
+                    .remove(name);
+                Ok(())
+            }
+            Objects::Folder(folder) => {
+                let path = folder.join(name);
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {
+                        // The application's folder goes with its last file.
+                        if let Some(parent) = path.parent().filter(|p| *p != folder) {
+                            let _ = std::fs::remove_dir(parent);
+                        }
+                        Ok(())
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(failed(e)),
+                }
+            }
+        }
     }
 }

@@ -20,6 +20,40 @@ pub struct StoredApplication {
     pub status: String,
     pub created_at: String,
     pub updated_at: String,
+    /// The application's citizen key (public, base64), see [`crate::conversation`].
+    #[serde(default)]
+    pub citizen_key: Option<String>,
+    /// The private citizen key wrapped for the citizen's account (Mein Postfach).
+    #[serde(default)]
+    pub citizen_key_wrapped: Option<String>,
+    /// When the citizen last opened the conversation (RFC 3339).
+    #[serde(default)]
+    pub citizen_seen_at: Option<String>,
+}
+
+/// One message of the conversation on an application: who and when in clear, what in
+/// a sealed message envelope.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub id: String,
+    pub application_id: String,
+    /// `citizen` or `office`.
+    pub sender: String,
+    /// The message envelope as JSON (lotse-envelope's `MessageEnvelope`).
+    pub envelope: String,
+    pub at: String,
+}
+
+/// A sealed file of a message; its bytes are the object `object`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredAttachment {
+    pub id: String,
+    pub application_id: String,
+    pub message_id: String,
+    /// The sealed size in bytes.
+    pub size: u64,
+    /// The object's name in R2 or the data folder.
+    pub object: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +161,47 @@ pub trait Store {
     /// Gives up an unanswered claim held by `owner` (its request failed before storing).
     async fn release_idempotency(&self, key_hash: &str, owner: &str) -> StoreResult<()>;
 
+    /// Appends a message and its attachment rows (their objects are stored before) and,
+    /// with a status, sets it and appends it to the history, all or nothing. Returns
+    /// `false` for an unknown application.
+    async fn insert_message(
+        &self,
+        message: &StoredMessage,
+        attachments: &[StoredAttachment],
+        status: Option<&StatusEntry>,
+    ) -> StoreResult<bool>;
+
+    /// The conversation on an application, oldest first.
+    async fn messages(&self, application_id: &str) -> StoreResult<Vec<StoredMessage>>;
+
+    async fn attachment(
+        &self,
+        application_id: &str,
+        attachment_id: &str,
+    ) -> StoreResult<Option<StoredAttachment>>;
+
+    /// Stores the citizen key of an application that has none yet (stored before the
+    /// conversation existed).
+    async fn set_citizen_key(&self, id: &str, public_key: &str) -> StoreResult<()>;
+
+    /// Records when the citizen last opened the conversation.
+    async fn set_citizen_seen(&self, id: &str, at: &str) -> StoreResult<()>;
+
+    /// Deletes an application with its history, messages and attachment rows, all or
+    /// nothing (the caller deletes the attachments' objects first).
+    async fn delete_application(&self, id: &str) -> StoreResult<()>;
+
+    /// All attachment rows of an application.
+    async fn attachments(&self, application_id: &str) -> StoreResult<Vec<StoredAttachment>>;
+
+    /// Stores a sealed file (R2 on Cloudflare, the data folder under `lotse serve`).
+    async fn put_object(&self, name: &str, bytes: &[u8]) -> StoreResult<()>;
+
+    async fn object(&self, name: &str) -> StoreResult<Option<Vec<u8>>>;
+
+    /// Deletes a sealed file; deleting one that is not there is no error.
+    async fn delete_object(&self, name: &str) -> StoreResult<()>;
+
     /// Counts a submission of a client if fewer than `limit` were counted in the
     /// `window_ms` before `now_ms` (a sliding window; submissions refused are not
     /// counted), dropping what left every window.
@@ -155,19 +230,19 @@ pub fn newest_first(applications: &mut [StoredApplication]) {
 /// inserted): D1 runs them as a batch without branching, SQLite in a transaction.
 pub mod sql {
     pub const INSERT_APPLICATION: &str = "INSERT OR IGNORE INTO applications \
-        (id, portal, service, office, token_hash, account_hash, envelope, status, created_at, updated_at) \
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+        (id, portal, service, office, token_hash, account_hash, envelope, status, created_at, updated_at, citizen_key, citizen_key_wrapped) \
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
     /// ?1 id, ?2 status, ?3 at, ?4 the new application's token hash.
     pub const INSERT_FIRST_STATUS: &str =
         "INSERT INTO status_history (application_id, status, note, at) \
         SELECT ?1, ?2, NULL, ?3 \
         WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?1 AND token_hash = ?4)";
     /// [`INSERT_APPLICATION`] for a request holding an Idempotency-Key's claim: only
-    /// while ?11 (key hash) is claimed by ?12 (owner) and unanswered.
+    /// while ?13 (key hash) is claimed by ?14 (owner) and unanswered.
     pub const INSERT_CLAIMED_APPLICATION: &str = "INSERT OR IGNORE INTO applications \
-        (id, portal, service, office, token_hash, account_hash, envelope, status, created_at, updated_at) \
-        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 \
-        WHERE EXISTS (SELECT 1 FROM idempotency_keys WHERE key_hash = ?11 AND owner = ?12 AND answer IS NULL)";
+        (id, portal, service, office, token_hash, account_hash, envelope, status, created_at, updated_at, citizen_key, citizen_key_wrapped) \
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 \
+        WHERE EXISTS (SELECT 1 FROM idempotency_keys WHERE key_hash = ?13 AND owner = ?14 AND answer IS NULL)";
     /// ?1 key hash, ?2 owner, ?3 answer, ?4 application id, ?5 its token hash: stores the
     /// answer once the application is the one just inserted.
     pub const COMPLETE_IDEMPOTENCY: &str = "UPDATE idempotency_keys SET answer = ?3 \
@@ -199,6 +274,40 @@ pub mod sql {
     pub const INSERT_STATUS: &str =
         "INSERT INTO status_history (application_id, status, note, at) \
         SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?1)";
+    /// ?1 id, ?2 application, ?3 sender, ?4 envelope, ?5 at.
+    pub const INSERT_MESSAGE: &str =
+        "INSERT INTO messages (id, application_id, sender, envelope, at) \
+        SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?2)";
+    /// ?1 id, ?2 application, ?3 message, ?4 size, ?5 object: only with its message.
+    pub const INSERT_ATTACHMENT: &str =
+        "INSERT INTO attachments (id, application_id, message_id, size, object) \
+        SELECT ?1, ?2, ?3, ?4, ?5 WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?3 AND application_id = ?2)";
+    /// ?1 application, ?2 status, ?3 at, ?4 message: only with its message.
+    pub const UPDATE_STATUS_WITH_MESSAGE: &str =
+        "UPDATE applications SET status = ?2, updated_at = ?3 WHERE id = ?1 \
+        AND EXISTS (SELECT 1 FROM messages WHERE id = ?4 AND application_id = ?1)";
+    /// ?1 application, ?2 status, ?3 at, ?4 message.
+    pub const INSERT_STATUS_WITH_MESSAGE: &str =
+        "INSERT INTO status_history (application_id, status, note, at) \
+        SELECT ?1, ?2, NULL, ?3 WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?4 AND application_id = ?1)";
+    pub const MESSAGES: &str = "SELECT id, application_id, sender, envelope, at FROM messages \
+        WHERE application_id = ?1 ORDER BY seq";
+    pub const ATTACHMENT: &str =
+        "SELECT id, application_id, message_id, size, object FROM attachments \
+        WHERE application_id = ?1 AND id = ?2";
+    pub const ATTACHMENTS: &str =
+        "SELECT id, application_id, message_id, size, object FROM attachments \
+        WHERE application_id = ?1 ORDER BY id";
+    pub const SET_CITIZEN_KEY: &str =
+        "UPDATE applications SET citizen_key = ?2 WHERE id = ?1 AND citizen_key IS NULL";
+    pub const SET_CITIZEN_SEEN: &str = "UPDATE applications SET citizen_seen_at = ?2 WHERE id = ?1";
+    /// Deleting an application, in this order (children first), each with ?1 = id.
+    pub const DELETE_APPLICATION: [&str; 4] = [
+        "DELETE FROM attachments WHERE application_id = ?1",
+        "DELETE FROM messages WHERE application_id = ?1",
+        "DELETE FROM status_history WHERE application_id = ?1",
+        "DELETE FROM applications WHERE id = ?1",
+    ];
     /// ?1 the window's start (ms): hits at or before it count for nobody any more.
     pub const DROP_OLD_HITS: &str = "DELETE FROM rate_hits WHERE at <= ?1";
     /// ?1 client hash, ?2 now (ms), ?3 the window's start (ms), ?4 limit: counts the hit

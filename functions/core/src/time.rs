@@ -13,6 +13,13 @@ pub fn rfc3339(now_ms: u64) -> String {
     )
 }
 
+/// [`rfc3339`] with milliseconds, `2026-12-01T10:00:00.123Z`: message times, so that
+/// "new since the last visit" holds within a second too.
+pub fn rfc3339_ms(now_ms: u64) -> String {
+    let seconds = rfc3339(now_ms);
+    format!("{}.{:03}Z", &seconds[..seconds.len() - 1], now_ms % 1000)
+}
+
 /// Howard Hinnant's days-to-civil algorithm.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
@@ -36,5 +43,7 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_795_462_200_123), "2026-11-23T19:30:00Z");
+        assert_eq!(rfc3339_ms(1_795_462_200_123), "2026-11-23T19:30:00.123Z");
+        assert_eq!(rfc3339_ms(1_795_462_200_003), "2026-11-23T19:30:00.003Z");
     }
 }

@@ -13,7 +13,10 @@ use futures_executor::block_on;
 use lotse_envelope::PrivateKey;
 use lotse_functions::auth::{AccountKey, AuthError, HttpClient, SessionKeys};
 use lotse_functions::sqlite::SqliteStore;
-use lotse_functions::store::{Completion, IdempotencyRecord, RateSlot, StatusEntry, StoreResult};
+use lotse_functions::store::{
+    Completion, IdempotencyRecord, RateSlot, StatusEntry, StoreResult, StoredAttachment,
+    StoredMessage,
+};
 use lotse_functions::{
     handle, App, Config, LoginSetup, Request, Store, StoreError, StoredApplication,
 };
@@ -70,6 +73,41 @@ impl Store for BrokenStore {
     async fn take_rate_slot(&self, _: &str, _: u64, _: u64, _: u32) -> StoreResult<RateSlot> {
         // Let rate limiting pass so the insert itself is what fails.
         Ok(RateSlot::Taken)
+    }
+    async fn insert_message(
+        &self,
+        _: &StoredMessage,
+        _: &[StoredAttachment],
+        _: Option<&StatusEntry>,
+    ) -> StoreResult<bool> {
+        self.fail()
+    }
+    async fn messages(&self, _: &str) -> StoreResult<Vec<StoredMessage>> {
+        self.fail()
+    }
+    async fn attachment(&self, _: &str, _: &str) -> StoreResult<Option<StoredAttachment>> {
+        self.fail()
+    }
+    async fn attachments(&self, _: &str) -> StoreResult<Vec<StoredAttachment>> {
+        self.fail()
+    }
+    async fn set_citizen_key(&self, _: &str, _: &str) -> StoreResult<()> {
+        self.fail()
+    }
+    async fn set_citizen_seen(&self, _: &str, _: &str) -> StoreResult<()> {
+        self.fail()
+    }
+    async fn delete_application(&self, _: &str) -> StoreResult<()> {
+        self.fail()
+    }
+    async fn put_object(&self, _: &str, _: &[u8]) -> StoreResult<()> {
+        self.fail()
+    }
+    async fn object(&self, _: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.fail()
+    }
+    async fn delete_object(&self, _: &str) -> StoreResult<()> {
+        self.fail()
     }
 }
 

@@ -357,7 +357,11 @@ fn a_database_from_before_keeps_its_applications() {
     for _ in 0..2 {
         let store = SqliteStore::open(&path).unwrap();
         let kept = block_on(store.application("AAAA-BBBB")).unwrap();
-        assert!(kept.is_some(), "the application survives the migration");
+        let kept = kept.expect("the application survives the migration");
+        assert_eq!(
+            kept.citizen_key, None,
+            "no citizen key until the token is shown"
+        );
         assert_eq!(block_on(store.history("AAAA-BBBB")).unwrap().len(), 1);
         let app = app_with(store, 1000);
         let (status, json, _) = send(
@@ -370,7 +374,7 @@ fn a_database_from_before_keeps_its_applications() {
     let version: i64 = connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let old_tables: i64 = connection
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name IN ('idempotency', 'rate_limits')",

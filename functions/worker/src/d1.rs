@@ -4,18 +4,28 @@
 
 use lotse_functions::store::{
     newest_first, retry_after_ms, sql, Completion, IdempotencyRecord, RateSlot, StoreResult,
+    StoredAttachment, StoredMessage,
 };
 use lotse_functions::{StatusEntry, Store, StoreError, StoredApplication};
 use serde::Deserialize;
-use worker::{console_error, D1Database, D1PreparedStatement, D1Result, D1Type};
+use worker::{console_error, Bucket, D1Database, D1PreparedStatement, D1Result, D1Type};
 
+/// D1 for rows, R2 (binding `FILES`) for the sealed files of messages.
 pub struct D1Store {
     db: D1Database,
+    files: Option<Bucket>,
 }
 
 impl D1Store {
-    pub fn new(db: D1Database) -> Self {
-        D1Store { db }
+    pub fn new(db: D1Database, files: Option<Bucket>) -> Self {
+        D1Store { db, files }
+    }
+
+    fn bucket(&self) -> StoreResult<&Bucket> {
+        self.files.as_ref().ok_or_else(|| {
+            console_error!("R2: no bucket bound as FILES (wrangler.toml [[r2_buckets]])");
+            StoreError("no R2 bucket bound as FILES".into())
+        })
     }
 
     fn statement(&self, sql: &str, values: &[D1Type<'_>]) -> StoreResult<D1PreparedStatement> {
@@ -54,6 +64,28 @@ fn millis(ms: u64) -> D1Type<'static> {
     D1Type::Real(ms as f64)
 }
 
+/// An attachment row as D1 returns it (numbers are JavaScript numbers).
+#[derive(Deserialize)]
+struct AttachmentRow {
+    id: String,
+    application_id: String,
+    message_id: String,
+    size: f64,
+    object: String,
+}
+
+impl From<AttachmentRow> for StoredAttachment {
+    fn from(row: AttachmentRow) -> Self {
+        StoredAttachment {
+            id: row.id,
+            application_id: row.application_id,
+            message_id: row.message_id,
+            size: row.size as u64,
+            object: row.object,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct Oldest {
     oldest: Option<f64>,
@@ -80,6 +112,8 @@ impl Store for D1Store {
             text(&a.status),
             text(&a.created_at),
             text(&a.updated_at),
+            optional_text(a.citizen_key.as_deref()),
+            optional_text(a.citizen_key_wrapped.as_deref()),
         ];
         let insert = match idempotency {
             None => sql::INSERT_APPLICATION,
@@ -269,4 +303,145 @@ impl Store for D1Store {
             retry_after_ms: retry_after_ms(oldest.map(|o| o as u64), now_ms, window_ms),
         })
     }
+
+    async fn insert_message(
+        &self,
+        message: &StoredMessage,
+        attachments: &[StoredAttachment],
+        status: Option<&StatusEntry>,
+    ) -> StoreResult<bool> {
+        // One batch, one transaction; every later statement writes only with the
+        // message row of the first, so an unknown application writes nothing.
+        let mut batch = vec![self.statement(
+            sql::INSERT_MESSAGE,
+            &[
+                text(&message.id),
+                text(&message.application_id),
+                text(&message.sender),
+                text(&message.envelope),
+                text(&message.at),
+            ],
+        )?];
+        for a in attachments {
+            batch.push(self.statement(
+                sql::INSERT_ATTACHMENT,
+                &[
+                    text(&a.id),
+                    text(&a.application_id),
+                    text(&a.message_id),
+                    D1Type::Real(a.size as f64),
+                    text(&a.object),
+                ],
+            )?);
+        }
+        if let Some(entry) = status {
+            let values = [
+                text(&message.application_id),
+                text(&entry.status),
+                text(&entry.at),
+                text(&message.id),
+            ];
+            batch.push(self.statement(sql::UPDATE_STATUS_WITH_MESSAGE, &values)?);
+            batch.push(self.statement(sql::INSERT_STATUS_WITH_MESSAGE, &values)?);
+        }
+        let results = self.db.batch(batch).await.map_err(failed)?;
+        Ok(changes(results.first())? == 1)
+    }
+
+    async fn messages(&self, application_id: &str) -> StoreResult<Vec<StoredMessage>> {
+        self.statement(sql::MESSAGES, &[text(application_id)])?
+            .all()
+            .await
+            .map_err(failed)?
+            .results::<StoredMessage>()
+            .map_err(failed)
+    }
+
+    async fn attachment(
+        &self,
+        application_id: &str,
+        attachment_id: &str,
+    ) -> StoreResult<Option<StoredAttachment>> {
+        Ok(self
+            .statement(
+                sql::ATTACHMENT,
+                &[text(application_id), text(attachment_id)],
+            )?
+            .first::<AttachmentRow>(None)
+            .await
+            .map_err(failed)?
+            .map(StoredAttachment::from))
+    }
+
+    async fn attachments(&self, application_id: &str) -> StoreResult<Vec<StoredAttachment>> {
+        Ok(self
+            .statement(sql::ATTACHMENTS, &[text(application_id)])?
+            .all()
+            .await
+            .map_err(failed)?
+            .results::<AttachmentRow>()
+            .map_err(failed)?
+            .into_iter()
+            .map(StoredAttachment::from)
+            .collect())
+    }
+
+    async fn set_citizen_key(&self, id: &str, public_key: &str) -> StoreResult<()> {
+        self.statement(sql::SET_CITIZEN_KEY, &[text(id), text(public_key)])?
+            .run()
+            .await
+            .map_err(failed)
+            .map(|_| ())
+    }
+
+    async fn set_citizen_seen(&self, id: &str, at: &str) -> StoreResult<()> {
+        self.statement(sql::SET_CITIZEN_SEEN, &[text(id), text(at)])?
+            .run()
+            .await
+            .map_err(failed)
+            .map(|_| ())
+    }
+
+    async fn delete_application(&self, id: &str) -> StoreResult<()> {
+        let batch = sql::DELETE_APPLICATION
+            .iter()
+            .map(|statement| self.statement(statement, &[text(id)]))
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.db.batch(batch).await.map_err(failed).map(|_| ())
+    }
+
+    async fn put_object(&self, name: &str, bytes: &[u8]) -> StoreResult<()> {
+        self.bucket()?
+            .put(name, bytes.to_vec())
+            .execute()
+            .await
+            .map_err(r2_failed)
+            .map(|_| ())
+    }
+
+    async fn object(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        let Some(object) = self
+            .bucket()?
+            .get(name)
+            .execute()
+            .await
+            .map_err(r2_failed)?
+        else {
+            return Ok(None);
+        };
+        match object.body() {
+            Some(body) => body.bytes().await.map(Some).map_err(r2_failed),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete_object(&self, name: &str) -> StoreResult<()> {
+        self.bucket()?.delete(name).await.map_err(r2_failed)
+    }
+}
+
+fn r2_failed(e: worker::Error) -> StoreError {
+    let message = e.to_string();
+    console_error!("R2: {message}");
+    StoreError(message)
 }

@@ -21,10 +21,6 @@ use worker::{console_error, event, Context, Env, Headers, ResponseBuilder};
 pub use assets::AssetForms;
 pub use d1::D1Store;
 
-/// Bodies are read up to this size and no further. lotse-functions answers 413 above its
-/// own, smaller limit (64 KiB), so a longer body only needs to be recognisably too long.
-const BODY_READ_LIMIT: usize = 1024 * 1024;
-
 #[event(fetch)]
 async fn fetch(
     request: worker::Request,
@@ -40,12 +36,12 @@ async fn fetch(
     let mut config = config(&env);
     config.login = http::login_setup(&env, &origin, string_binding);
     let app = App {
-        store: D1Store::new(env.d1("DB")?),
+        store: D1Store::new(env.d1("DB")?, env.bucket("FILES").ok()),
         forms: AssetForms::new(env.assets("ASSETS")?),
         http: http::FetchHttp,
         config,
     };
-    let request = into_core(request).await?;
+    let request = into_core(request, &app.config).await?;
     let response = handle(&app, request).await;
     // The functions' lines for the operator (what failed, with the application's id;
     // never a token or a field value), in the Worker's log (`wrangler tail`).
@@ -158,7 +154,12 @@ fn string_binding(env: &Env, name: &str) -> Option<String> {
         .ok()
 }
 
-async fn into_core(mut request: worker::Request) -> worker::Result<lotse_functions::Request> {
+/// The request for lotse-functions. Its body is read up to the route's limit and one byte
+/// more (enough to answer 413), and not at all when the declared length is over it.
+async fn into_core(
+    mut request: worker::Request,
+    config: &Config,
+) -> worker::Result<lotse_functions::Request> {
     let url = request.inner().url();
     let (path, query) = split_url(&url);
     let headers: Vec<(String, String)> = request
@@ -171,10 +172,15 @@ async fn into_core(mut request: worker::Request) -> worker::Result<lotse_functio
         .get("cf-connecting-ip")?
         .unwrap_or_default();
     let method = request.method().to_string();
-    let body = if matches!(method.as_str(), "GET" | "HEAD") {
+    let limit = lotse_functions::body_limit(config, &path);
+    let declared = headers
+        .iter()
+        .find(|(name, _)| name == "content-length")
+        .and_then(|(_, value)| value.trim().parse::<usize>().ok());
+    let body = if matches!(method.as_str(), "GET" | "HEAD") || declared.is_some_and(|d| d > limit) {
         Vec::new()
     } else {
-        read_body(&mut request, BODY_READ_LIMIT).await?
+        read_body(&mut request, limit).await?
     };
     Ok(lotse_functions::Request {
         method,

@@ -14,18 +14,26 @@ pub enum BodyKind {
 
 /// 413 for bodies over the limit (by header or by bytes).
 pub fn size(config: &Config, request: &Request) -> Result<(), Response> {
+    size_up_to(request, config.body_limit)
+}
+
+/// 413 for bodies over `limit` bytes, by the declared length before any byte is read
+/// (the adapters read no further than the limit), or by the bytes.
+pub fn size_up_to(request: &Request, limit: usize) -> Result<(), Response> {
     let declared = request
         .header("content-length")
         .and_then(|v| v.trim().parse::<usize>().ok())
         .unwrap_or(0);
-    if declared > config.body_limit || request.body.len() > config.body_limit {
+    if declared > limit || request.body.len() > limit {
+        let most = if limit >= 1024 * 1024 {
+            format!("{} MiB", limit / (1024 * 1024))
+        } else {
+            format!("{} KiB", limit / 1024)
+        };
         return Err(error(
             413,
             "too_large",
-            &format!(
-                "Die Anfrage ist zu groß (höchstens {} KiB).",
-                config.body_limit / 1024
-            ),
+            &format!("Die Anfrage ist zu groß (höchstens {most})."),
         ));
     }
     Ok(())
@@ -124,12 +132,12 @@ pub async fn rate<S: Store>(store: &S, config: &Config, request: &Request) -> Re
 }
 
 pub fn unavailable() -> Response {
-    error(
-        503,
-        "unavailable",
-        "Der Dienst ist gerade nicht erreichbar. Ihr Antrag wurde nicht gespeichert; bitte versuchen Sie es in einigen Minuten erneut.",
-    )
-    .with_header("retry-after", "30")
+    unavailable_because("Der Dienst ist gerade nicht erreichbar. Ihr Antrag wurde nicht gespeichert; bitte versuchen Sie es in einigen Minuten erneut.")
+}
+
+/// 503 with a message of its own (a message not stored, a file not readable).
+pub fn unavailable_because(message: &str) -> Response {
+    error(503, "unavailable", message).with_header("retry-after", "30")
 }
 
 #[cfg(test)]

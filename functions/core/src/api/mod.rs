@@ -2,7 +2,9 @@
 
 mod guard;
 mod login;
+mod messages;
 mod office;
+mod office_thread;
 mod status;
 mod submit;
 
@@ -10,6 +12,8 @@ use std::collections::HashMap;
 
 use lotse_model::FormSchema;
 use serde_json::json;
+
+pub(crate) use messages::ThreadEntry;
 
 use crate::auth::{HttpClient, Oidc, SessionKeys};
 use crate::http::{Request, Response};
@@ -199,6 +203,12 @@ async fn route<S: Store, F: Forms, H: HttpClient>(
         ("POST", ["api", "applications"]) => submit::submit(app, request).await,
         ("GET", ["api", "applications"]) => login::mailbox_json(app, request).await,
         ("GET", ["api", "applications", id]) => status::status_json(app, request, id).await,
+        ("GET", ["api", "applications", id, "messages"]) => messages::list(app, request, id).await,
+        ("POST", ["api", "applications", id, "messages"]) => messages::post(app, request, id).await,
+        ("GET", ["api", "applications", id, "attachments", file]) => {
+            messages::attachment(app, request, id, file).await
+        }
+        ("GET", ["api", "vorgang"]) => messages::page_html(app, request).await,
         ("GET", ["api", "login"]) => login::login(app, request).await,
         ("GET", ["api", "callback"]) => login::callback(app, request).await,
         ("GET", ["api", "session"]) => login::session(app, request),
@@ -212,6 +222,18 @@ async fn route<S: Store, F: Forms, H: HttpClient>(
         }
         ("POST", ["api", "office", "applications", id, "status"]) => {
             office::set_status(app, request, id).await
+        }
+        ("GET", ["api", "office", "applications", id, "messages"]) => {
+            office_thread::list(app, request, id).await
+        }
+        ("POST", ["api", "office", "applications", id, "messages"]) => {
+            office_thread::post(app, request, id).await
+        }
+        ("GET", ["api", "office", "applications", id, "attachments", file]) => {
+            office_thread::attachment(app, request, id, file).await
+        }
+        ("DELETE", ["api", "office", "applications", id]) => {
+            office_thread::delete(app, request, id).await
         }
         (_, route) => match allowed_methods(route) {
             Some(allow) => error(
@@ -228,14 +250,43 @@ async fn route<S: Store, F: Forms, H: HttpClient>(
 /// The methods a route answers, for the `Allow` header of a 405; `None` for no route.
 fn allowed_methods(route: &[&str]) -> Option<&'static str> {
     Some(match route {
-        ["api", "applications"] | ["api", "status"] => "GET, HEAD, POST",
+        ["api", "applications"]
+        | ["api", "status"]
+        | ["api", "applications" | "office", "applications", _, "messages"]
+        | ["api", "applications", _, "messages"] => "GET, HEAD, POST",
+        ["api", "office", "applications", _] => "DELETE",
         ["api", "logout"] | ["api", "office", "applications", _, "status"] => "POST",
         ["api", "applications", _]
         | ["api", "receipt"]
         | ["api", "login" | "callback" | "session" | "postfach"]
+        | ["api", "vorgang"]
+        | ["api", "applications", _, "attachments", _]
+        | ["api", "office", "applications", _, "attachments", _]
         | ["api", "office", _, _, "applications"] => "GET, HEAD",
         _ => return None,
     })
+}
+
+/// The largest body a route reads: the message routes take files, all others the
+/// configured limit (SPEC: 64 KiB). The adapters read no further than this (plus one
+/// byte, to tell a body over it), so an oversized upload is 413 before it is read.
+pub fn body_limit(config: &Config, path: &str) -> usize {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    match segments.as_slice() {
+        ["api", "applications", _, "messages"]
+        | ["api", "office", "applications", _, "messages"] => {
+            crate::conversation::MESSAGE_BODY_LIMIT
+        }
+        _ => config.body_limit,
+    }
+}
+
+/// The German message of a JSON error answer.
+pub(crate) fn error_message(response: &Response) -> String {
+    serde_json::from_slice::<serde_json::Value>(&response.body)
+        .ok()
+        .and_then(|v| v.get("message")?.as_str().map(str::to_string))
+        .unwrap_or_else(|| "Ihre Anfrage konnte nicht bearbeitet werden.".into())
 }
 
 /// A JSON error answer: `{"error": code, "message": German text}`.

@@ -103,30 +103,43 @@ fn unreadable_entry(a: &StoredApplication, reason: &str) -> Value {
     })
 }
 
+/// The application `id` if the request's office token covers its office. Unknown, and
+/// of another office, answer the same 404, so ids cannot be probed across offices.
+pub(super) async fn office_application<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
+    request: &Request,
+    id: &str,
+) -> Result<StoredApplication, Response> {
+    let Some(scope) = bearer(request).and_then(|t| app.config.office_tokens.scope(t)) else {
+        return Err(unauthorized());
+    };
+    let not_found = || error(404, "not_found", "Diesen Antrag gibt es nicht.");
+    let Some(id) = normalize_id(id) else {
+        return Err(not_found());
+    };
+    match app.store.application(&id).await {
+        Ok(Some(a)) if scope.covers(&a.portal, &a.office) => Ok(a),
+        Ok(_) => Err(not_found()),
+        Err(e) => Err(guard::unavailable().logged(format!("office {id}: {e}"))),
+    }
+}
+
 /// `POST /api/office/applications/<id>/status` with `{"status": "...", "note": "..."}`.
+/// A note is a message to the citizen: sealed like every message, never stored in
+/// plaintext.
 pub async fn set_status<S: Store, F: Forms, H: HttpClient>(
     app: &App<S, F, H>,
     request: &Request,
     id: &str,
 ) -> Response {
-    let Some(scope) = bearer(request).and_then(|t| app.config.office_tokens.scope(t)) else {
-        return unauthorized();
+    let application = match office_application(app, request, id).await {
+        Ok(application) => application,
+        Err(response) => return response,
     };
     if let Err(response) = guard::size(&app.config, request)
         .and_then(|_| guard::content_type(request, &[BodyKind::Json]))
     {
         return response;
-    }
-    // An application of another office is as unknown to this token as one that does
-    // not exist: the same 404, so ids cannot be probed across offices.
-    let not_found = || error(404, "not_found", "Diesen Antrag gibt es nicht.");
-    let Some(id) = normalize_id(id) else {
-        return not_found();
-    };
-    match app.store.application(&id).await {
-        Ok(Some(a)) if scope.covers(&a.portal, &a.office) => {}
-        Ok(_) => return not_found(),
-        Err(_) => return guard::unavailable(),
     }
     let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
         return error(400, "invalid_json", "Der Inhalt ist kein gültiges JSON.");
@@ -152,15 +165,35 @@ pub async fn set_status<S: Store, F: Forms, H: HttpClient>(
             )
         }
     };
-    let entry = StatusEntry {
-        status: status.to_string(),
-        note,
-        at: rfc3339(request.now_ms),
-    };
-    match app.store.set_status(&id, &entry).await {
-        Ok(true) => {}
-        Ok(false) => return error(404, "not_found", "Diesen Antrag gibt es nicht."),
-        Err(_) => return guard::unavailable(),
+    let id = application.id.clone();
+    match note {
+        Some(note) => {
+            let stored = super::messages::store_message(
+                app,
+                &application,
+                "office",
+                &note,
+                Some(status),
+                Vec::new(),
+                request.now_ms,
+            )
+            .await;
+            if let Err(response) = stored {
+                return response;
+            }
+        }
+        None => {
+            let entry = StatusEntry {
+                status: status.to_string(),
+                note: None,
+                at: rfc3339(request.now_ms),
+            };
+            match app.store.set_status(&id, &entry).await {
+                Ok(true) => {}
+                Ok(false) => return error(404, "not_found", "Diesen Antrag gibt es nicht."),
+                Err(_) => return guard::unavailable(),
+            }
+        }
     }
     match app.store.history(&id).await {
         Ok(history) => Response::json(

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use super::guard::{self, BodyKind};
 use super::{error, App, Forms};
 use crate::auth::HttpClient;
+use crate::conversation;
 use crate::html;
 use crate::http::{Request, Response};
 use crate::idempotency::{self, Asked, IdempotencyKey, SavedAnswer};
@@ -172,6 +173,10 @@ async fn accept<S: Store, F: Forms, H: HttpClient>(
         &schema,
         &accepted,
         account_hash,
+        session
+            .as_ref()
+            .zip(app.config.login.as_ref())
+            .map(|(s, setup)| (&setup.accounts, s.sub.as_str())),
         html,
         &recipient,
         &claim,
@@ -264,6 +269,7 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
     schema: &FormSchema,
     accepted: &Accepted,
     account_hash: Option<String>,
+    account: Option<(&crate::auth::AccountKey, &str)>,
     html: bool,
     recipient: &PublicKey,
     claim: &Option<(&IdempotencyKey, String, String)>,
@@ -290,6 +296,7 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
         });
         let envelope = lotse_envelope::seal(recipient, routing, plaintext.to_string().as_bytes())
             .map_err(|_| guard::unavailable())?;
+        let citizen = conversation::citizen_key(&token, &id);
         let stored = StoredApplication {
             id: id.clone(),
             portal: schema.portal.clone(),
@@ -301,6 +308,11 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
             status: "received".into(),
             created_at: created_at.clone(),
             updated_at: created_at.clone(),
+            citizen_key: Some(citizen.public_key().to_base64()),
+            citizen_key_wrapped: account.map(|(accounts, sub)| {
+                conversation::wrap_for_account(accounts, sub, &id, &citizen)
+            }),
+            citizen_seen_at: None,
         };
         let answer = receipt_answer(&id, &token, html);
         let sealed = claim.as_ref().map(|(key, _, _)| key.seal(&answer));

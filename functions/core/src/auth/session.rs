@@ -288,6 +288,14 @@ impl AccountKey {
         hex(&hmac(&key, &[sub.as_bytes()]))
     }
 
+    /// The key a logged-in citizen's application keys are wrapped under: derived from
+    /// the account secret and the subject, so it exists only while the citizen's session
+    /// names the subject (see [`crate::conversation::wrap_for_account`]).
+    pub fn wrapping_key(&self, sub: &str) -> [u8; 32] {
+        let key = hmac(&self.0, &[b"lotse/account-wrap/v1"]);
+        hmac(&key, &[sub.as_bytes()])
+    }
+
     /// Every hash the citizen's applications may be stored under, the current one first:
     /// applications linked before the account secret existed were linked under the
     /// session keys of their time (`lotse/account-key/v1`); those still configured find

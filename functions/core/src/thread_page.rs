@@ -1,0 +1,236 @@
+//! The conversation page of an application (`/api/vorgang`): status, history, the
+//! messages oldest first with what is new marked, and the reply form with file upload.
+//! Plain HTML: it works without JavaScript (a multipart form) and by keyboard alone.
+
+use std::fmt::Write as _;
+
+use crate::api::ThreadEntry;
+use crate::conversation::{FILES_LIMIT, FILE_LIMIT, TEXT_LIMIT};
+use crate::html::{escape, shell_for};
+use crate::status_label;
+use crate::store::{StatusEntry, StoredApplication};
+
+/// Where the thread page of an application is.
+pub fn location(id: &str) -> String {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("id", id)
+        .finish();
+    format!("/api/vorgang?{query}")
+}
+
+pub struct Thread<'a> {
+    pub site: &'a str,
+    pub application: &'a StoredApplication,
+    /// The service's title, when its form still exists.
+    pub title: Option<&'a str>,
+    pub history: &'a [StatusEntry],
+    pub entries: &'a [ThreadEntry],
+    /// The citizen's token, carried on by the reply form when the citizen came with it.
+    pub token: Option<&'a str>,
+    /// A refused reply: the reason and the text that was typed.
+    pub problem: Option<(&'a str, &'a str)>,
+}
+
+/// `2026-12-01T10:00:00.123Z` as citizens read it: `01.12.2026, 10:00 UTC`.
+fn when(at: &str) -> String {
+    match (at.get(0..4), at.get(5..7), at.get(8..10), at.get(11..16)) {
+        (Some(y), Some(m), Some(d), Some(hm)) => format!("{d}.{m}.{y}, {hm} Uhr (UTC)"),
+        _ => at.to_string(),
+    }
+}
+
+fn size(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0)).replace('.', ",")
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
+fn kind(media_type: &str) -> &'static str {
+    match media_type {
+        "application/pdf" => "PDF",
+        "image/png" => "PNG",
+        "image/jpeg" => "JPEG",
+        _ => "Datei",
+    }
+}
+
+/// The text as paragraphs: blank lines part them, single line breaks stay.
+fn paragraphs(text: &str) -> String {
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>\n")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn message_html(out: &mut String, application_id: &str, entry: &ThreadEntry) {
+    let (who, class) = match entry.from.as_str() {
+        "office" => ("Ihre Behörde", "nachricht--behoerde"),
+        _ => ("Sie", "nachricht--buerger"),
+    };
+    let new = if entry.new {
+        "<strong class=\"nachricht__neu\">Neu</strong> "
+    } else {
+        ""
+    };
+    let _ = write!(
+        out,
+        "<li class=\"nachricht {class}\" id=\"nachricht-{id}\">\n<article aria-labelledby=\"kopf-{id}\">\n<h3 class=\"nachricht__kopf\" id=\"kopf-{id}\">{new}{who} <span class=\"nachricht__zeit\">am <time datetime=\"{at}\">{shown}</time></span></h3>\n",
+        id = escape(&entry.id),
+        at = escape(&entry.at),
+        shown = escape(&when(&entry.at)),
+    );
+    match &entry.content {
+        None => out.push_str("<p><em>Diese Nachricht lässt sich hier nicht öffnen. Öffnen Sie den Antrag mit Vorgangsnummer und Schlüssel.</em></p>\n"),
+        Some(content) => {
+            if let Some(status) = &content.status {
+                let _ = writeln!(
+                    out,
+                    "<p class=\"nachricht__status\">Neuer Stand: <strong>{}</strong></p>",
+                    escape(status_label(status))
+                );
+            }
+            out.push_str(&paragraphs(&content.text));
+            out.push('\n');
+            if !content.attachments.is_empty() {
+                out.push_str("<ul class=\"anhaenge\" aria-label=\"Anhänge\">\n");
+                for file in &content.attachments {
+                    let _ = writeln!(
+                        out,
+                        "<li><a href=\"/api/applications/{app}/attachments/{file_id}\" download>{name}</a> ({kind}, {size})</li>",
+                        app = escape(application_id),
+                        file_id = escape(&file.id),
+                        name = escape(&file.name),
+                        kind = kind(&file.media_type),
+                        size = size(file.size),
+                    );
+                }
+                out.push_str("</ul>\n");
+            }
+        }
+    }
+    out.push_str("</article>\n</li>\n");
+}
+
+pub fn render(thread: &Thread<'_>) -> String {
+    let application = thread.application;
+    let id = escape(&application.id);
+    let mut main = String::new();
+    let _ = writeln!(
+        main,
+        "<h1>Ihr Antrag {id}</h1>\n<p class=\"vorspann\">{what}eingegangen am {created}</p>\n<p class=\"status status--{class}\">Aktueller Stand: <strong>{status}</strong></p>",
+        what = thread
+            .title
+            .map(|t| format!("{} · ", escape(t)))
+            .unwrap_or_default(),
+        created = escape(&when(&application.created_at)),
+        class = escape(&application.status),
+        status = escape(status_label(&application.status)),
+    );
+    if application.status == "needs_info" {
+        main.push_str("<div class=\"hinweis\" role=\"note\"><p>Die Behörde hat eine Rückfrage an Sie. Bitte antworten Sie unten und senden Sie fehlende Unterlagen mit.</p></div>\n");
+    }
+    let new_count = thread.entries.iter().filter(|e| e.new).count();
+    let _ = writeln!(
+        main,
+        "<section aria-labelledby=\"nachrichten\">\n<h2 id=\"nachrichten\">Nachrichten</h2>"
+    );
+    if thread.entries.is_empty() {
+        main.push_str("<p>Noch keine Nachrichten. Hier erscheinen Rückfragen und Antworten der Behörde; Sie können ihr auch selbst schreiben.</p>\n");
+    } else {
+        let _ = writeln!(
+            main,
+            "<p>{} {}, die älteste zuerst{}.</p>\n<ol class=\"nachrichten\">",
+            thread.entries.len(),
+            if thread.entries.len() == 1 {
+                "Nachricht"
+            } else {
+                "Nachrichten"
+            },
+            match new_count {
+                0 => String::new(),
+                1 => ", davon eine neu seit Ihrem letzten Besuch".to_string(),
+                n => format!(", davon {n} neu seit Ihrem letzten Besuch"),
+            }
+        );
+        for entry in thread.entries {
+            message_html(&mut main, &application.id, entry);
+        }
+        main.push_str("</ol>\n");
+    }
+    main.push_str("</section>\n");
+    reply_form(&mut main, thread);
+    history_table(&mut main, thread.history);
+    shell_for(
+        thread.site,
+        Some(&application.portal),
+        &format!("Ihr Antrag {}", application.id),
+        &main,
+    )
+}
+
+fn reply_form(main: &mut String, thread: &Thread<'_>) {
+    let id = escape(&thread.application.id);
+    let (problem, kept) = thread.problem.unwrap_or(("", ""));
+    let _ = writeln!(
+        main,
+        "<section aria-labelledby=\"antworten\">\n<h2 id=\"antworten\">Nachricht an die Behörde</h2>"
+    );
+    if !problem.is_empty() {
+        let _ = writeln!(
+            main,
+            "<div id=\"fehler\" class=\"fehlerliste\" role=\"alert\" tabindex=\"-1\" aria-labelledby=\"fehler-titel\">\n<h3 id=\"fehler-titel\">Ihre Nachricht wurde nicht gesendet</h3>\n<ul><li><a href=\"#nachricht-text\">{}</a></li></ul>\n</div>",
+            escape(problem)
+        );
+    }
+    let _ = writeln!(
+        main,
+        "<form method=\"post\" action=\"/api/applications/{id}/messages\" enctype=\"multipart/form-data\" class=\"formular\">"
+    );
+    if let Some(token) = thread.token {
+        let _ = writeln!(
+            main,
+            "<input type=\"hidden\" name=\"token\" value=\"{}\">",
+            escape(token)
+        );
+    }
+    let invalid = if problem.is_empty() {
+        ""
+    } else {
+        " aria-invalid=\"true\""
+    };
+    let _ = writeln!(
+        main,
+        "<div class=\"feld\"><label for=\"nachricht-text\">Ihre Nachricht</label>\n<p class=\"feld__hilfe\" id=\"hilfe-nachricht-text\">Höchstens {TEXT_LIMIT} Zeichen. Ohne Text können Sie auch nur Dokumente senden.</p>\n<textarea id=\"nachricht-text\" name=\"text\" rows=\"6\" maxlength=\"{TEXT_LIMIT}\" aria-describedby=\"hilfe-nachricht-text\"{invalid}>{kept}</textarea></div>\n<div class=\"feld\"><label for=\"nachricht-dateien\">Dokumente anhängen (freiwillig)</label>\n<p class=\"feld__hilfe\" id=\"hilfe-nachricht-dateien\">PDF, PNG oder JPEG, höchstens {file} MiB je Datei und {files} MiB zusammen. Mehrere Dateien können Sie zusammen auswählen.</p>\n<input type=\"file\" id=\"nachricht-dateien\" name=\"file\" multiple accept=\"application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg\" aria-describedby=\"hilfe-nachricht-dateien\"></div>\n<button class=\"knopf knopf--senden\" type=\"submit\">Nachricht senden</button>\n</form>\n</section>",
+        kept = escape(kept),
+        file = FILE_LIMIT / (1024 * 1024),
+        files = FILES_LIMIT / (1024 * 1024),
+    );
+}
+
+fn history_table(main: &mut String, history: &[StatusEntry]) {
+    // Notes from before the conversation existed are still shown where they are.
+    let notes = history.iter().any(|h| h.note.is_some());
+    let _ = writeln!(
+        main,
+        "<table>\n<caption>Verlauf</caption>\n<thead><tr><th scope=\"col\">Zeitpunkt</th><th scope=\"col\">Stand</th>{}</tr></thead>\n<tbody>",
+        if notes { "<th scope=\"col\">Hinweis der Behörde</th>" } else { "" }
+    );
+    for entry in history.iter().rev() {
+        let note = if notes {
+            format!("<td>{}</td>", escape(entry.note.as_deref().unwrap_or("–")))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            main,
+            "<tr><td>{}</td><td>{}</td>{note}</tr>",
+            escape(&when(&entry.at)),
+            escape(status_label(&entry.status)),
+        );
+    }
+    main.push_str("</tbody>\n</table>\n");
+}
