@@ -119,18 +119,33 @@ pub enum KeysCommand {
     },
 }
 
+/// The statuses an office may set (SPEC section 5).
+pub const OFFICE_STATUSES: [&str; 5] = [
+    "received",
+    "in_progress",
+    "needs_info",
+    "completed",
+    "rejected",
+];
+
 #[derive(Subcommand)]
 pub enum InboxCommand {
-    /// Decrypt stored applications: one envelope, a list, or what `GET
-    /// /api/office/<portal>/<office>/applications` answers (from FILE or stdin)
+    /// Decrypt stored applications and messages: one envelope, a list, what `GET
+    /// /api/office/<portal>/<office>/applications` or `GET
+    /// /api/office/applications/<id>/messages` answers (from FILE or stdin)
     Decrypt {
         /// The office's private key file
         #[arg(long)]
         key: PathBuf,
         /// JSON file with the envelope(s); standard input when absent
         envelope: Option<PathBuf>,
+        /// Write the attachments the input carries into DIR/<id>/attachments/, as
+        /// `pull --out` does
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
-    /// Fetch the office's applications from a running site and decrypt them
+    /// Fetch the office's applications and their messages from a running site and
+    /// decrypt them
     Pull {
         /// Site origin, e.g. http://127.0.0.1:8080
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -141,7 +156,33 @@ pub enum InboxCommand {
         office: String,
         #[arg(long)]
         key: PathBuf,
+        /// Write each application into DIR/<id>/ (application.json, messages.json,
+        /// attachments/) instead of printing it; running it again rewrites nothing
+        /// that is unchanged
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
         /// The office's bearer token (read from the environment, not typed on the command line)
+        #[arg(long, env = "LOTSE_OFFICE_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+    /// Write to the citizen about an application: a message, files (PDF, PNG, JPEG),
+    /// and a new status if given; prints the new message's id
+    Reply {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The application id, e.g. 7K3M-9QPX
+        #[arg(long)]
+        id: String,
+        /// The message; `-` reads it from standard input
+        #[arg(long)]
+        text: String,
+        /// A file to send along (PDF, PNG or JPEG, at most 10 MiB; 20 MiB together);
+        /// repeat for more
+        #[arg(long, value_name = "FILE")]
+        attach: Vec<PathBuf>,
+        /// Set this status with the message
+        #[arg(long, value_parser = OFFICE_STATUSES)]
+        status: Option<String>,
         #[arg(long, env = "LOTSE_OFFICE_TOKEN", hide_env_values = true)]
         token: String,
     },

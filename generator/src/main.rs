@@ -1,6 +1,6 @@
 //! `lotse`: builds, checks and serves the municipal service portals of a region.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -37,16 +37,32 @@ fn main() -> ExitCode {
         Command::Init { dir, region, city } => run_init(&dir, region, city),
         Command::Worker { out } => run_worker(&out),
         Command::Keys(KeysCommand::New { out }) => print_result(inbox::new_key(&out)),
-        Command::Inbox(InboxCommand::Decrypt { key, envelope }) => {
-            print_inbox(inbox::decrypt(&key, envelope.as_deref()))
+        Command::Inbox(InboxCommand::Decrypt { key, envelope, out }) => {
+            print_inbox(inbox::decrypt(&key, envelope.as_deref(), out.as_deref()))
         }
         Command::Inbox(InboxCommand::Pull {
             server,
             portal,
             office,
             key,
+            out,
             token,
-        }) => print_inbox(inbox::pull(&server, &portal, &office, &token, &key)),
+        }) => print_inbox(inbox::pull(
+            &server,
+            &portal,
+            &office,
+            &token,
+            &key,
+            out.as_deref(),
+        )),
+        Command::Inbox(InboxCommand::Reply {
+            server,
+            id,
+            text,
+            attach,
+            status,
+            token,
+        }) => run_reply(&server, &id, &token, text, status, attach),
         Command::Inbox(InboxCommand::Status {
             server,
             id,
@@ -82,21 +98,65 @@ fn main() -> ExitCode {
     }
 }
 
-/// The applications on standard output; every one that could not be read is also
-/// named on standard error, and makes the exit code 3: an inbox is never quietly
-/// shorter than what the server holds.
+/// The applications and messages on standard output (with `--out`, the folders
+/// written); everything that could not be read is also named on standard error, and
+/// makes the exit code 3: an inbox is never quietly shorter than what the server holds.
 fn print_inbox(result: anyhow::Result<inbox::Inbox>) -> ExitCode {
     match result {
         Ok(inbox) => {
-            println!("{}", inbox.to_json());
-            for (id, reason) in &inbox.unreadable {
-                eprintln!("error: application {id} could not be read: {reason}");
+            // A closed pipe (`| head`) ends the output, not the command with a panic.
+            let mut stdout = std::io::stdout().lock();
+            let _ = match &inbox.written {
+                Some(lines) => lines.iter().try_for_each(|line| writeln!(stdout, "{line}")),
+                None => writeln!(stdout, "{}", inbox.to_json()),
+            };
+            for note in &inbox.notes {
+                eprintln!("note: {note}");
+            }
+            for problem in &inbox.unreadable {
+                eprintln!(
+                    "error: {} could not be read: {}",
+                    problem.what, problem.reason
+                );
             }
             if inbox.unreadable.is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(exit::FAILURE)
             }
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// `lotse inbox reply`: the new message's id on standard output.
+fn run_reply(
+    server: &str,
+    id: &str,
+    token: &str,
+    text: String,
+    status: Option<String>,
+    attach: Vec<PathBuf>,
+) -> ExitCode {
+    let sent = inbox::reply::text_argument(text).and_then(|text| {
+        inbox::reply::send(
+            server,
+            id,
+            token,
+            &inbox::reply::Reply {
+                text,
+                status,
+                attach,
+            },
+        )
+    });
+    match sent {
+        Ok(sent) => {
+            println!("{}", sent.id);
+            if let Some(status) = sent.status {
+                eprintln!("sent; application {id} is now {status}");
+            }
+            ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
     }
