@@ -75,6 +75,7 @@ impl Theme {
         check_references(&templates, &files)?;
         let mut tera = Tera::default();
         tera.set_escape_fn(escape_html);
+        tera.register_function("form_field", FormFieldFunction);
         tera.add_raw_templates(
             templates
                 .keys()
@@ -240,27 +241,49 @@ fn referenced(nodes: &[Node], out: &mut Vec<(&'static str, String)>) {
     }
 }
 
-/// HTML escaping for text and attribute values. Tera's default also escapes `/`, which
+/// HTML escaping for text and attribute values: the one of `lotse_model::markup`, which
+/// form fields and the functions' pages use too. Tera's default also escapes `/`, which
 /// is safe but bloats every URL on a page by a third.
-pub(crate) fn escape_html(input: &str) -> String {
-    let bytes = input.as_bytes();
-    let mut out = String::with_capacity(input.len() + input.len() / 8);
-    let mut copied = 0;
-    for (i, byte) in bytes.iter().enumerate() {
-        let replacement = match byte {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#x27;",
-            _ => continue,
+pub(crate) use lotse_model::markup::escape as escape_html;
+
+/// `form_field(field=f)`: the markup of one form field, from `lotse_model::markup`, the
+/// same function the functions' form with errors uses. `field` is an entry of a form's
+/// `fields` (its `schema` is the field as in the form schema) or such a schema entry;
+/// `value` and `error` (optional strings) are what to show in it.
+struct FormFieldFunction;
+
+impl tera::Function for FormFieldFunction {
+    fn call(
+        &self,
+        args: &std::collections::HashMap<String, tera::Value>,
+    ) -> tera::Result<tera::Value> {
+        let given = args
+            .get("field")
+            .ok_or_else(|| tera::Error::msg("form_field: the argument `field` is missing"))?;
+        let schema = given.get("schema").unwrap_or(given);
+        let field: lotse_model::FormField =
+            serde_json::from_value(schema.clone()).map_err(|e| {
+                tera::Error::msg(format!("form_field: `field` is not a form field: {e}"))
+            })?;
+        let text = |name: &str| -> tera::Result<Option<&str>> {
+            match args.get(name) {
+                None | Some(tera::Value::Null) => Ok(None),
+                Some(tera::Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) => Err(tera::Error::msg(format!(
+                    "form_field: `{name}` must be a string"
+                ))),
+            }
         };
-        out.push_str(&input[copied..i]);
-        out.push_str(replacement);
-        copied = i + 1;
+        let value = text("value")?.unwrap_or("");
+        let error = text("error")?.filter(|e| !e.is_empty());
+        Ok(tera::Value::String(lotse_model::markup::render_field(
+            &field, value, error,
+        )))
     }
-    out.push_str(&input[copied..]);
-    out
+
+    fn is_safe(&self) -> bool {
+        true
+    }
 }
 
 /// Tera hides the useful part of its errors (which variable, which line) in the source
@@ -288,16 +311,6 @@ mod tests {
             std::fs::write(path, text).unwrap();
         }
         dir
-    }
-
-    #[test]
-    fn escapes_markup_but_not_slashes() {
-        assert_eq!(escape_html("/bottrop/a-z/"), "/bottrop/a-z/");
-        assert_eq!(
-            escape_html(r#"<a href="x">Tom & 'Jerry'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#x27;Jerry&#x27;&lt;/a&gt;"
-        );
-        assert_eq!(escape_html("Größe ä"), "Größe ä");
     }
 
     #[test]
@@ -356,6 +369,46 @@ mod tests {
         let dir = folder_with(&[("templates/az.html", "{% if %}")]);
         let error = Theme::load(Some(dir.path())).err().unwrap().to_string();
         assert!(error.contains("templates/az.html"), "{error}");
+    }
+
+    #[test]
+    fn any_template_can_render_a_form_field() {
+        let dir = folder_with(&[(
+            "templates/feld.html",
+            "{{ form_field(field=f, value=v, error=e) }}|{{ form_field(field=f.schema) }}",
+        )]);
+        let theme = Theme::load(Some(dir.path())).unwrap();
+        let field = lotse_model::FormField {
+            required: true,
+            ..lotse_model::FormField::new("ort", "Ort <Gemeinde>", lotse_model::FieldType::Text)
+        };
+        let mut context = tera::Context::new();
+        context.insert(
+            "f",
+            &serde_json::json!({ "label": "ignored", "schema": field }),
+        );
+        context.insert("v", "Am Markt");
+        context.insert("e", "Bitte prüfen");
+        let html = theme.tera.render("feld.html", &context).unwrap();
+        let (with_error, fresh) = html.split_once('|').unwrap();
+        use lotse_model::markup::render_field;
+        assert_eq!(
+            with_error,
+            render_field(&field, "Am Markt", Some("Bitte prüfen"))
+        );
+        assert_eq!(fresh, render_field(&field, "", None));
+        assert!(
+            fresh.contains("Ort &lt;Gemeinde&gt;"),
+            "escaped once: {fresh}"
+        );
+
+        context.insert("f", &serde_json::json!({ "label": "Ort" }));
+        let error = theme.tera.render("feld.html", &context).err().unwrap();
+        let chain = tera_error_chain(&error);
+        assert!(
+            chain.contains("form_field: `field` is not a form field"),
+            "{chain}"
+        );
     }
 
     #[test]

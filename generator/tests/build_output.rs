@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 
 use common::*;
 use lotse::build::{self, BuildOutcome};
-use lotse_model::{slugify, FieldType, Form, FormSchema, TrustLevel};
+use lotse_model::validate::{FieldErrors, Submitted};
+use lotse_model::{slugify, FieldType, Form, FormField, FormSchema, TrustLevel};
 
 const REGION_URL: &str = "https://www.serviceportal-testregion.example";
 const BEISPIELHAUSEN_URL: &str = "https://service.beispielhausen.example";
@@ -684,6 +685,136 @@ fn form_has_action_method_hidden_inputs_and_a_label_for_every_field() {
     assert!(inside
         .iter()
         .any(|t| t.name == "button" && t.get("type") == Some("submit")));
+}
+
+/// The field blocks of the first form on a page, one string per field: from the first
+/// line opening a `feld` to the first line after the fields (submit button or the note on
+/// encryption), split where a line opens the next field.
+fn field_blocks(html: &str) -> Vec<String> {
+    let opens = |line: &str| {
+        line.starts_with("<div class=\"feld") || line.starts_with("<fieldset class=\"feld")
+    };
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    for line in html.lines().skip_while(|l| !opens(l)) {
+        if line.starts_with("<button") || line.starts_with("<p class=\"antrag__schutz") {
+            break;
+        }
+        if opens(line) {
+            blocks.push(Vec::new());
+        }
+        blocks.last_mut().unwrap().push(line);
+    }
+    blocks.into_iter().map(|b| b.join("\n")).collect()
+}
+
+/// What the form with errors shows for each field, shown in the theme's form as well:
+/// a typed value or choice per field, and a message at each.
+fn typed_and_errors(schema: &FormSchema) -> (Submitted, FieldErrors) {
+    let mut typed = Submitted::new();
+    let mut errors = FieldErrors::new();
+    for field in &schema.fields {
+        let value = match field.kind {
+            FieldType::Select | FieldType::Radio => field.options.last().unwrap().clone(),
+            FieldType::Checkbox => "ja".to_string(),
+            _ => format!("Eingabe <{}> & \"mehr\"", field.id),
+        };
+        typed.insert(field.id.clone(), value);
+        errors.insert(field.id.clone(), format!("Fehler bei {}", field.label));
+    }
+    (typed, errors)
+}
+
+/// The block of `field` in the form with errors with the error and the typed value taken
+/// out again: must give the theme's block.
+fn without_error_and_value(block: &str, field: &FormField, typed: &str) -> String {
+    let escaped = lotse_model::markup::escape(typed);
+    let (typed_part, plain) = match field.kind {
+        FieldType::Radio => (
+            format!("value=\"{escaped}\" checked"),
+            format!("value=\"{escaped}\""),
+        ),
+        FieldType::Select => (
+            format!("value=\"{escaped}\" selected"),
+            format!("value=\"{escaped}\""),
+        ),
+        FieldType::Checkbox => ("value=\"ja\" checked".into(), "value=\"ja\"".into()),
+        FieldType::Textarea => (format!(">{escaped}</textarea>"), "></textarea>".into()),
+        _ => (format!(" value=\"{escaped}\""), String::new()),
+    };
+    block
+        .lines()
+        .filter(|l| !l.starts_with("<p class=\"feld__fehler\""))
+        .map(|line| {
+            line.replace(" feld--fehler", "")
+                .replace(" aria-invalid=\"true\"", "")
+                .replace(&format!(" aria-describedby=\"fehler-{}\"", field.id), "")
+                .replace(&format!(" fehler-{}\"", field.id), "\"")
+                .replace(&typed_part, &plain)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_theme_and_the_form_with_errors_render_every_field_alike() {
+    for (page, schema) in [
+        (
+            "musterstadt/hund-anmelden/index.html",
+            "forms/musterstadt/hund-anmelden.json",
+        ),
+        (
+            "musterstadt/barrierefreiheit/index.html",
+            "forms/musterstadt/barrierefreiheit.json",
+        ),
+    ] {
+        let schema: FormSchema = serde_json::from_str(&read(schema)).unwrap();
+        let theme = field_blocks(&read(page));
+        assert_eq!(theme.len(), schema.fields.len(), "{page}: {theme:#?}");
+
+        // Nothing typed, no errors: the very same markup.
+        let fresh = lotse_functions::form_with_errors(
+            "Testregion",
+            &schema,
+            &Submitted::new(),
+            &FieldErrors::new(),
+        );
+        assert_eq!(field_blocks(&fresh), theme, "{page}");
+
+        // Typed and wrong: the same markup plus value and message.
+        let (typed, errors) = typed_and_errors(&schema);
+        let answered = field_blocks(&lotse_functions::form_with_errors(
+            "Testregion",
+            &schema,
+            &typed,
+            &errors,
+        ));
+        assert_eq!(answered.len(), theme.len());
+        for ((field, block), theme_block) in schema.fields.iter().zip(&answered).zip(&theme) {
+            let message = lotse_model::markup::escape(&errors[&field.id]);
+            assert!(
+                block.contains(&format!("id=\"fehler-{}\"", field.id)),
+                "{block}"
+            );
+            assert!(block.contains(&message), "{block}");
+            assert!(block.contains("aria-invalid=\"true\""), "{block}");
+            assert_eq!(
+                &without_error_and_value(block, field, &typed[&field.id]),
+                theme_block,
+                "{page}: {}",
+                field.id
+            );
+        }
+    }
+    let kinds: BTreeSet<&str> = fixture_form()
+        .fields
+        .iter()
+        .map(|f| f.kind.as_str())
+        .collect();
+    assert_eq!(
+        kinds.len(),
+        FieldType::ALL.len(),
+        "every field type is compared"
+    );
 }
 
 #[test]

@@ -3,9 +3,11 @@
 //! functions validate against.
 //!
 //! This crate is shared with the WebAssembly functions, so it holds plain data and pure
-//! functions only: no file system, no templates, no TOML parsing.
+//! functions only: no file system, no template engine, no TOML parsing. `markup` is the
+//! HTML of a form field, built as a string, for the theme and the functions alike.
 
 pub mod form;
+pub mod markup;
 pub mod region;
 pub mod service;
 pub mod slug;

@@ -1,31 +1,21 @@
 //! The few pages the functions render themselves: the form again with errors, the
 //! receipt, the status lookup. Plain string building: the worker must not pull in a
 //! template engine, and these pages are small. They use the site's stylesheet and
-//! need no JavaScript.
+//! need no JavaScript. The form's fields come from `lotse_model::markup`, the same
+//! markup the theme prints on the service page.
 
 use std::fmt::Write as _;
 
+use lotse_model::markup::render_field;
 use lotse_model::validate::{FieldErrors, Submitted};
-use lotse_model::{FieldType, FormField, FormSchema};
+use lotse_model::FormSchema;
 
 use crate::http::Response;
 use crate::status_label;
 use crate::store::{StatusEntry, StoredApplication};
 
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
+/// The one HTML escape of the project, shared with the generator's templates.
+pub use lotse_model::markup::escape;
 
 fn shell(site: &str, title: &str, main: &str) -> String {
     shell_for(site, None, title, main)
@@ -146,12 +136,13 @@ pub fn form_with_errors(
     );
     for field in &schema.fields {
         let value = submitted.get(&field.id).map(String::as_str).unwrap_or("");
-        field_html(
-            &mut main,
+        // The same markup as the theme's form (`form_field` there), plus value and error.
+        main.push_str(&render_field(
             field,
             value,
             errors.get(&field.id).map(String::as_str),
-        );
+        ));
+        main.push('\n');
     }
     main.push_str(
         "<button class=\"knopf knopf--senden\" type=\"submit\">Antrag absenden</button>\n</form>",
@@ -162,137 +153,6 @@ pub fn form_with_errors(
         &format!("Fehler: {}", schema.title),
         &main,
     )
-}
-
-fn field_html(out: &mut String, field: &FormField, value: &str, error: Option<&str>) {
-    let id = escape(&field.id);
-    let input_id = format!("feld-{id}");
-    let mut described = Vec::new();
-    if field.help.is_some() {
-        described.push(format!("hilfe-{id}"));
-    }
-    if error.is_some() {
-        described.push(format!("fehler-{id}"));
-    }
-    let describedby = if described.is_empty() {
-        String::new()
-    } else {
-        format!(" aria-describedby=\"{}\"", described.join(" "))
-    };
-    let invalid = if error.is_some() {
-        " aria-invalid=\"true\""
-    } else {
-        ""
-    };
-    let required = if field.required {
-        " required aria-required=\"true\""
-    } else {
-        ""
-    };
-    let marker = if field.required {
-        " <span class=\"pflicht\">(Pflichtfeld)</span>"
-    } else {
-        ""
-    };
-    let help = field
-        .help
-        .as_ref()
-        .map(|h| {
-            format!(
-                "<p class=\"feld__hilfe\" id=\"hilfe-{id}\">{}</p>\n",
-                escape(h)
-            )
-        })
-        .unwrap_or_default();
-    let message = error
-        .map(|e| format!("<p class=\"feld__fehler\" id=\"fehler-{id}\"><span class=\"vh\">Fehler:</span> {}</p>\n", escape(e)))
-        .unwrap_or_default();
-    let class = if error.is_some() {
-        "feld feld--fehler"
-    } else {
-        "feld"
-    };
-    let label = escape(&field.label);
-    match field.kind {
-        FieldType::Radio => {
-            let _ = write!(out, "<fieldset class=\"{class} feld--gruppe\" id=\"{input_id}\"{describedby}>\n<legend class=\"feld__label\">{label}{marker}</legend>\n{help}{message}");
-            for (n, option) in field.options.iter().enumerate() {
-                let checked = if option == value { " checked" } else { "" };
-                let _ = writeln!(
-                    out,
-                    "<div class=\"wahl\"><input type=\"radio\" id=\"{input_id}-{}\" name=\"{id}\" value=\"{o}\"{checked}{required}{invalid}><label for=\"{input_id}-{}\">{o}</label></div>",
-                    n + 1,
-                    n + 1,
-                    o = escape(option)
-                );
-            }
-            out.push_str("</fieldset>\n");
-        }
-        FieldType::Checkbox => {
-            let checked = if matches!(value, "ja" | "on" | "true" | "1") {
-                " checked"
-            } else {
-                ""
-            };
-            let _ = write!(
-                out,
-                "<div class=\"{class} feld--ankreuz\">\n{message}<div class=\"wahl\"><input type=\"checkbox\" id=\"{input_id}\" name=\"{id}\" value=\"ja\"{checked}{required}{invalid}{describedby}><label for=\"{input_id}\">{label}{marker}</label></div>\n{help}</div>\n"
-            );
-        }
-        _ => {
-            let _ = write!(out, "<div class=\"{class}\">\n<label class=\"feld__label\" for=\"{input_id}\">{label}{marker}</label>\n{help}{message}");
-            let attrs = format!(
-                "class=\"eingabe eingabe--{}\" id=\"{input_id}\" name=\"{id}\"{required}{invalid}{describedby}",
-                field.kind.as_str()
-            );
-            match field.kind {
-                FieldType::Textarea => {
-                    let _ = writeln!(
-                        out,
-                        "<textarea {attrs} rows=\"6\" maxlength=\"{}\">{}</textarea>",
-                        field.effective_max_length(),
-                        escape(value)
-                    );
-                }
-                FieldType::Select => {
-                    let _ = writeln!(
-                        out,
-                        "<select {attrs}>\n<option value=\"\">Bitte wählen</option>"
-                    );
-                    for option in &field.options {
-                        let selected = if option == value { " selected" } else { "" };
-                        let _ = writeln!(out, "<option{selected}>{}</option>", escape(option));
-                    }
-                    out.push_str("</select>\n");
-                }
-                kind => {
-                    let mut extra = String::new();
-                    if let Some(token) = field.autocomplete_token() {
-                        let _ = write!(extra, " autocomplete=\"{}\"", escape(token));
-                    }
-                    if kind.is_free_text() {
-                        let _ = write!(extra, " maxlength=\"{}\"", field.effective_max_length());
-                    }
-                    if let Some(min) = field.min {
-                        let _ = write!(extra, " min=\"{min}\"");
-                    }
-                    if let Some(max) = field.max {
-                        let _ = write!(extra, " max=\"{max}\"");
-                    }
-                    if kind == FieldType::Postcode {
-                        extra.push_str(" inputmode=\"numeric\" pattern=\"[0-9]{5}\"");
-                    }
-                    let _ = writeln!(
-                        out,
-                        "<input type=\"{}\" {attrs} value=\"{}\"{extra}>",
-                        kind.html_input_type(),
-                        escape(value)
-                    );
-                }
-            }
-            out.push_str("</div>\n");
-        }
-    }
 }
 
 pub fn receipt(

@@ -1,7 +1,10 @@
 //! The data each template receives (documented in docs/theme.md), built from the
 //! resolved site.
 
-use lotse_model::{Category, FieldType, Form, Office, Portal, PortalKind, Provider, TrustLevel};
+use lotse_model::markup;
+use lotse_model::{
+    Category, FieldType, Form, FormField, Office, Portal, PortalKind, Provider, TrustLevel,
+};
 use serde::Serialize;
 
 use crate::resolve::{PortalSite, ResolvedService, Site};
@@ -229,6 +232,8 @@ pub struct FieldCtx<'a> {
     pub prefill: Option<&'a str>,
     pub inputmode: Option<&'static str>,
     pub pattern: Option<&'static str>,
+    /// The field as in the form schema: what `form_field(field=f)` renders.
+    pub schema: &'a FormField,
 }
 
 #[derive(Serialize)]
@@ -280,15 +285,9 @@ pub fn form_ctx_of<'a>(portal: &'a str, id: &'a str, form: &'a Form) -> FormCtx<
             max_length: f.effective_max_length(),
             autocomplete: f.autocomplete_token(),
             prefill: f.prefill.as_deref(),
-            inputmode: match f.kind {
-                FieldType::Postcode => Some("numeric"),
-                FieldType::Number => Some("decimal"),
-                _ => None,
-            },
-            pattern: match f.kind {
-                FieldType::Postcode => Some("[0-9]{5}"),
-                _ => None,
-            },
+            inputmode: markup::inputmode(f.kind),
+            pattern: markup::pattern(f.kind),
+            schema: f,
         })
         .collect();
     FormCtx {
