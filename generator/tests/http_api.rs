@@ -3,12 +3,17 @@
 mod common;
 mod http;
 
-use http::{cases, login, server, Client};
+use http::{cases, conversation, login, server, Client};
 
 #[test]
 fn lotse_serve_passes_the_http_suite() {
     let server = server::lotse_serve(1000);
     cases::all(&Client::new(&server.base), server.state());
+    conversation::all(
+        &Client::new(&server.base),
+        server.state(),
+        conversation::Runtime::Serve,
+    );
 }
 
 #[test]
@@ -53,6 +58,11 @@ fn workerd_passes_the_http_suite() {
     {
         let server = server::wrangler_dev(1000);
         cases::all(&Client::new(&server.base), server.state());
+        conversation::all(
+            &Client::new(&server.base),
+            server.state(),
+            conversation::Runtime::Workerd,
+        );
     }
     {
         let limited = server::wrangler_dev(3);

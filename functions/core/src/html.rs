@@ -190,6 +190,11 @@ pub fn receipt(
 }
 
 pub fn status_form(site: &str, problem: Option<&str>) -> String {
+    status_form_for(site, problem, "")
+}
+
+/// The lookup form with the id filled in (the link of a notification e-mail).
+pub fn status_form_for(site: &str, problem: Option<&str>, id: &str) -> String {
     let notice = problem
         .map(|p| {
             format!(
@@ -204,41 +209,14 @@ pub fn status_form(site: &str, problem: Option<&str>) -> String {
 {notice}<form method="post" action="/api/status">
 <div class="feld"><label for="feld-id">Vorgangsnummer <span class="pflicht">(Pflichtfeld)</span></label>
 <p class="feld__hilfe" id="hilfe-id">Zum Beispiel 7K3M-9QPX</p>
-<input type="text" id="feld-id" name="id" required aria-required="true" aria-describedby="hilfe-id" autocomplete="off" spellcheck="false" maxlength="12"></div>
+<input type="text" id="feld-id" name="id" value="{id}" required aria-required="true" aria-describedby="hilfe-id" autocomplete="off" spellcheck="false" maxlength="12"></div>
 <div class="feld"><label for="feld-token">Schlüssel <span class="pflicht">(Pflichtfeld)</span></label>
 <input type="text" id="feld-token" name="token" required aria-required="true" autocomplete="off" spellcheck="false" maxlength="40"></div>
 <button class="knopf" type="submit">Stand abfragen</button>
-</form>"#
+</form>"#,
+        id = escape(id),
     );
     shell(site, "Stand abfragen", &main)
-}
-
-pub fn status_page(site: &str, application: &StoredApplication, history: &[StatusEntry]) -> String {
-    let mut rows = String::new();
-    for entry in history.iter().rev() {
-        let _ = writeln!(
-            rows,
-            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&entry.at.replace('T', " ").replace('Z', " UTC")),
-            escape(status_label(&entry.status)),
-            escape(entry.note.as_deref().unwrap_or("–"))
-        );
-    }
-    let main = format!(
-        r#"<h1>Stand Ihres Antrags</h1>
-<p class="vorspann">Vorgangsnummer <strong>{id}</strong></p>
-<p class="status status--{status_class}">Aktueller Stand: <strong>{status}</strong></p>
-<table>
-<caption>Verlauf</caption>
-<thead><tr><th scope="col">Zeitpunkt</th><th scope="col">Stand</th><th scope="col">Hinweis der Behörde</th></tr></thead>
-<tbody>
-{rows}</tbody>
-</table>"#,
-        id = escape(&application.id),
-        status_class = escape(&application.status),
-        status = escape(status_label(&application.status)),
-    );
-    shell(site, "Stand Ihres Antrags", &main)
 }
 
 /// "Mein Postfach" before login: what it is and the login button.
@@ -264,6 +242,10 @@ pub struct MailboxEntry {
     pub history: Vec<StatusEntry>,
     /// The service's title, when its form still exists (else its slug is shown).
     pub title: Option<String>,
+    /// Messages in its conversation, and of those written by the office since the
+    /// citizen last opened it.
+    pub messages: usize,
+    pub new_messages: usize,
 }
 
 /// "Mein Postfach": the citizen's applications with status and the office's notes.
@@ -290,6 +272,8 @@ pub fn mailbox(
         application,
         history,
         title,
+        messages,
+        new_messages,
     } in applications
     {
         let note = history
@@ -298,6 +282,21 @@ pub fn mailbox(
             .find_map(|h| h.note.as_deref())
             .map(|n| format!("<p>Hinweis der Behörde: {}</p>\n", escape(n)))
             .unwrap_or_default();
+        let thread = format!(
+            "<p><a href=\"{href}\">{label}</a>{new}</p>\n",
+            href = escape(&crate::thread_page::location(&application.id)),
+            label = match messages {
+                0 => "Nachricht an die Behörde schreiben".to_string(),
+                1 => "Eine Nachricht lesen und antworten".to_string(),
+                n => format!("{n} Nachrichten lesen und antworten"),
+            },
+            new = match new_messages {
+                0 => String::new(),
+                1 => " <strong class=\"nachricht__neu\">1 neue Nachricht</strong>".to_string(),
+                n => format!(" <strong class=\"nachricht__neu\">{n} neue Nachrichten</strong>"),
+            },
+        );
+        let note = note + &thread;
         let _ = write!(
             main,
             "<section class=\"karte\" aria-labelledby=\"antrag-{id}\">\n<h2 id=\"antrag-{id}\">Vorgang {id}</h2>\n<p>{service} · eingegangen am {created}</p>\n<p class=\"status status--{class}\">Stand: <strong>{status}</strong></p>\n{note}</section>\n",

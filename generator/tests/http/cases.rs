@@ -773,7 +773,17 @@ pub fn office_round_trip(client: &Client) {
     let body = citizen.json();
     assert_eq!(body["status"], "needs_info");
     assert_eq!(body["history"][1]["status"], "needs_info");
-    assert_eq!(body["history"][1]["note"], "Bitte ein Foto nachreichen.");
+    // The note is a sealed message of the office, not a plaintext history entry.
+    assert!(body["history"][1]["note"].is_null());
+    let thread = client
+        .get(
+            &format!("/api/applications/{id}/messages"),
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .json();
+    assert_eq!(thread["messages"][0]["from"], "office");
+    assert_eq!(thread["messages"][0]["text"], "Bitte ein Foto nachreichen.");
+    assert_eq!(thread["messages"][0]["status"], "needs_info");
     let page = client.post_form("/api/status", &[("id", &id), ("token", &token)]);
     assert!(page.body.contains("Bitte ein Foto nachreichen."));
 }
@@ -934,7 +944,7 @@ pub fn nothing_readable_at_rest(client: &Client, state: &Path) {
     }
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+pub fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let path = entry.path();

@@ -3,6 +3,7 @@
 //! Each target is a running server reachable at a base URL; the cases only speak HTTP.
 
 pub mod cases;
+pub mod conversation;
 pub mod login;
 pub mod server;
 

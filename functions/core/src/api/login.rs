@@ -257,10 +257,27 @@ pub async fn mailbox_html<S: Store, F: Forms, H: HttpClient>(
             .schema(&application.portal, &application.service)
             .await
             .map(|s| s.title);
+        let messages = match app.store.messages(&application.id).await {
+            Ok(messages) => messages,
+            Err(e) => {
+                return html::error_from_json(
+                    site,
+                    &guard::unavailable()
+                        .logged(format!("mailbox: application {}: {e}", application.id)),
+                )
+            }
+        };
+        let seen = application.citizen_seen_at.as_deref().unwrap_or("");
+        let new_messages = messages
+            .iter()
+            .filter(|m| m.sender == "office" && m.at.as_str() > seen)
+            .count();
         rows.push(html::MailboxEntry {
             application,
             history,
             title,
+            messages: messages.len(),
+            new_messages,
         });
     }
     Response::html(200, html::mailbox(site, portal.as_deref(), &session, &rows))

@@ -439,9 +439,10 @@ pub async fn page_html<S: Store, F: Forms, H: HttpClient>(
             .unwrap_or_else(|response| crate::html::error_from_json(site, &response)),
         Ok(None) => Response::html(
             404,
-            crate::html::status_form(
+            crate::html::status_form_for(
                 site,
                 Some("Bitte geben Sie Vorgangsnummer und Schlüssel ein, um die Nachrichten zu Ihrem Antrag zu sehen."),
+                &normalize_id(&id).unwrap_or_default(),
             ),
         ),
         Err(response) => crate::html::error_from_json(site, &response),

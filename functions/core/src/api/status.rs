@@ -212,10 +212,11 @@ pub async fn status_html<S: Store, F: Forms, H: HttpClient>(
             _ => {}
         }
     }
-    match authorized(&app.store, &id, &token).await {
-        Ok(Some((application, history))) => {
-            Response::html(200, html::status_page(site, &application, &history))
-        }
+    // The status with the conversation: the thread page, opened by the token.
+    match super::messages::open_for_citizen(app, request, &id, Some(&token)).await {
+        Ok(Some(opened)) => super::messages::page(app, request, &opened, None)
+            .await
+            .unwrap_or_else(|response| html::error_from_json(site, &response)),
         Ok(None) => wrong_pair_page(site),
         Err(response) => html::error_from_json(site, &response),
     }
