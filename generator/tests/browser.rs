@@ -5,16 +5,30 @@
 //! chromium`, or CHROMIUM=/path); fails with a clear message if either is missing.
 //! `npm ci` runs in tests/browser when its node_modules is missing. `lotse serve` builds
 //! its search index in the background; the test waits for it (the search page is checked).
+//!
+//! The conversation on an application (`tests/browser/conversation.mjs`) runs on its own
+//! `lotse serve`: JavaScript off, by keyboard, the office's side through the built `lotse
+//! inbox reply` / `pull`, files both ways byte for byte, and axe-core and reflow on the
+//! thread page in each state. The two tests take turns: two Chromiums and two servers at
+//! once are too much for a 2-core machine.
 
 mod common;
 
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use common::servers::{browser_tools, free_port, lotse_serve, repo};
 
+/// The bearer token of every office on the conversation test's server.
+const OFFICE_TOKEN: &str = "browser-conversation-office-token-0123456789";
+
+/// One browser test at a time.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 #[test]
 fn apply_path_and_accessibility_in_chromium() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let chromium = browser_tools("the browser test");
     let (_server, base) = lotse_serve(
         free_port(),
@@ -37,5 +51,38 @@ fn apply_path_and_accessibility_in_chromium() {
     assert!(
         status.success(),
         "tests/browser/e2e.mjs failed against {base} (exit {status}); see its output above"
+    );
+}
+
+#[test]
+fn conversation_without_javascript_in_chromium() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let chromium = browser_tools("the conversation browser test");
+    let (_server, base) = lotse_serve(
+        free_port(),
+        &["--no-search"],
+        &[("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)],
+        &["/"],
+    );
+    let mut command = Command::new("node");
+    command
+        .arg(repo().join("tests/browser/conversation.mjs"))
+        .arg(&base)
+        .env("CHROMIUM", &chromium)
+        .env("LOTSE_BIN", env!("CARGO_BIN_EXE_lotse"))
+        .env("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)
+        .current_dir(repo());
+    if let Ok(shots) = std::env::var("LOTSE_SCREENSHOTS") {
+        command.args(["--screenshots", &shots]);
+    }
+    let started = Instant::now();
+    let status = command.status().expect("node runs");
+    eprintln!(
+        "conversation browser test: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        status.success(),
+        "tests/browser/conversation.mjs failed against {base} (exit {status}); see its output above"
     );
 }

@@ -164,12 +164,13 @@ pub fn render(thread: &Thread<'_>) -> String {
     main.push_str("</section>\n");
     reply_form(&mut main, thread);
     history_table(&mut main, thread.history);
-    shell_for(
-        thread.site,
-        Some(&application.portal),
-        &format!("Ihr Antrag {}", application.id),
-        &main,
-    )
+    // A refused reply says so in the title too, the first thing a screen reader reads
+    // on the new page (as the form with errors does: "Fehler: …").
+    let title = match thread.problem {
+        Some(_) => format!("Fehler: Ihr Antrag {}", application.id),
+        None => format!("Ihr Antrag {}", application.id),
+    };
+    shell_for(thread.site, Some(&application.portal), &title, &main)
 }
 
 fn reply_form(main: &mut String, thread: &Thread<'_>) {
