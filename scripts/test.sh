@@ -25,6 +25,11 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 chromium --version
 
+step "SMTP server for the notification tests (aiosmtpd from PyPI, into .tools/pydeps)"
+if ! PYTHONPATH=.tools/pydeps python3 -c 'import aiosmtpd' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check --target .tools/pydeps 'aiosmtpd==1.4.6'
+fi
+
 step "worker tools and build (for the workerd run of the HTTP suite)"
 bash scripts/worker-tools.sh
 bash scripts/worker-build.sh

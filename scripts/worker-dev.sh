@@ -21,6 +21,10 @@
 #                          citizen login (docs/login.md); secrets on Cloudflare
 #   HASH_SECRET            key of the hashed client addresses and Idempotency-Keys
 #                          (base64 of 32 bytes; docs/envelope.md); a secret on Cloudflare
+#   MAIL_API_URL, MAIL_API_TOKEN, MAIL_FROM
+#                          the HTTP mail API of the notifications (docs/deploy.md); the
+#                          Cron Trigger runs on `curl http://127.0.0.1:<port>/__scheduled`
+#                          (wrangler's --test-scheduled, always on here)
 #
 # Run scripts/worker-tools.sh once before.
 set -euo pipefail
@@ -79,7 +83,7 @@ if [ -n "${OFFICE_TOKENS:-}" ]; then
 fi
 # Rate limit and login: on Cloudflare these are [vars] and secrets; locally, whatever of
 # them is set in the environment is passed as a variable.
-for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET ACCOUNT_SECRET HASH_SECRET; do
+for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET ACCOUNT_SECRET HASH_SECRET MAIL_API_URL MAIL_API_TOKEN MAIL_FROM; do
     if [ -n "${!name:-}" ]; then
         vars+=(--var "$name:${!name}")
     fi
@@ -87,7 +91,7 @@ done
 
 echo "==> wrangler dev on 127.0.0.1:$PORT"
 "$WRANGLER" dev --local --ip 127.0.0.1 --port "$PORT" --inspector-port 0 \
-    --persist-to "$STATE" --show-interactive-dev-session=false "${vars[@]}" &
+    --persist-to "$STATE" --show-interactive-dev-session=false --test-scheduled "${vars[@]}" &
 wrangler_pid=$!
 
 stop() {

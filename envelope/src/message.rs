@@ -359,15 +359,15 @@ mod tests {
                 media_type: "application/pdf".into(),
                 bytes: &pdf,
             }],
-            &[("office", &office_public), ("citizen", &citizen.public_key())],
+            &[
+                ("office", &office_public),
+                ("citizen", &citizen.public_key()),
+            ],
         )
         .unwrap();
         let json = envelope.to_json();
         assert!(!json.contains("Bescheid") && !json.contains("bescheid.pdf"));
-        assert!(!files[0]
-            .ciphertext
-            .windows(7)
-            .any(|w| w == b"Bescheid"));
+        assert!(!files[0].ciphertext.windows(7).any(|w| w == b"Bescheid"));
         let envelope = MessageEnvelope::from_json(&json).unwrap();
         for (who, key) in [("office", &office), ("citizen", &citizen)] {
             let content = open_message(&envelope, who, key).unwrap();

@@ -11,6 +11,7 @@ pub mod functions;
 pub mod inbox;
 pub mod init;
 pub mod load;
+pub mod mail;
 pub mod markdown;
 pub mod output;
 pub mod render;

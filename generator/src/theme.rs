@@ -246,7 +246,8 @@ fn referenced(nodes: &[Node], out: &mut Vec<(&'static str, String)>) {
 /// is safe but bloats every URL on a page by a third.
 pub(crate) use lotse_model::markup::escape as escape_html;
 
-/// `form_field(field=f)`: the markup of one form field, from `lotse_model::markup`, the
+/// `form_field(field=f)`: the markup of one form field (`field="notify_email"`: the
+/// optional address for notifications, `lotse_model::form::notify_field`), from `lotse_model::markup`, the
 /// same function the functions' form with errors uses. `field` is an entry of a form's
 /// `fields` (its `schema` is the field as in the form schema) or such a schema entry;
 /// `value` and `error` (optional strings) are what to show in it.
@@ -260,11 +261,16 @@ impl tera::Function for FormFieldFunction {
         let given = args
             .get("field")
             .ok_or_else(|| tera::Error::msg("form_field: the argument `field` is missing"))?;
-        let schema = given.get("schema").unwrap_or(given);
-        let field: lotse_model::FormField =
-            serde_json::from_value(schema.clone()).map_err(|e| {
-                tera::Error::msg(format!("form_field: `field` is not a form field: {e}"))
-            })?;
+        let field: lotse_model::FormField = match given.as_str() {
+            // The optional address for notifications every form offers.
+            Some(lotse_model::form::NOTIFY_FIELD) => lotse_model::form::notify_field(),
+            _ => {
+                let schema = given.get("schema").unwrap_or(given);
+                serde_json::from_value(schema.clone()).map_err(|e| {
+                    tera::Error::msg(format!("form_field: `field` is not a form field: {e}"))
+                })?
+            }
+        };
         let text = |name: &str| -> tera::Result<Option<&str>> {
             match args.get(name) {
                 None | Some(tera::Value::Null) => Ok(None),

@@ -769,7 +769,9 @@ fn the_theme_and_the_form_with_errors_render_every_field_alike() {
     ] {
         let schema: FormSchema = serde_json::from_str(&read(schema)).unwrap();
         let theme = field_blocks(&read(page));
-        assert_eq!(theme.len(), schema.fields.len(), "{page}: {theme:#?}");
+        // Every field of the schema, then the optional address for notifications.
+        assert_eq!(theme.len(), schema.fields.len() + 1, "{page}: {theme:#?}");
+        assert!(theme[schema.fields.len()].contains("name=\"notify_email\""));
 
         // Nothing typed, no errors: the very same markup.
         let fresh = lotse_functions::form_with_errors(

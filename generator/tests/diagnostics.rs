@@ -1341,7 +1341,7 @@ fn duplicate_and_invalid_field_ids() {
             15,
             6,
             "error",
-            "field id `portal` is reserved for the form's routing data",
+            "field id `portal` is reserved: every form has it already (routing data, notification address)",
         ),
         region.line(
             FORM,

@@ -3,7 +3,7 @@
 mod common;
 mod http;
 
-use http::{cases, conversation, login, server, Client};
+use http::{cases, conversation, login, notify, server, Client};
 
 #[test]
 fn lotse_serve_passes_the_http_suite() {
@@ -34,6 +34,40 @@ fn lotse_serve_logs_citizens_in() {
     login::flow(&client);
     login::too_low(&client);
     login::token_refusals(&client, &provider);
+}
+
+/// The office writes; the citizen who left an address gets a mail over SMTP from a
+/// real server on loopback, without the text. A dead mail server never holds up the
+/// message: the notification waits in the outbox and goes out when the server is back.
+#[test]
+fn lotse_serve_notifies_by_smtp() {
+    let smtp_port = server::free_port();
+    let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
+    let server = server::lotse_serve_on(
+        server::free_port(),
+        1000,
+        &[
+            ("LOTSE_SMTP_URL", smtp_url.as_str()),
+            (
+                "LOTSE_MAIL_FROM",
+                "Serviceportal Emscher-Lippe <postfach@emscher-lippe.example>",
+            ),
+            ("LOTSE_MAIL_INTERVAL_MS", "200"),
+        ],
+    );
+    let client = Client::new(&server.base);
+    let smtp = notify::SmtpServer::start(smtp_port);
+    let id = notify::office_writes_to_a_citizen_with_an_address(&client, "erika@example.org");
+    let mails = notify::wait_until(|| smtp.mails(), 1, std::time::Duration::from_secs(15));
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    notify::check_mail(&mails[0], &id, "erika@example.org", &server.base);
+    assert_eq!(mails[0]["mail_from"], "postfach@emscher-lippe.example");
+    // With the mail server gone, the office's message is stored all the same.
+    drop(smtp);
+    let started = std::time::Instant::now();
+    let second = notify::office_writes_to_a_citizen_with_an_address(&client, "max@example.org");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_ne!(second, id);
 }
 
 #[test]
@@ -85,4 +119,56 @@ fn workerd_passes_the_http_suite() {
     login::flow(&client);
     login::too_low(&client);
     login::token_refusals(&client, &provider);
+    drop(with_login);
+
+    // Notifications: right after the office writes, the worker sends what its message
+    // queued through the HTTP mail API on loopback (wrangler dev cannot fire the Cron
+    // Trigger of a workers-rs worker, see functions/worker/src/lib.rs).
+    let mail_api = notify::MailApi::start();
+    let with_mail = server::wrangler_dev_on(
+        server::free_port(),
+        1000,
+        &[
+            ("MAIL_API_URL", mail_api.url.as_str()),
+            ("MAIL_API_TOKEN", "mail-api-token-4711"),
+            (
+                "MAIL_FROM",
+                "Serviceportal <postfach@emscher-lippe.example>",
+            ),
+            (
+                "HASH_SECRET",
+                "bG90c2UtdGVzdC1oYXNoLXNlY3JldC0zMi1ieXRlcyE=",
+            ),
+        ],
+    );
+    let client = Client::new(&with_mail.base);
+    let id = notify::office_writes_to_a_citizen_with_an_address(&client, "erika@example.org");
+    let received = notify::wait_until(
+        || mail_api.received(),
+        1,
+        std::time::Duration::from_secs(15),
+    );
+    assert_eq!(received.len(), 1, "{received:?}");
+    let (authorization, mail) = &received[0];
+    assert_eq!(authorization, "Bearer mail-api-token-4711");
+    assert_eq!(mail["to"], serde_json::json!(["erika@example.org"]));
+    assert_eq!(
+        mail["subject"],
+        format!("Neue Nachricht zu Ihrem Antrag {id}")
+    );
+    let text = mail["text"].as_str().unwrap();
+    assert!(text.contains(&format!("Es gibt eine neue Nachricht zu Ihrem Antrag {id}")));
+    assert!(text.contains(&format!("{}/api/vorgang?id={id}", with_mail.base)));
+    assert!(!mail.to_string().contains("Vertraulicher Inhalt"));
+    // Sent once: another office message to an application without an address sends
+    // nothing, and the first is not sent again.
+    let (other, _) = cases::submit(&client, "ohne-adresse");
+    let written = client.post_json(
+        &format!("/api/office/applications/{other}/messages"),
+        &[("authorization", &format!("Bearer {}", server::OFFICE_TOKEN))],
+        &serde_json::json!({"text": "Hallo"}),
+    );
+    assert_eq!(written.status, 201);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(mail_api.received().len(), 1);
 }

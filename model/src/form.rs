@@ -128,6 +128,21 @@ pub struct FormField {
     pub prefill: Option<String>,
 }
 
+/// The name of the optional e-mail address for notifications every online form offers
+/// (not part of any form schema; `_` and letters outside slugs keep it apart from
+/// schema field ids, which are slugs).
+pub const NOTIFY_FIELD: &str = "notify_email";
+
+/// The field of [`NOTIFY_FIELD`], rendered like any other field by the theme
+/// (`form_field(field="notify_email")`) and by the functions' form with errors.
+pub fn notify_field() -> FormField {
+    FormField {
+        help: Some("Freiwillig. Wir schreiben Ihnen nur, dass es eine neue Nachricht der Behörde zu Ihrem Antrag gibt, nie ihren Inhalt. Ist der Antrag abgeschlossen, löschen wir die Adresse.".into()),
+        autocomplete: Some("email".into()),
+        ..FormField::new(NOTIFY_FIELD, "E-Mail-Adresse für Benachrichtigungen", FieldType::Email)
+    }
+}
+
 impl FormField {
     /// A field with nothing but its id, label and kind set: optional, no limits.
     pub fn new(id: &str, label: &str, kind: FieldType) -> FormField {

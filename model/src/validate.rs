@@ -136,7 +136,8 @@ fn check_field(field: &FormField, raw: &str) -> Result<Option<String>, String> {
 /// (SMTPUTF8), never quoted, no comments, no display name; a domain name with at least
 /// one dot, no address literal. The parser of the `email_address` crate checks the
 /// syntax; the rules here narrow it to that. The domain is stored in lower case.
-fn check_email(raw: &str) -> Result<String, String> {
+/// An e-mail address as mail servers accept it; the error is the German message.
+pub fn check_email(raw: &str) -> Result<String, String> {
     let message = || {
         "Bitte geben Sie eine gültige E-Mail-Adresse an, zum Beispiel name@beispiel.de.".to_string()
     };

@@ -138,6 +138,14 @@ impl Refusal {
     }
 }
 
+/// Whether a refusal (its `code`) is about the files of a message rather than its text.
+pub fn is_about_files(code: &str) -> bool {
+    matches!(
+        code,
+        "file_too_large" | "files_too_large" | "too_many_files" | "unsupported_file_type"
+    )
+}
+
 fn mib(bytes: usize) -> usize {
     bytes / (1024 * 1024)
 }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use lotse_model::markup::render_field;
 use lotse_model::validate::{FieldErrors, Submitted};
-use lotse_model::FormSchema;
+use lotse_model::{FormField, FormSchema};
 
 use crate::http::Response;
 use crate::status_label;
@@ -36,6 +36,7 @@ pub(crate) fn shell_for(site: &str, portal: Option<&str>, title: &str, main: &st
 <meta name="robots" content="noindex">
 <title>{title} – {site}</title>
 <link rel="stylesheet" href="/assets/style.css">
+<link rel="stylesheet" href="/assets/vorgang.css">
 <link rel="stylesheet" href="{theme_css}">
 </head>
 <body class="seite seite--funktion">
@@ -110,7 +111,10 @@ pub fn form_with_errors(
         errors.len(),
         if errors.len() == 1 { "Angabe" } else { "Angaben" }
     );
-    for field in &schema.fields {
+    // The schema's fields and the optional address for notifications every form offers.
+    let notify = lotse_model::form::notify_field();
+    let fields: Vec<&FormField> = schema.fields.iter().chain([&notify]).collect();
+    for field in &fields {
         if let Some(message) = errors.get(&field.id) {
             let _ = writeln!(
                 main,
@@ -123,7 +127,7 @@ pub fn form_with_errors(
     }
     for (id, message) in errors
         .iter()
-        .filter(|(id, _)| !schema.fields.iter().any(|f| &f.id == *id))
+        .filter(|(id, _)| !fields.iter().any(|f| &f.id == *id))
     {
         let _ = writeln!(main, "<li>{}: {}</li>", escape(id), escape(message));
     }
@@ -134,7 +138,7 @@ pub fn form_with_errors(
         escape(&schema.portal),
         escape(&schema.service)
     );
-    for field in &schema.fields {
+    for field in &fields {
         let value = submitted.get(&field.id).map(String::as_str).unwrap_or("");
         // The same markup as the theme's form (`form_field` there), plus value and error.
         main.push_str(&render_field(

@@ -53,6 +53,11 @@ impl HashSecret {
         HashSecret::from_bytes(hmac(label.as_bytes(), &[secret]))
     }
 
+    /// Whether this is a secret of the configuration, not the built-in stand-in.
+    pub fn is_configured(&self) -> bool {
+        self.key != BUILT_IN
+    }
+
     /// The built-in public stand-in, for a deployment without a secret.
     pub fn unconfigured() -> HashSecret {
         HashSecret { key: BUILT_IN }

@@ -11,6 +11,7 @@ pub mod http;
 mod idempotency;
 mod ids;
 pub mod keyed;
+pub mod notify;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;

@@ -8,17 +8,19 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::store::{
-    newest_first, retry_after_ms, sql, Completion, IdempotencyRecord, RateSlot, StatusEntry, Store,
-    StoreError, StoreResult, StoredApplication, StoredAttachment, StoredMessage,
+    newest_first, retry_after_ms, sql, Completion, IdempotencyRecord, OutboxEntry, RateSlot,
+    StatusEntry, Store, StoreError, StoreResult, StoredApplication, StoredAttachment,
+    StoredMessage,
 };
 
 /// The migrations, in order. D1 applies the same files with `wrangler d1 migrations`
 /// (and records them in its `d1_migrations` table); here `PRAGMA user_version` counts
 /// the ones applied.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("../../migrations/0001_applications.sql"),
     include_str!("../../migrations/0002_idempotency_claims.sql"),
     include_str!("../../migrations/0003_messages.sql"),
+    include_str!("../../migrations/0004_notifications.sql"),
 ];
 
 pub struct SqliteStore {
@@ -145,6 +147,7 @@ fn application_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAppli
         citizen_key: row.get("citizen_key")?,
         citizen_key_wrapped: row.get("citizen_key_wrapped")?,
         citizen_seen_at: row.get("citizen_seen_at")?,
+        contact: row.get("contact")?,
     })
 }
 
@@ -168,7 +171,8 @@ impl Store for SqliteStore {
                 a.created_at,
                 a.updated_at,
                 a.citizen_key,
-                a.citizen_key_wrapped
+                a.citizen_key_wrapped,
+                a.contact
             ];
             let inserted = match idempotency {
                 None => tx.execute(sql::INSERT_APPLICATION, row)?,
@@ -264,6 +268,7 @@ impl Store for SqliteStore {
                 sql::INSERT_STATUS,
                 params![id, entry.status, entry.note, entry.at],
             )?;
+            tx.execute(sql::FORGET_CLOSED_CONTACT, params![id])?;
             tx.commit()?;
             Ok(true)
         })
@@ -346,6 +351,7 @@ impl Store for SqliteStore {
         message: &StoredMessage,
         attachments: &[StoredAttachment],
         status: Option<&StatusEntry>,
+        notify: Option<&OutboxEntry>,
     ) -> StoreResult<bool> {
         self.with(|c| {
             let tx = c.transaction()?;
@@ -379,8 +385,62 @@ impl Store for SqliteStore {
                 tx.execute(sql::UPDATE_STATUS_WITH_MESSAGE, values)?;
                 tx.execute(sql::INSERT_STATUS_WITH_MESSAGE, values)?;
             }
+            if let Some(n) = notify {
+                tx.execute(
+                    sql::QUEUE_NOTIFICATION,
+                    params![
+                        n.id,
+                        n.application_id,
+                        n.origin,
+                        n.created_at as i64,
+                        message.id
+                    ],
+                )?;
+            }
+            tx.execute(sql::FORGET_CLOSED_CONTACT, params![message.application_id])?;
             tx.commit()?;
             Ok(true)
+        })
+    }
+
+    async fn due_notifications(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        self.with(|c| {
+            let mut statement = c.prepare(sql::DUE_NOTIFICATIONS)?;
+            let rows = statement.query_map(params![now_ms as i64, limit], |row| {
+                Ok(OutboxEntry {
+                    id: row.get(0)?,
+                    application_id: row.get(1)?,
+                    origin: row.get(2)?,
+                    created_at: row.get::<_, i64>(3)? as u64,
+                    attempts: row.get(4)?,
+                    next_attempt_at: row.get::<_, i64>(5)? as u64,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    async fn notification_done(&self, entry: &OutboxEntry) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(sql::NOTIFICATION_DONE, params![entry.id])?;
+            tx.execute(sql::FORGET_CLOSED_CONTACT, params![entry.application_id])?;
+            tx.commit()
+        })
+    }
+
+    async fn notification_failed(
+        &self,
+        id: &str,
+        attempts: u32,
+        next_attempt_at: u64,
+    ) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                sql::NOTIFICATION_FAILED,
+                params![id, attempts, next_attempt_at as i64],
+            )
+            .map(|_| ())
         })
     }
 

@@ -29,6 +29,22 @@ pub struct StoredApplication {
     /// When the citizen last opened the conversation (RFC 3339).
     #[serde(default)]
     pub citizen_seen_at: Option<String>,
+    /// The citizen's e-mail address for notifications, sealed (see [`crate::notify`]).
+    #[serde(default)]
+    pub contact: Option<String>,
+}
+
+/// A notification to send: that application `application_id` has a new message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub id: String,
+    pub application_id: String,
+    /// The site the mail links to, `https://…`.
+    pub origin: String,
+    /// Milliseconds since the epoch.
+    pub created_at: u64,
+    pub attempts: u32,
+    pub next_attempt_at: u64,
 }
 
 /// One message of the conversation on an application: who and when in clear, what in
@@ -164,12 +180,30 @@ pub trait Store {
     /// Appends a message and its attachment rows (their objects are stored before) and,
     /// with a status, sets it and appends it to the history, all or nothing. Returns
     /// `false` for an unknown application.
+    /// With `notify`, the notification is queued in the same transaction, if the
+    /// application has a contact address.
     async fn insert_message(
         &self,
         message: &StoredMessage,
         attachments: &[StoredAttachment],
         status: Option<&StatusEntry>,
+        notify: Option<&OutboxEntry>,
     ) -> StoreResult<bool>;
+
+    /// Notifications due at `now_ms`, oldest first, at most `limit`.
+    async fn due_notifications(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
+
+    /// A notification was sent (or can never be): it goes, and so does the contact
+    /// address of an application that is closed and has nothing left to send.
+    async fn notification_done(&self, entry: &OutboxEntry) -> StoreResult<()>;
+
+    /// A send failed: try again at `next_attempt_at`.
+    async fn notification_failed(
+        &self,
+        id: &str,
+        attempts: u32,
+        next_attempt_at: u64,
+    ) -> StoreResult<()>;
 
     /// The conversation on an application, oldest first.
     async fn messages(&self, application_id: &str) -> StoreResult<Vec<StoredMessage>>;
@@ -230,19 +264,19 @@ pub fn newest_first(applications: &mut [StoredApplication]) {
 /// inserted): D1 runs them as a batch without branching, SQLite in a transaction.
 pub mod sql {
     pub const INSERT_APPLICATION: &str = "INSERT OR IGNORE INTO applications \
-        (id, portal, service, office, token_hash, account_hash, envelope, status, created_at, updated_at, citizen_key, citizen_key_wrapped) \
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+        (id, portal, service, office, token_hash, account_hash, envelope, status, created_at, updated_at, citizen_key, citizen_key_wrapped, contact) \
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
     /// ?1 id, ?2 status, ?3 at, ?4 the new application's token hash.
     pub const INSERT_FIRST_STATUS: &str =
         "INSERT INTO status_history (application_id, status, note, at) \
         SELECT ?1, ?2, NULL, ?3 \
         WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?1 AND token_hash = ?4)";
     /// [`INSERT_APPLICATION`] for a request holding an Idempotency-Key's claim: only
-    /// while ?13 (key hash) is claimed by ?14 (owner) and unanswered.
+    /// while ?14 (key hash) is claimed by ?15 (owner) and unanswered.
     pub const INSERT_CLAIMED_APPLICATION: &str = "INSERT OR IGNORE INTO applications \
-        (id, portal, service, office, token_hash, account_hash, envelope, status, created_at, updated_at, citizen_key, citizen_key_wrapped) \
-        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12 \
-        WHERE EXISTS (SELECT 1 FROM idempotency_keys WHERE key_hash = ?13 AND owner = ?14 AND answer IS NULL)";
+        (id, portal, service, office, token_hash, account_hash, envelope, status, created_at, updated_at, citizen_key, citizen_key_wrapped, contact) \
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 \
+        WHERE EXISTS (SELECT 1 FROM idempotency_keys WHERE key_hash = ?14 AND owner = ?15 AND answer IS NULL)";
     /// ?1 key hash, ?2 owner, ?3 answer, ?4 application id, ?5 its token hash: stores the
     /// answer once the application is the one just inserted.
     pub const COMPLETE_IDEMPOTENCY: &str = "UPDATE idempotency_keys SET answer = ?3 \
@@ -290,6 +324,25 @@ pub mod sql {
     pub const INSERT_STATUS_WITH_MESSAGE: &str =
         "INSERT INTO status_history (application_id, status, note, at) \
         SELECT ?1, ?2, NULL, ?3 WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?4 AND application_id = ?1)";
+    /// ?1 id, ?2 application, ?3 origin, ?4 created (ms), ?5 message: only with the
+    /// message and an address to write to.
+    pub const QUEUE_NOTIFICATION: &str =
+        "INSERT INTO outbox (id, application_id, origin, created_at, attempts, next_attempt_at) \
+        SELECT ?1, ?2, ?3, ?4, 0, ?4 \
+        WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?5 AND application_id = ?2) \
+        AND EXISTS (SELECT 1 FROM applications WHERE id = ?2 AND contact IS NOT NULL)";
+    /// ?1 now (ms), ?2 limit.
+    pub const DUE_NOTIFICATIONS: &str =
+        "SELECT id, application_id, origin, created_at, attempts, next_attempt_at FROM outbox \
+        WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2";
+    pub const NOTIFICATION_DONE: &str = "DELETE FROM outbox WHERE id = ?1";
+    /// ?1 id, ?2 attempts, ?3 next attempt (ms).
+    pub const NOTIFICATION_FAILED: &str =
+        "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3 WHERE id = ?1";
+    /// ?1 application: a closed application with nothing left to send forgets its address.
+    pub const FORGET_CLOSED_CONTACT: &str = "UPDATE applications SET contact = NULL \
+        WHERE id = ?1 AND contact IS NOT NULL AND status IN ('completed', 'rejected') \
+        AND NOT EXISTS (SELECT 1 FROM outbox WHERE application_id = ?1)";
     pub const MESSAGES: &str = "SELECT id, application_id, sender, envelope, at FROM messages \
         WHERE application_id = ?1 ORDER BY seq";
     pub const ATTACHMENT: &str =
@@ -302,7 +355,8 @@ pub mod sql {
         "UPDATE applications SET citizen_key = ?2 WHERE id = ?1 AND citizen_key IS NULL";
     pub const SET_CITIZEN_SEEN: &str = "UPDATE applications SET citizen_seen_at = ?2 WHERE id = ?1";
     /// Deleting an application, in this order (children first), each with ?1 = id.
-    pub const DELETE_APPLICATION: [&str; 4] = [
+    pub const DELETE_APPLICATION: [&str; 5] = [
+        "DELETE FROM outbox WHERE application_id = ?1",
         "DELETE FROM attachments WHERE application_id = ?1",
         "DELETE FROM messages WHERE application_id = ?1",
         "DELETE FROM status_history WHERE application_id = ?1",

@@ -27,16 +27,24 @@ pub struct Thread<'a> {
     pub entries: &'a [ThreadEntry],
     /// The citizen's token, carried on by the reply form when the citizen came with it.
     pub token: Option<&'a str>,
-    /// A refused reply: the reason and the text that was typed.
-    pub problem: Option<(&'a str, &'a str)>,
+    /// A refused reply: the reason, the text that was typed, and which field it is about.
+    pub problem: Option<Problem<'a>>,
+    /// The citizen's message was just sent (the 303 after the reply form).
+    pub sent: bool,
 }
 
-/// `2026-12-01T10:00:00.123Z` as citizens read it: `01.12.2026, 10:00 UTC`.
+/// Why a reply was refused, for the error summary and the field it names.
+#[derive(Clone, Copy)]
+pub struct Problem<'a> {
+    pub message: &'a str,
+    pub kept_text: &'a str,
+    /// The files were the trouble (type, size, count), not the text.
+    pub about_files: bool,
+}
+
+/// `2026-12-01T10:00:00.123Z` as citizens in Germany read it: `01.12.2026, 11:00 Uhr`.
 fn when(at: &str) -> String {
-    match (at.get(0..4), at.get(5..7), at.get(8..10), at.get(11..16)) {
-        (Some(y), Some(m), Some(d), Some(hm)) => format!("{d}.{m}.{y}, {hm} Uhr (UTC)"),
-        _ => at.to_string(),
-    }
+    crate::time::german_local(at).unwrap_or_else(|| at.to_string())
 }
 
 fn size(bytes: u64) -> String {
@@ -175,18 +183,34 @@ pub fn render(thread: &Thread<'_>) -> String {
 
 fn reply_form(main: &mut String, thread: &Thread<'_>) {
     let id = escape(&thread.application.id);
-    let (problem, kept) = thread.problem.unwrap_or(("", ""));
     let _ = writeln!(
         main,
         "<section aria-labelledby=\"antworten\">\n<h2 id=\"antworten\">Nachricht an die Behörde</h2>"
     );
-    if !problem.is_empty() {
+    if thread.sent {
+        main.push_str("<div class=\"hinweis hinweis--erfolg\" role=\"status\"><p>Ihre Nachricht wurde verschlüsselt an die Behörde gesendet. Sie steht jetzt oben in den Nachrichten.</p></div>\n");
+    }
+    let target = match thread.problem {
+        Some(p) if p.about_files => "nachricht-dateien",
+        _ => "nachricht-text",
+    };
+    if let Some(problem) = thread.problem {
         let _ = writeln!(
             main,
-            "<div id=\"fehler\" class=\"fehlerliste\" role=\"alert\" tabindex=\"-1\" aria-labelledby=\"fehler-titel\">\n<h3 id=\"fehler-titel\">Ihre Nachricht wurde nicht gesendet</h3>\n<ul><li><a href=\"#nachricht-text\">{}</a></li></ul>\n</div>",
-            escape(problem)
+            "<div id=\"fehler\" class=\"fehlerliste\" role=\"alert\" tabindex=\"-1\" aria-labelledby=\"fehler-titel\">\n<h3 id=\"fehler-titel\">Ihre Nachricht wurde nicht gesendet</h3>\n<ul><li><a href=\"#{target}\">{}</a></li></ul>\n</div>",
+            escape(problem.message)
         );
     }
+    let kept = thread.problem.map_or("", |p| p.kept_text);
+    // The field the refusal is about is marked invalid and described by the message.
+    let marks = |field: &str| -> (&'static str, &'static str) {
+        match thread.problem {
+            Some(_) if field == target => (" aria-invalid=\"true\"", " fehler"),
+            _ => ("", ""),
+        }
+    };
+    let (text_invalid, text_error) = marks("nachricht-text");
+    let (files_invalid, files_error) = marks("nachricht-dateien");
     let _ = writeln!(
         main,
         "<form method=\"post\" action=\"/api/applications/{id}/messages\" enctype=\"multipart/form-data\" class=\"formular\">"
@@ -198,14 +222,9 @@ fn reply_form(main: &mut String, thread: &Thread<'_>) {
             escape(token)
         );
     }
-    let invalid = if problem.is_empty() {
-        ""
-    } else {
-        " aria-invalid=\"true\""
-    };
     let _ = writeln!(
         main,
-        "<div class=\"feld\"><label for=\"nachricht-text\">Ihre Nachricht</label>\n<p class=\"feld__hilfe\" id=\"hilfe-nachricht-text\">Höchstens {TEXT_LIMIT} Zeichen. Ohne Text können Sie auch nur Dokumente senden.</p>\n<textarea id=\"nachricht-text\" name=\"text\" rows=\"6\" maxlength=\"{TEXT_LIMIT}\" aria-describedby=\"hilfe-nachricht-text\"{invalid}>{kept}</textarea></div>\n<div class=\"feld\"><label for=\"nachricht-dateien\">Dokumente anhängen (freiwillig)</label>\n<p class=\"feld__hilfe\" id=\"hilfe-nachricht-dateien\">PDF, PNG oder JPEG, höchstens {file} MiB je Datei und {files} MiB zusammen. Mehrere Dateien können Sie zusammen auswählen.</p>\n<input type=\"file\" id=\"nachricht-dateien\" name=\"file\" multiple accept=\"application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg\" aria-describedby=\"hilfe-nachricht-dateien\"></div>\n<button class=\"knopf knopf--senden\" type=\"submit\">Nachricht senden</button>\n</form>\n</section>",
+        "<div class=\"feld\"><label for=\"nachricht-text\">Ihre Nachricht</label>\n<p class=\"feld__hilfe\" id=\"hilfe-nachricht-text\">Höchstens {TEXT_LIMIT} Zeichen. Ohne Text können Sie auch nur Dokumente senden.</p>\n<textarea id=\"nachricht-text\" name=\"text\" rows=\"6\" maxlength=\"{TEXT_LIMIT}\" aria-describedby=\"hilfe-nachricht-text{text_error}\"{text_invalid}>{kept}</textarea></div>\n<div class=\"feld\"><label for=\"nachricht-dateien\">Dokumente anhängen (freiwillig)</label>\n<p class=\"feld__hilfe\" id=\"hilfe-nachricht-dateien\">PDF, PNG oder JPEG, höchstens {file} MiB je Datei und {files} MiB zusammen. Mehrere Dateien können Sie zusammen auswählen.</p>\n<input type=\"file\" id=\"nachricht-dateien\" name=\"file\" multiple accept=\"application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg\" aria-describedby=\"hilfe-nachricht-dateien{files_error}\"{files_invalid}></div>\n<button class=\"knopf knopf--senden\" type=\"submit\">Nachricht senden</button>\n</form>\n</section>",
         kept = escape(kept),
         file = FILE_LIMIT / (1024 * 1024),
         files = FILES_LIMIT / (1024 * 1024),

@@ -376,7 +376,7 @@ fn a_message_moved_to_another_application_does_not_open() {
     let mut copy = moved.clone();
     copy.id = "MOVEDMESSAGE0001".into();
     copy.application_id = second.clone();
-    assert!(block_on(app.store.insert_message(&copy, &[], None)).unwrap());
+    assert!(block_on(app.store.insert_message(&copy, &[], None, None)).unwrap());
     let (_, thread, _) = send(
         &app,
         citizen_get(
@@ -436,4 +436,152 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// Records what would be sent; fails while `failing` is set. (The real SMTP path runs
+/// against a real server in the generator's HTTP suite; this tests the outbox logic.)
+#[derive(Default)]
+struct RecordingMailer {
+    sent: std::cell::RefCell<Vec<lotse_functions::notify::Mail>>,
+    failing: std::cell::Cell<bool>,
+}
+
+impl lotse_functions::notify::Mailer for RecordingMailer {
+    async fn send(&self, mail: &lotse_functions::notify::Mail) -> Result<(), String> {
+        if self.failing.get() {
+            return Err("connection refused".into());
+        }
+        self.sent.borrow_mut().push(mail.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn the_office_writing_notifies_without_content_retries_and_forgets_the_address() {
+    use lotse_functions::notify::{deliver_due, retry_pause_ms};
+    let (mut app, _) = app(SqliteStore::in_memory().unwrap());
+    app.config.hash_secret = lotse_functions::HashSecret::from_bytes([5; 32]);
+    let with_address = r#"{"portal":"musterstadt","service":"hund-anmelden","fields":{"name":"Erika Klartext"},"notify_email":"erika@example.org"}"#;
+    let (status, json, _) = send(&app, post(NOW, None, with_address));
+    assert_eq!(status, 201, "{json}");
+    let id = json["id"].as_str().unwrap().to_string();
+    let stored = block_on(app.store.application(&id)).unwrap().unwrap();
+    let sealed = stored.contact.clone().expect("the address is kept, sealed");
+    assert!(!sealed.contains("erika"));
+
+    let mailer = RecordingMailer::default();
+    let deliver = |now: u64| {
+        block_on(deliver_due(
+            &app.store,
+            &app.config.hash_secret,
+            "Serviceportal",
+            &mailer,
+            now,
+            10,
+        ))
+    };
+    // The citizen's own messages notify nobody.
+    let body = br#"{"text":"Frage der Buergerin"}"#.to_vec();
+    let token = json["token"].as_str().unwrap();
+    assert_eq!(
+        send(&app, citizen_post(&id, token, "application/json", body)).0,
+        201
+    );
+    assert_eq!(deliver(NOW).sent, 0);
+
+    // The office writes; the send fails once, is retried after the pause, then sent.
+    let reply = br#"{"text":"Geheime Antwort der Behoerde","status":"completed"}"#.to_vec();
+    let (status, _, _) = send(
+        &app,
+        with_body(
+            office("POST", &format!("/api/office/applications/{id}/messages")),
+            "application/json",
+            reply,
+        ),
+    );
+    assert_eq!(status, 201);
+    mailer.failing.set(true);
+    let first = deliver(NOW);
+    assert_eq!((first.sent, first.failed), (0, 1));
+    assert!(first.log.iter().all(|l| !l.contains("erika")));
+    mailer.failing.set(false);
+    assert_eq!(deliver(NOW + 1000).sent, 0, "not before the pause");
+    assert_eq!(deliver(NOW + retry_pause_ms(0)).sent, 1);
+    let sent = mailer.sent.borrow();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "erika@example.org");
+    assert_eq!(
+        sent[0].subject,
+        format!("Neue Nachricht zu Ihrem Antrag {id}")
+    );
+    assert!(sent[0]
+        .text
+        .contains(&format!("Es gibt eine neue Nachricht zu Ihrem Antrag {id}")));
+    assert!(!sent[0].text.contains("Geheime Antwort"));
+    // Closed and nothing left to send: the address is gone.
+    let stored = block_on(app.store.application(&id)).unwrap().unwrap();
+    assert_eq!(stored.status, "completed");
+    assert_eq!(stored.contact, None);
+    assert_eq!(deliver(NOW + 10 * retry_pause_ms(9)).sent, 0);
+}
+
+#[test]
+fn a_bad_notification_address_is_a_field_error_and_without_a_secret_none_is_kept() {
+    let (app, _) = app(SqliteStore::in_memory().unwrap());
+    let bad = r#"{"portal":"musterstadt","service":"hund-anmelden","fields":{"name":"Erika"},"notify_email":"erika@"}"#;
+    let (status, json, _) = send(&app, post(NOW, None, bad));
+    assert_eq!(status, 400);
+    assert!(json["fields"]["notify_email"].as_str().is_some(), "{json}");
+    // The test app has no hash secret of its own: the address is not kept at all.
+    let good = r#"{"portal":"musterstadt","service":"hund-anmelden","fields":{"name":"Erika"},"notify_email":"erika@example.org"}"#;
+    let (status, json, _) = send(&app, post(NOW, None, good));
+    assert_eq!(status, 201);
+    let stored = block_on(app.store.application(json["id"].as_str().unwrap()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.contact, None);
+}
+
+#[test]
+fn a_storage_failure_answers_503_and_loses_nothing_accepted() {
+    // A real failure: the folder for sealed files cannot be created (a file is in the way).
+    let dir = std::env::temp_dir().join(format!(
+        "lotse-broken-files-{}",
+        lotse_functions::new_token()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("files"), b"not a folder").unwrap();
+    let (app, _) = app(SqliteStore::open(&dir.join("lotse.sqlite3")).unwrap());
+    let (id, token) = submitted(&app);
+    let (content_type, body) = multipart(&[
+        ("text", None, "Mit Anhang".as_bytes()),
+        ("file", Some("foto.png"), PNG),
+    ]);
+    let (status, json, response) = send(&app, citizen_post(&id, &token, &content_type, body));
+    assert_eq!(status, 503, "{json}");
+    assert_eq!(json["error"], "unavailable");
+    assert!(json["message"]
+        .as_str()
+        .unwrap()
+        .contains("Nachricht wurde nicht gespeichert"));
+    assert!(response.header("retry-after").is_some());
+    assert!(
+        response.log.iter().any(|l| l.contains(&id)),
+        "{:?}",
+        response.log
+    );
+    // Nothing half-stored, and what was accepted before is all there.
+    assert!(block_on(app.store.messages(&id)).unwrap().is_empty());
+    assert!(block_on(app.store.application(&id)).unwrap().is_some());
+    // A message without files still goes through.
+    let (status, _, _) = send(
+        &app,
+        citizen_post(
+            &id,
+            &token,
+            "application/json",
+            br#"{"text":"Ohne Anhang"}"#.to_vec(),
+        ),
+    );
+    assert_eq!(status, 201);
 }

@@ -14,8 +14,8 @@ use lotse_envelope::PrivateKey;
 use lotse_functions::auth::{AccountKey, AuthError, HttpClient, SessionKeys};
 use lotse_functions::sqlite::SqliteStore;
 use lotse_functions::store::{
-    Completion, IdempotencyRecord, RateSlot, StatusEntry, StoreResult, StoredAttachment,
-    StoredMessage,
+    Completion, IdempotencyRecord, OutboxEntry, RateSlot, StatusEntry, StoreResult,
+    StoredAttachment, StoredMessage,
 };
 use lotse_functions::{
     handle, App, Config, LoginSetup, Request, Store, StoreError, StoredApplication,
@@ -79,7 +79,17 @@ impl Store for BrokenStore {
         _: &StoredMessage,
         _: &[StoredAttachment],
         _: Option<&StatusEntry>,
+        _: Option<&OutboxEntry>,
     ) -> StoreResult<bool> {
+        self.fail()
+    }
+    async fn due_notifications(&self, _: u64, _: u32) -> StoreResult<Vec<OutboxEntry>> {
+        self.fail()
+    }
+    async fn notification_done(&self, _: &OutboxEntry) -> StoreResult<()> {
+        self.fail()
+    }
+    async fn notification_failed(&self, _: &str, _: u32, _: u64) -> StoreResult<()> {
         self.fail()
     }
     async fn messages(&self, _: &str) -> StoreResult<Vec<StoredMessage>> {

@@ -3,8 +3,8 @@
 //! `batch`, which D1 runs as one transaction.
 
 use lotse_functions::store::{
-    newest_first, retry_after_ms, sql, Completion, IdempotencyRecord, RateSlot, StoreResult,
-    StoredAttachment, StoredMessage,
+    newest_first, retry_after_ms, sql, Completion, IdempotencyRecord, OutboxEntry, RateSlot,
+    StoreResult, StoredAttachment, StoredMessage,
 };
 use lotse_functions::{StatusEntry, Store, StoreError, StoredApplication};
 use serde::Deserialize;
@@ -86,6 +86,17 @@ impl From<AttachmentRow> for StoredAttachment {
     }
 }
 
+/// An outbox row as D1 returns it.
+#[derive(Deserialize)]
+struct OutboxRow {
+    id: String,
+    application_id: String,
+    origin: String,
+    created_at: f64,
+    attempts: f64,
+    next_attempt_at: f64,
+}
+
 #[derive(Deserialize)]
 struct Oldest {
     oldest: Option<f64>,
@@ -114,6 +125,7 @@ impl Store for D1Store {
             text(&a.updated_at),
             optional_text(a.citizen_key.as_deref()),
             optional_text(a.citizen_key_wrapped.as_deref()),
+            optional_text(a.contact.as_deref()),
         ];
         let insert = match idempotency {
             None => sql::INSERT_APPLICATION,
@@ -213,6 +225,7 @@ impl Store for D1Store {
                     text(&entry.at),
                 ],
             )?,
+            self.statement(sql::FORGET_CLOSED_CONTACT, &[text(id)])?,
         ];
         let results = self.db.batch(batch).await.map_err(failed)?;
         Ok(changes(results.first())? == 1)
@@ -309,6 +322,7 @@ impl Store for D1Store {
         message: &StoredMessage,
         attachments: &[StoredAttachment],
         status: Option<&StatusEntry>,
+        notify: Option<&OutboxEntry>,
     ) -> StoreResult<bool> {
         // One batch, one transaction; every later statement writes only with the
         // message row of the first, so an unknown application writes nothing.
@@ -344,8 +358,73 @@ impl Store for D1Store {
             batch.push(self.statement(sql::UPDATE_STATUS_WITH_MESSAGE, &values)?);
             batch.push(self.statement(sql::INSERT_STATUS_WITH_MESSAGE, &values)?);
         }
+        if let Some(n) = notify {
+            batch.push(self.statement(
+                sql::QUEUE_NOTIFICATION,
+                &[
+                    text(&n.id),
+                    text(&n.application_id),
+                    text(&n.origin),
+                    millis(n.created_at),
+                    text(&message.id),
+                ],
+            )?);
+        }
+        batch.push(self.statement(sql::FORGET_CLOSED_CONTACT, &[text(&message.application_id)])?);
         let results = self.db.batch(batch).await.map_err(failed)?;
         Ok(changes(results.first())? == 1)
+    }
+
+    async fn due_notifications(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
+        let rows = self
+            .statement(
+                sql::DUE_NOTIFICATIONS,
+                &[millis(now_ms), D1Type::Real(f64::from(limit))],
+            )?
+            .all()
+            .await
+            .map_err(failed)?
+            .results::<OutboxRow>()
+            .map_err(failed)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| OutboxEntry {
+                id: row.id,
+                application_id: row.application_id,
+                origin: row.origin,
+                created_at: row.created_at as u64,
+                attempts: row.attempts as u32,
+                next_attempt_at: row.next_attempt_at as u64,
+            })
+            .collect())
+    }
+
+    async fn notification_done(&self, entry: &OutboxEntry) -> StoreResult<()> {
+        let batch = vec![
+            self.statement(sql::NOTIFICATION_DONE, &[text(&entry.id)])?,
+            self.statement(sql::FORGET_CLOSED_CONTACT, &[text(&entry.application_id)])?,
+        ];
+        self.db.batch(batch).await.map_err(failed).map(|_| ())
+    }
+
+    async fn notification_failed(
+        &self,
+        id: &str,
+        attempts: u32,
+        next_attempt_at: u64,
+    ) -> StoreResult<()> {
+        self.statement(
+            sql::NOTIFICATION_FAILED,
+            &[
+                text(id),
+                D1Type::Real(f64::from(attempts)),
+                millis(next_attempt_at),
+            ],
+        )?
+        .run()
+        .await
+        .map_err(failed)
+        .map(|_| ())
     }
 
     async fn messages(&self, application_id: &str) -> StoreResult<Vec<StoredMessage>> {

@@ -12,11 +12,14 @@
 mod assets;
 mod d1;
 mod http;
+mod mail;
 
 use futures_util::StreamExt;
 use lotse_functions::auth::SessionKeys;
 use lotse_functions::{handle, App, Config, HashSecret, OfficeTokens};
-use worker::{console_error, event, Context, Env, Headers, ResponseBuilder};
+use worker::{
+    console_error, event, Context, Env, Headers, ResponseBuilder, ScheduleContext, ScheduledEvent,
+};
 
 pub use assets::AssetForms;
 pub use d1::D1Store;
@@ -25,7 +28,7 @@ pub use d1::D1Store;
 async fn fetch(
     request: worker::Request,
     env: Env,
-    _ctx: Context,
+    ctx: Context,
 ) -> worker::Result<worker::Response> {
     // `run_worker_first = ["/api/*"]` in wrangler.toml sends only the API here; anything
     // else (a misconfigured route, say) goes on to the static site.
@@ -42,13 +45,32 @@ async fn fetch(
         config,
     };
     let request = into_core(request, &app.config).await?;
+    let office_wrote =
+        request.method == "POST" && request.path.starts_with("/api/office/applications/");
+    let now_ms = request.now_ms;
     let response = handle(&app, request).await;
+    // What the office wrote may have queued a notification: send it once the answer is
+    // out, without delaying it. The Cron Trigger retries whatever this does not send.
+    if office_wrote && (200..300).contains(&response.status) {
+        let env = env.clone();
+        ctx.wait_until(async move { mail::deliver(&env, now_ms).await });
+    }
     // The functions' lines for the operator (what failed, with the application's id;
     // never a token or a field value), in the Worker's log (`wrangler tail`).
     for line in &response.log {
         console_error!("{line}");
     }
     from_core(response)
+}
+
+/// The Cron Trigger: sends the notifications the outbox holds (functions/worker/src/mail.rs),
+/// retrying what could not be sent right after the office wrote. (Under `wrangler dev`
+/// 4.86, `/cdn-cgi/handler/scheduled` cannot reach a workers-rs entry point:
+/// "DataCloneError: Could not serialize object of type ScheduledController". The same
+/// `mail::deliver` runs from `fetch`, which the HTTP suite tests.)
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    mail::deliver(&env, worker::Date::now().as_millis()).await;
 }
 
 /// The configuration from the Worker's secrets and variables. A broken value is logged and

@@ -12,8 +12,9 @@ use super::frontmatter::{self, FrontMatterError};
 use crate::diagnostics::{hint, Diagnostics, Loc};
 use crate::source::SourceText;
 
-/// Ids that the form already uses for its hidden inputs.
-const RESERVED_FIELD_IDS: [&str; 2] = ["portal", "service"];
+/// Ids that every form already uses: its hidden routing inputs and the optional address
+/// for notifications.
+const RESERVED_FIELD_IDS: [&str; 3] = ["portal", "service", lotse_model::form::NOTIFY_FIELD];
 
 /// A service file as written, before regional and local layers are merged.
 #[derive(Clone, Debug)]
@@ -320,7 +321,7 @@ fn parse_field(mut f: Fields<'_, '_, '_>, diags: &Diagnostics) -> Option<Located
             diags.error(
                 id.loc.clone(),
                 format!(
-                    "field id `{}` is reserved for the form's routing data",
+                    "field id `{}` is reserved: every form has it already (routing data, notification address)",
                     id.value
                 ),
             );

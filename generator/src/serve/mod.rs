@@ -192,11 +192,18 @@ pub fn run(options: Options) -> Result<()> {
         &first.site.region,
         &site_url,
     )?;
+    let functions = Arc::new(functions);
+    match crate::mail::SmtpMailer::from_env(&first.site.region.name)? {
+        Some(mailer) => crate::mail::start(functions.clone(), mailer)?,
+        None => eprintln!(
+            "note: LOTSE_SMTP_URL is not set; notifications of new messages wait in the outbox"
+        ),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(options, state, Arc::new(functions), theme, first))
+    runtime.block_on(serve(options, state, functions, theme, first))
 }
 
 async fn serve(

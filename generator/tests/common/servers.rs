@@ -106,7 +106,8 @@ pub fn answers(port: u16, path: &str) -> bool {
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
-/// `lotse serve` on the example region on `port`, with a fresh data folder, the extra
+/// `lotse serve` on the example region on `port`, with a fresh data folder (which also
+/// gets its log, `serve.log`), the extra
 /// command-line `args` and environment `env`; returns once every path of `ready`
 /// answers 200 (within 90 s). The base URL comes with it.
 pub fn lotse_serve(
@@ -126,9 +127,11 @@ pub fn lotse_serve(
         .env("LOTSE_OFFICE_TOKEN", "browser-office-token-0123456789")
         .env("LOTSE_RATE_LIMIT", "1000")
         .env_remove("LOTSE_OIDC_CLIENT_SECRET")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .envs(env.iter().copied());
+    // The server's log goes into its data folder, so that the checks of what rests
+    // there (no plaintext, no token) read the log too.
+    let log = std::fs::File::create(data.path().join("serve.log")).unwrap();
+    command.stdout(log.try_clone().unwrap()).stderr(log);
     let mut running = Running {
         child: command.spawn().expect("lotse serve starts"),
         data: Some(data),

@@ -5,6 +5,7 @@
 pub mod cases;
 pub mod conversation;
 pub mod login;
+pub mod notify;
 pub mod server;
 
 use std::time::Duration;

@@ -21,7 +21,9 @@ use crate::auth::{cookie_value, open_cookie, seal_cookie, HttpClient};
 use crate::conversation::{self, Document, Refusal};
 use crate::http::{Request, Response};
 use crate::ids::{new_object_id, normalize_id, token_matches};
-use crate::store::{StatusEntry, Store, StoredApplication, StoredAttachment, StoredMessage};
+use crate::store::{
+    OutboxEntry, StatusEntry, Store, StoredApplication, StoredAttachment, StoredMessage,
+};
 use crate::thread_page;
 use crate::time::rfc3339_ms;
 
@@ -324,7 +326,7 @@ pub async fn post<S: Store, F: Forms, H: HttpClient>(
                     &text,
                     None,
                     documents,
-                    request.now_ms,
+                    request,
                 )
                 .await
             }
@@ -333,7 +335,11 @@ pub async fn post<S: Store, F: Forms, H: HttpClient>(
     match (outcome, html) {
         (Ok(message_id), false) => Response::json(201, &json!({"id": message_id})),
         (Ok(_), true) => {
-            let response = Response::redirect(&thread_page::location(&opened.application.id));
+            let location = format!(
+                "{}&gesendet=1",
+                thread_page::location(&opened.application.id)
+            );
+            let response = Response::redirect(&location);
             match &opened.token {
                 Some(token) => response.append_header(
                     "set-cookie",
@@ -345,8 +351,17 @@ pub async fn post<S: Store, F: Forms, H: HttpClient>(
         (Err(response), false) => response,
         (Err(response), true) => {
             // The thread again, with the reason at the form and what was typed.
-            let problem = super::error_message(&response);
-            match page(app, request, &opened, Some((&problem, &kept_text))).await {
+            let message = super::error_message(&response);
+            let code = serde_json::from_slice::<Value>(&response.body)
+                .ok()
+                .and_then(|v| v.get("error")?.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let problem = thread_page::Problem {
+                message: &message,
+                kept_text: &kept_text,
+                about_files: conversation::is_about_files(&code),
+            };
+            match page(app, request, &opened, Some(problem), false).await {
                 Ok(mut page) => {
                     page.status = response.status;
                     for (name, value) in &response.headers {
@@ -380,7 +395,8 @@ pub(crate) async fn page<S: Store, F: Forms, H: HttpClient>(
     app: &App<S, F, H>,
     request: &Request,
     opened: &Opened,
-    problem: Option<(&str, &str)>,
+    problem: Option<thread_page::Problem<'_>>,
+    sent: bool,
 ) -> Result<Response, Response> {
     let history = app
         .store
@@ -401,6 +417,7 @@ pub(crate) async fn page<S: Store, F: Forms, H: HttpClient>(
         entries: &entries,
         token: opened.token.as_deref(),
         problem,
+        sent,
     });
     // Seen: what is new now is not new on the next visit. A failure to note it costs
     // only the marks, never the page.
@@ -434,7 +451,13 @@ pub async fn page_html<S: Store, F: Forms, H: HttpClient>(
     let site = &app.config.site_name;
     let id = request.query_param("id").unwrap_or_default();
     match open_for_citizen(app, request, &id, None).await {
-        Ok(Some(opened)) => page(app, request, &opened, None)
+        Ok(Some(opened)) => page(
+            app,
+            request,
+            &opened,
+            None,
+            request.query_param("gesendet").as_deref() == Some("1"),
+        )
             .await
             .unwrap_or_else(|response| crate::html::error_from_json(site, &response)),
         Ok(None) => Response::html(
@@ -539,8 +562,9 @@ pub(crate) async fn store_message<S: Store, F: Forms, H: HttpClient>(
     text: &str,
     status: Option<&str>,
     documents: Vec<Document>,
-    now_ms: u64,
+    request: &Request,
 ) -> Result<String, Response> {
+    let now_ms = request.now_ms;
     let id = &application.id;
     let office_key = app
         .forms
@@ -618,9 +642,18 @@ pub(crate) async fn store_message<S: Store, F: Forms, H: HttpClient>(
             note: None,
             at: crate::time::rfc3339(now_ms),
         });
+        // The office's messages are announced to a citizen who left an address.
+        let notify = (from == "office").then(|| OutboxEntry {
+            id: new_object_id(),
+            application_id: id.clone(),
+            origin: request.site_origin(),
+            created_at: now_ms,
+            attempts: 0,
+            next_attempt_at: now_ms,
+        });
         match app
             .store
-            .insert_message(&message, &rows, entry.as_ref())
+            .insert_message(&message, &rows, entry.as_ref(), notify.as_ref())
             .await
         {
             Ok(true) => return Ok(routing.message),

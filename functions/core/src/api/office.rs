@@ -175,7 +175,7 @@ pub async fn set_status<S: Store, F: Forms, H: HttpClient>(
                 &note,
                 Some(status),
                 Vec::new(),
-                request.now_ms,
+                request,
             )
             .await;
             if let Err(response) = stored {

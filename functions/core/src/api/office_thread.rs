@@ -141,7 +141,7 @@ pub async fn post<S: Store, F: Forms, H: HttpClient>(
         &text,
         status.as_deref(),
         documents,
-        request.now_ms,
+        request,
     )
     .await
     {

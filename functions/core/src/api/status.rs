@@ -214,7 +214,7 @@ pub async fn status_html<S: Store, F: Forms, H: HttpClient>(
     }
     // The status with the conversation: the thread page, opened by the token.
     match super::messages::open_for_citizen(app, request, &id, Some(&token)).await {
-        Ok(Some(opened)) => super::messages::page(app, request, &opened, None)
+        Ok(Some(opened)) => super::messages::page(app, request, &opened, None, false)
             .await
             .unwrap_or_else(|response| html::error_from_json(site, &response)),
         Ok(None) => wrong_pair_page(site),

@@ -2,8 +2,9 @@
 //! receipt (201 JSON or 303 to the receipt page).
 
 use lotse_envelope::{PublicKey, Routing};
+use lotse_model::form::NOTIFY_FIELD;
 use lotse_model::slug::is_slug;
-use lotse_model::validate::{validate, Accepted, FieldErrors, Submitted};
+use lotse_model::validate::{check_email, validate, Accepted, FieldErrors, Submitted};
 use lotse_model::{FormSchema, TrustLevel};
 use serde_json::{json, Map, Value};
 
@@ -23,6 +24,8 @@ struct Submission {
     portal: String,
     service: String,
     fields: Submitted,
+    /// The optional address for notifications ([`lotse_model::form::NOTIFY_FIELD`]).
+    notify_email: Option<String>,
 }
 
 /// Browsers navigating with a form accept HTML; they get pages, API clients get JSON.
@@ -125,16 +128,34 @@ async fn accept<S: Store, F: Forms, H: HttpClient>(
         (Some(s), Some(setup)) => Some(setup.accounts.account_hash(&s.sub)),
         _ => None,
     };
-    let accepted = match validate(&schema.fields, &submission.fields) {
-        Ok(accepted) => accepted,
-        Err(errors) if html => {
+    let notify_email = submission
+        .notify_email
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(check_email)
+        .transpose();
+    let accepted = match (validate(&schema.fields, &submission.fields), notify_email) {
+        (Ok(accepted), Ok(notify_email)) => (accepted, notify_email),
+        (fields, address) => {
+            let mut errors = fields.err().unwrap_or_default();
+            if let Err(message) = address {
+                errors.insert(NOTIFY_FIELD.into(), message);
+            }
+            if !html {
+                return Err(validation_error(&errors));
+            }
+            let mut typed = submission.fields.clone();
+            if let Some(address) = &submission.notify_email {
+                typed.insert(NOTIFY_FIELD.into(), address.clone());
+            }
             return Err(Response::html(
                 400,
-                html::form_with_errors(&app.config.site_name, &schema, &submission.fields, &errors),
-            ))
+                html::form_with_errors(&app.config.site_name, &schema, &typed, &errors),
+            ));
         }
-        Err(errors) => return Err(validation_error(&errors)),
     };
+    let (accepted, notify_email) = accepted;
 
     let recipient = PublicKey::from_base64(&schema.public_key).map_err(|_| guard::unavailable())?;
     // Claim the key before anything is stored: of concurrent requests with one key,
@@ -173,6 +194,7 @@ async fn accept<S: Store, F: Forms, H: HttpClient>(
         &schema,
         &accepted,
         account_hash,
+        notify_email.as_deref(),
         session
             .as_ref()
             .zip(app.config.login.as_ref())
@@ -269,6 +291,7 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
     schema: &FormSchema,
     accepted: &Accepted,
     account_hash: Option<String>,
+    notify_email: Option<&str>,
     account: Option<(&crate::auth::AccountKey, &str)>,
     html: bool,
     recipient: &PublicKey,
@@ -313,6 +336,9 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
                 conversation::wrap_for_account(accounts, sub, &id, &citizen)
             }),
             citizen_seen_at: None,
+            contact: notify_email.and_then(|address| {
+                crate::notify::seal_contact(&app.config.hash_secret, &id, address)
+            }),
         };
         let answer = receipt_answer(&id, &token, html);
         let sealed = claim.as_ref().map(|(key, _, _)| key.seal(&answer));
@@ -399,10 +425,12 @@ fn parse(kind: BodyKind, body: &[u8]) -> Result<Submission, Response> {
                     }
                 }
             }
+            let notify_email = fields.remove(NOTIFY_FIELD);
             Ok(Submission {
                 portal,
                 service,
                 fields,
+                notify_email,
             })
         }
         BodyKind::Json => {
@@ -459,10 +487,23 @@ fn parse(kind: BodyKind, body: &[u8]) -> Result<Submission, Response> {
             if !errors.is_empty() {
                 return Err(validation_error(&errors));
             }
+            let notify_email = match object.get(NOTIFY_FIELD) {
+                None | Some(Value::Null) => None,
+                Some(Value::String(address)) => Some(address.clone()),
+                Some(_) => {
+                    let mut errors = FieldErrors::new();
+                    errors.insert(
+                        NOTIFY_FIELD.into(),
+                        "Bitte geben Sie die E-Mail-Adresse als Text an.".into(),
+                    );
+                    return Err(validation_error(&errors));
+                }
+            };
             Ok(Submission {
                 portal: text("portal"),
                 service: text("service"),
                 fields,
+                notify_email,
             })
         }
     }

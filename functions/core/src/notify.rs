@@ -1,0 +1,246 @@
+//! Notifications without content (issue 13, item 5): when the office writes, a citizen
+//! who gave an e-mail address gets "Es gibt eine neue Nachricht zu Ihrem Antrag <id>"
+//! with a link, never the text. The office's message queues a row in the outbox in the
+//! same transaction; [`deliver_due`] sends what is due (a Cron Trigger on Workers, a
+//! timer under `lotse serve`), retries failures with growing pauses, and never holds up
+//! a message.
+//!
+//! The address is sealed under a key derived from the edge's hash secret
+//! ([`seal_contact`]); without a configured secret it is not kept at all. It is deleted
+//! when the application is closed and nothing is left to send.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+
+use crate::keyed::HashSecret;
+use crate::store::{OutboxEntry, Store};
+
+/// One notification as sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// What sends mail: SMTP under `lotse serve`, an HTTP mail API on Workers.
+#[allow(async_fn_in_trait)]
+pub trait Mailer {
+    /// Sends one mail; the error says why (without the address).
+    async fn send(&self, mail: &Mail) -> Result<(), String>;
+}
+
+/// How many times a notification is tried before it is given up.
+pub const MAX_ATTEMPTS: u32 = 12;
+
+/// The pause before attempt `attempts + 1`: 1, 2, 4 … minutes, at most an hour.
+pub fn retry_pause_ms(attempts: u32) -> u64 {
+    (60_000u64 << attempts.min(6)).min(3_600_000)
+}
+
+fn contact_cipher(secret: &HashSecret) -> Aes256Gcm {
+    let key = secret.mac("lotse/contact-key/v1", &[]);
+    Aes256Gcm::new_from_slice(&key).expect("32 bytes are an AES-256 key")
+}
+
+/// The address sealed for the store: base64(nonce ‖ AES-256-GCM(key, address, aad = id)).
+/// `None` when the edge has no secret of its own (the built-in one protects nothing).
+pub fn seal_contact(secret: &HashSecret, application: &str, address: &str) -> Option<String> {
+    if !secret.is_configured() {
+        return None;
+    }
+    let mut nonce = [0u8; 12];
+    getrandom::fill(&mut nonce).ok()?;
+    let sealed = contact_cipher(secret)
+        .encrypt(
+            &Nonce::from(nonce),
+            Payload {
+                msg: address.as_bytes(),
+                aad: application.as_bytes(),
+            },
+        )
+        .ok()?;
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    Some(BASE64.encode(out))
+}
+
+pub fn open_contact(secret: &HashSecret, application: &str, sealed: &str) -> Option<String> {
+    let bytes = BASE64.decode(sealed).ok()?;
+    let (nonce, ciphertext) = bytes.split_at_checked(12)?;
+    let nonce: [u8; 12] = nonce.try_into().ok()?;
+    let address = contact_cipher(secret)
+        .decrypt(
+            &Nonce::from(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: application.as_bytes(),
+            },
+        )
+        .ok()?;
+    String::from_utf8(address).ok()
+}
+
+/// The mail for a new message: the id and the link, nothing of the message.
+pub fn message_mail(site: &str, origin: &str, application: &str, to: &str) -> Mail {
+    let link = format!(
+        "{}{}",
+        origin.trim_end_matches('/'),
+        crate::thread_page::location(application)
+    );
+    Mail {
+        to: to.to_string(),
+        subject: format!("Neue Nachricht zu Ihrem Antrag {application}"),
+        text: format!(
+            "Guten Tag,\n\nEs gibt eine neue Nachricht zu Ihrem Antrag {application}.\n\nSie lesen sie hier, mit Ihrer Vorgangsnummer und Ihrem Schlüssel aus der Eingangsbestätigung oder angemeldet in Mein Postfach:\n{link}\n\nAus Sicherheitsgründen steht der Inhalt der Nachricht nicht in dieser E-Mail.\nBitte antworten Sie nicht auf diese E-Mail.\n\n{site}\n"
+        ),
+    }
+}
+
+/// What a round of [`deliver_due`] did, for the log.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Delivery {
+    pub sent: u32,
+    pub failed: u32,
+    /// Given up: too many attempts, or nothing to send to any more.
+    pub dropped: u32,
+    /// Lines for the operator's log: ids and reasons, never an address or a text.
+    pub log: Vec<String>,
+}
+
+/// Sends the notifications due at `now_ms` (at most `limit`).
+pub async fn deliver_due<S: Store, M: Mailer>(
+    store: &S,
+    secret: &HashSecret,
+    site: &str,
+    mailer: &M,
+    now_ms: u64,
+    limit: u32,
+) -> Delivery {
+    let mut delivery = Delivery::default();
+    let due = match store.due_notifications(now_ms, limit).await {
+        Ok(due) => due,
+        Err(e) => {
+            delivery.log.push(format!("notifications: {e}"));
+            return delivery;
+        }
+    };
+    for entry in due {
+        deliver_one(store, secret, site, mailer, now_ms, &entry, &mut delivery).await;
+    }
+    delivery
+}
+
+async fn deliver_one<S: Store, M: Mailer>(
+    store: &S,
+    secret: &HashSecret,
+    site: &str,
+    mailer: &M,
+    now_ms: u64,
+    entry: &OutboxEntry,
+    delivery: &mut Delivery,
+) {
+    let id = &entry.application_id;
+    let address = match store.application(id).await {
+        Ok(application) => application
+            .and_then(|a| a.contact)
+            .and_then(|sealed| open_contact(secret, id, &sealed)),
+        Err(e) => {
+            delivery.log.push(format!("notification for {id}: {e}"));
+            return;
+        }
+    };
+    let Some(address) = address else {
+        // The application is gone, or its address (closed, or sealed under another
+        // secret): nothing can be sent.
+        delivery.dropped += 1;
+        delivery
+            .log
+            .push(format!("notification for {id}: no address to send to"));
+        let _ = store.notification_done(entry).await;
+        return;
+    };
+    let mail = message_mail(site, &entry.origin, id, &address);
+    match mailer.send(&mail).await {
+        Ok(()) => {
+            delivery.sent += 1;
+            if let Err(e) = store.notification_done(entry).await {
+                delivery
+                    .log
+                    .push(format!("notification for {id}: sent, but: {e}"));
+            }
+        }
+        Err(reason) => {
+            let attempts = entry.attempts + 1;
+            if attempts >= MAX_ATTEMPTS {
+                delivery.dropped += 1;
+                delivery.log.push(format!(
+                    "notification for {id}: given up after {attempts} attempts: {reason}"
+                ));
+                let _ = store.notification_done(entry).await;
+            } else {
+                delivery.failed += 1;
+                delivery.log.push(format!(
+                    "notification for {id}: attempt {attempts} failed: {reason}"
+                ));
+                let next = now_ms + retry_pause_ms(entry.attempts);
+                let _ = store.notification_failed(&entry.id, attempts, next).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts_open_only_for_their_application_and_secret() {
+        let secret = HashSecret::from_bytes([9; 32]);
+        let sealed = seal_contact(&secret, "7K3M-9QPX", "erika@example.org").unwrap();
+        assert!(!sealed.contains("erika"));
+        assert_eq!(
+            open_contact(&secret, "7K3M-9QPX", &sealed).as_deref(),
+            Some("erika@example.org")
+        );
+        assert_eq!(open_contact(&secret, "7K3M-9QPY", &sealed), None);
+        let other = HashSecret::from_bytes([8; 32]);
+        assert_eq!(open_contact(&other, "7K3M-9QPX", &sealed), None);
+        assert_eq!(
+            seal_contact(
+                &HashSecret::unconfigured(),
+                "7K3M-9QPX",
+                "erika@example.org"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn pauses_grow_to_an_hour() {
+        assert_eq!(retry_pause_ms(0), 60_000);
+        assert_eq!(retry_pause_ms(1), 120_000);
+        assert_eq!(retry_pause_ms(5), 1_920_000);
+        assert_eq!(retry_pause_ms(6), 3_600_000);
+        assert_eq!(retry_pause_ms(40), 3_600_000);
+    }
+
+    #[test]
+    fn the_mail_names_the_id_and_link_only() {
+        let mail = message_mail(
+            "Serviceportal Bottrop",
+            "https://bottrop.example",
+            "7K3M-9QPX",
+            "a@b.de",
+        );
+        assert_eq!(mail.subject, "Neue Nachricht zu Ihrem Antrag 7K3M-9QPX");
+        assert!(mail
+            .text
+            .contains("Es gibt eine neue Nachricht zu Ihrem Antrag 7K3M-9QPX"));
+        assert!(mail
+            .text
+            .contains("https://bottrop.example/api/vorgang?id=7K3M-9QPX"));
+    }
+}
