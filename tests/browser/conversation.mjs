@@ -375,7 +375,7 @@ await step(S2, async () => {
   const text = await mainText();
   check(/Aktueller Stand: Eingegangen/.test(text), `the thread page does not show the status "Eingegangen":\n${text.slice(0, 400)}`);
   check(/Noch keine Nachrichten/.test(text), `the empty thread does not say so:\n${text.slice(0, 600)}`);
-  check((await page.locator('.hinweis').count()) === 0, 'a thread without a question shows the needs_info notice');
+  check((await page.locator('.hinweis[role=note]').count()) === 0, 'a thread without a question shows the needs_info notice');
   check((await page.locator('form[enctype="multipart/form-data"] #nachricht-text').count()) === 1, 'the thread page has no reply form');
   check((await page.locator('table caption').innerText()).trim() === 'Verlauf', 'the thread page has no history table');
   await threadPage('vorgang-leer');
@@ -424,6 +424,9 @@ await step(S5, async () => {
   const at = new URL(page.url());
   check(at.pathname === '/api/vorgang' && at.searchParams.get('id') === receipt.id, `the 303 led to ${page.url()}`);
   check(response.status() === 200, `the thread page after the reply answered ${response.status()}`);
+  const confirmation = page.locator('[role=status]');
+  check((await confirmation.count()) === 1 && /Nachricht wurde .*gesendet/.test(await confirmation.innerText()),
+    'no confirmation (role=status) that the message was sent');
   const shown = await messages();
   check(shown.length === 2, `the thread shows ${shown.length} messages after the reply: ${JSON.stringify(shown)}`);
   const [question, reply] = shown;
@@ -477,7 +480,7 @@ await step(S8, async () => {
   check(response.status() === 200, `reloading the thread answered ${response.status()}`);
   const text = await mainText();
   check(/Aktueller Stand: Abgeschlossen/.test(text), `the status is not "Abgeschlossen":\n${text.slice(0, 400)}`);
-  check((await page.locator('.hinweis').count()) === 0, 'the needs_info notice is still shown after completion');
+  check((await page.locator('.hinweis[role=note]').count()) === 0, 'the needs_info notice is still shown after completion');
   const shown = await messages();
   check(shown.length === 3, `the thread shows ${shown.length} messages: ${JSON.stringify(shown)}`);
   const decision = shown[2];

@@ -585,3 +585,68 @@ fn a_storage_failure_answers_503_and_loses_nothing_accepted() {
     );
     assert_eq!(status, 201);
 }
+
+#[test]
+fn a_logged_in_citizen_converses_in_mein_postfach_without_the_token() {
+    use common::{login_setup, session_cookie};
+    use lotse_model::TrustLevel;
+    let (mut app, _) = app(SqliteStore::in_memory().unwrap());
+    app.config.login = Some(login_setup());
+    let cookie = session_cookie(TrustLevel::Low, &app.config.login.as_ref().unwrap().keys);
+    let mut submission = post(NOW, None, VALID);
+    submission.headers.push(("cookie".into(), cookie.clone()));
+    let (status, json, _) = send(&app, submission);
+    assert_eq!(status, 201, "{json}");
+    let id = json["id"].as_str().unwrap().to_string();
+    let stored = block_on(app.store.application(&id)).unwrap().unwrap();
+    assert!(
+        stored.citizen_key_wrapped.is_some(),
+        "the citizen key is kept wrapped"
+    );
+
+    let reply = br#"{"text":"Antwort fuer das Postfach"}"#.to_vec();
+    let path = format!("/api/office/applications/{id}/messages");
+    let (status, _, _) = send(
+        &app,
+        with_body(office("POST", &path), "application/json", reply),
+    );
+    assert_eq!(status, 201);
+
+    // The session alone opens the thread, and the citizen answers with it.
+    let with_session =
+        |method: &str, path: &str| request(method, path, "", &[("cookie", cookie.as_str())]);
+    let messages = format!("/api/applications/{id}/messages");
+    let (status, thread, _) = send(&app, with_session("GET", &messages));
+    assert_eq!(status, 200, "{thread}");
+    assert_eq!(thread["messages"][0]["text"], "Antwort fuer das Postfach");
+    let answer = with_body(
+        with_session("POST", &messages),
+        "application/json",
+        br#"{"text":"Danke!"}"#.to_vec(),
+    );
+    assert_eq!(send(&app, answer).0, 201);
+    let (status, _, page) = send(&app, with_session("GET", "/api/postfach"));
+    assert_eq!(status, 200);
+    let page = String::from_utf8(page.body).unwrap();
+    assert!(page.contains(&format!("/api/vorgang?id={id}")), "{page}");
+    assert!(page.contains("2 Nachrichten lesen und antworten"), "{page}");
+
+    // Another account's session opens nothing: 404 as for a wrong token.
+    let other = lotse_functions::auth::Session {
+        sub: "jemand-anderes".into(),
+        level: TrustLevel::Low,
+        acr: "STORK-QAA-Level-1".into(),
+        given_name: None,
+        family_name: None,
+        email: None,
+        address: None,
+        exp: NOW + 60_000,
+    };
+    let keys = &app.config.login.as_ref().unwrap().keys;
+    let other_cookie = format!("lotse_session={}", other.seal(keys, NOW));
+    let (status, _, _) = send(
+        &app,
+        request("GET", &messages, "", &[("cookie", other_cookie.as_str())]),
+    );
+    assert_eq!(status, 404);
+}
