@@ -225,6 +225,9 @@ pub struct FormSchema {
     pub public_key: String,
     pub login: TrustLevel,
     pub fields: Vec<FormField>,
+    /// The fee paid online at the end (`[payment]` of the service), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<crate::payment::Fee>,
 }
 
 #[cfg(test)]
@@ -263,6 +266,7 @@ mod tests {
                 options: vec!["Mischling".into()],
                 ..FormField::new("rasse", "Rasse", FieldType::Select)
             }],
+            fee: None,
         };
         let json = serde_json::to_string(&schema).unwrap();
         assert!(json.contains(r#""type":"select""#));

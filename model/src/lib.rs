@@ -8,6 +8,7 @@
 
 pub mod form;
 pub mod markup;
+pub mod payment;
 pub mod region;
 pub mod service;
 pub mod slug;

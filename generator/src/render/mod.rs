@@ -244,6 +244,8 @@ fn schema(
         public_key: office.public_key.clone()?,
         login,
         fields: form.fields.clone(),
+        // Filled in with the service's `[payment]` and the portal's provider (issue 14).
+        fee: None,
     })
 }
 

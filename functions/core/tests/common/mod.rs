@@ -72,6 +72,7 @@ pub fn schema(service: &str, public_key: &str) -> FormSchema {
             },
             FormField::new("iban", "IBAN", FieldType::Iban),
         ],
+        fee: None,
     }
 }
 
