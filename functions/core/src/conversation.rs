@@ -230,7 +230,13 @@ pub fn display_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let clean: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':'))
+        // Control characters, and the bidirectional formatting ones that would let
+        // `rechnung\u{202E}fdp.exe` show as `rechnungexe.pdf`.
+        .filter(|c| {
+            !c.is_control()
+                && !matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+                && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':')
+        })
         .collect();
     let clean = clean.trim().trim_start_matches('.').trim();
     let clean: String = clean.chars().take(120).collect();
@@ -401,6 +407,7 @@ mod tests {
         assert_eq!(display_name(".htaccess"), "htaccess");
         assert_eq!(display_name("a\u{0}b\r\n\"c\".pdf"), "abc.pdf");
         assert_eq!(display_name(""), "Datei");
+        assert_eq!(display_name("rechnung\u{202E}fdp.exe"), "rechnungfdp.exe");
     }
 
     #[test]

@@ -34,6 +34,11 @@ pub trait Mailer {
 
 /// How many times a notification is tried before it is given up.
 pub const MAX_ATTEMPTS: u32 = 12;
+/// A notification not sent within a week (no mail server configured, or one that never
+/// takes it) is dropped, with its copy of the address.
+pub const MAX_AGE_MS: u64 = 7 * 24 * 60 * 60 * 1000;
+/// How long a sender holds a claimed notification before another may try it.
+const LEASE_MS: u64 = 10 * 60 * 1000;
 
 /// The pause before attempt `attempts + 1`: 1, 2, 4 … minutes, at most an hour.
 pub fn retry_pause_ms(attempts: u32) -> u64 {
@@ -45,19 +50,28 @@ fn contact_cipher(secret: &HashSecret) -> Aes256Gcm {
     Aes256Gcm::new_from_slice(&key).expect("32 bytes are an AES-256 key")
 }
 
-/// The address sealed for the store: base64(nonce ‖ AES-256-GCM(key, address, aad = id)).
+/// Where a notification goes: the address, and the site the citizen applied on (the
+/// link in the mail points there, not to whatever address the office used).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Contact {
+    pub to: String,
+    pub origin: String,
+}
+
+/// The contact sealed for the store: base64(nonce ‖ AES-256-GCM(key, JSON, aad = id)).
 /// `None` when the edge has no secret of its own (the built-in one protects nothing).
-pub fn seal_contact(secret: &HashSecret, application: &str, address: &str) -> Option<String> {
+pub fn seal_contact(secret: &HashSecret, application: &str, contact: &Contact) -> Option<String> {
     if !secret.is_configured() {
         return None;
     }
+    let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(contact).ok()?);
     let mut nonce = [0u8; 12];
     getrandom::fill(&mut nonce).ok()?;
     let sealed = contact_cipher(secret)
         .encrypt(
             &Nonce::from(nonce),
             Payload {
-                msg: address.as_bytes(),
+                msg: &plaintext,
                 aad: application.as_bytes(),
             },
         )
@@ -67,20 +81,22 @@ pub fn seal_contact(secret: &HashSecret, application: &str, address: &str) -> Op
     Some(BASE64.encode(out))
 }
 
-pub fn open_contact(secret: &HashSecret, application: &str, sealed: &str) -> Option<String> {
+pub fn open_contact(secret: &HashSecret, application: &str, sealed: &str) -> Option<Contact> {
     let bytes = BASE64.decode(sealed).ok()?;
     let (nonce, ciphertext) = bytes.split_at_checked(12)?;
     let nonce: [u8; 12] = nonce.try_into().ok()?;
-    let address = contact_cipher(secret)
-        .decrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: ciphertext,
-                aad: application.as_bytes(),
-            },
-        )
-        .ok()?;
-    String::from_utf8(address).ok()
+    let plaintext = zeroize::Zeroizing::new(
+        contact_cipher(secret)
+            .decrypt(
+                &Nonce::from(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: application.as_bytes(),
+                },
+            )
+            .ok()?,
+    );
+    serde_json::from_slice(&plaintext).ok()
 }
 
 /// The mail for a new message: the id and the link, nothing of the message.
@@ -94,7 +110,7 @@ pub fn message_mail(site: &str, origin: &str, application: &str, to: &str) -> Ma
         to: to.to_string(),
         subject: format!("Neue Nachricht zu Ihrem Antrag {application}"),
         text: format!(
-            "Guten Tag,\n\nEs gibt eine neue Nachricht zu Ihrem Antrag {application}.\n\nSie lesen sie hier, mit Ihrer Vorgangsnummer und Ihrem Schlüssel aus der Eingangsbestätigung oder angemeldet in Mein Postfach:\n{link}\n\nAus Sicherheitsgründen steht der Inhalt der Nachricht nicht in dieser E-Mail.\nBitte antworten Sie nicht auf diese E-Mail.\n\n{site}\n"
+            "Guten Tag,\n\nEs gibt eine neue Nachricht zu Ihrem Antrag {application}.\n\nSie können sie hier lesen, mit der Vorgangsnummer und dem Schlüssel aus Ihrer Eingangsbestätigung oder angemeldet in Mein Postfach:\n{link}\n\nAus Sicherheitsgründen steht der Inhalt der Nachricht nicht in dieser E-Mail.\nBitte antworten Sie nicht auf diese E-Mail.\n\nMit freundlichen Grüßen\n{site}\n"
         ),
     }
 }
@@ -120,6 +136,14 @@ pub async fn deliver_due<S: Store, M: Mailer>(
     limit: u32,
 ) -> Delivery {
     let mut delivery = Delivery::default();
+    if let Err(e) = store
+        .prune_notifications(now_ms.saturating_sub(MAX_AGE_MS))
+        .await
+    {
+        delivery
+            .log
+            .push(format!("notifications: cannot drop old ones: {e}"));
+    }
     let due = match store.due_notifications(now_ms, limit).await {
         Ok(due) => due,
         Err(e) => {
@@ -143,34 +167,39 @@ async fn deliver_one<S: Store, M: Mailer>(
     delivery: &mut Delivery,
 ) {
     let id = &entry.application_id;
-    let address = match store.application(id).await {
-        Ok(application) => application
-            .and_then(|a| a.contact)
-            .and_then(|sealed| open_contact(secret, id, &sealed)),
+    // Of two senders reading the same row (the Cron Trigger and a request's, two
+    // threads), only the one whose claim lands sends it.
+    match store
+        .claim_notification(&entry.id, entry.next_attempt_at, now_ms + LEASE_MS)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => return,
         Err(e) => {
-            delivery.log.push(format!("notification for {id}: {e}"));
+            delivery
+                .log
+                .push(format!("notification for {id}: cannot claim it: {e}"));
             return;
         }
-    };
-    let Some(address) = address else {
-        // The application is gone, or its address (closed, or sealed under another
-        // secret): nothing can be sent.
+    }
+    let contact = entry
+        .contact
+        .as_deref()
+        .and_then(|sealed| open_contact(secret, id, sealed));
+    let Some(contact) = contact else {
+        // No address it can be sent to (sealed under another secret, say).
         delivery.dropped += 1;
         delivery
             .log
             .push(format!("notification for {id}: no address to send to"));
-        let _ = store.notification_done(entry).await;
+        done(store, entry, delivery).await;
         return;
     };
-    let mail = message_mail(site, &entry.origin, id, &address);
+    let mail = message_mail(site, &contact.origin, id, &contact.to);
     match mailer.send(&mail).await {
         Ok(()) => {
             delivery.sent += 1;
-            if let Err(e) = store.notification_done(entry).await {
-                delivery
-                    .log
-                    .push(format!("notification for {id}: sent, but: {e}"));
-            }
+            done(store, entry, delivery).await;
         }
         Err(reason) => {
             let attempts = entry.attempts + 1;
@@ -179,16 +208,29 @@ async fn deliver_one<S: Store, M: Mailer>(
                 delivery.log.push(format!(
                     "notification for {id}: given up after {attempts} attempts: {reason}"
                 ));
-                let _ = store.notification_done(entry).await;
+                done(store, entry, delivery).await;
             } else {
                 delivery.failed += 1;
                 delivery.log.push(format!(
                     "notification for {id}: attempt {attempts} failed: {reason}"
                 ));
                 let next = now_ms + retry_pause_ms(entry.attempts);
-                let _ = store.notification_failed(&entry.id, attempts, next).await;
+                if let Err(e) = store.notification_failed(&entry.id, attempts, next).await {
+                    delivery.log.push(format!(
+                        "notification for {id}: cannot note the failed attempt: {e}"
+                    ));
+                }
             }
         }
+    }
+}
+
+async fn done<S: Store>(store: &S, entry: &OutboxEntry, delivery: &mut Delivery) {
+    if let Err(e) = store.notification_done(entry).await {
+        delivery.log.push(format!(
+            "notification for {}: cannot remove it from the outbox (it may go out again): {e}",
+            entry.application_id
+        ));
     }
 }
 
@@ -199,21 +241,18 @@ mod tests {
     #[test]
     fn contacts_open_only_for_their_application_and_secret() {
         let secret = HashSecret::from_bytes([9; 32]);
-        let sealed = seal_contact(&secret, "7K3M-9QPX", "erika@example.org").unwrap();
+        let contact = Contact {
+            to: "erika@example.org".into(),
+            origin: "https://bottrop.example".into(),
+        };
+        let sealed = seal_contact(&secret, "7K3M-9QPX", &contact).unwrap();
         assert!(!sealed.contains("erika"));
-        assert_eq!(
-            open_contact(&secret, "7K3M-9QPX", &sealed).as_deref(),
-            Some("erika@example.org")
-        );
-        assert_eq!(open_contact(&secret, "7K3M-9QPY", &sealed), None);
+        assert!(open_contact(&secret, "7K3M-9QPX", &sealed) == Some(contact.clone()));
+        assert!(open_contact(&secret, "7K3M-9QPY", &sealed).is_none());
         let other = HashSecret::from_bytes([8; 32]);
-        assert_eq!(open_contact(&other, "7K3M-9QPX", &sealed), None);
+        assert!(open_contact(&other, "7K3M-9QPX", &sealed).is_none());
         assert_eq!(
-            seal_contact(
-                &HashSecret::unconfigured(),
-                "7K3M-9QPX",
-                "erika@example.org"
-            ),
+            seal_contact(&HashSecret::unconfigured(), "7K3M-9QPX", &contact),
             None
         );
     }

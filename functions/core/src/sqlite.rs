@@ -16,11 +16,12 @@ use crate::store::{
 /// The migrations, in order. D1 applies the same files with `wrangler d1 migrations`
 /// (and records them in its `d1_migrations` table); here `PRAGMA user_version` counts
 /// the ones applied.
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     include_str!("../../migrations/0001_applications.sql"),
     include_str!("../../migrations/0002_idempotency_claims.sql"),
     include_str!("../../migrations/0003_messages.sql"),
     include_str!("../../migrations/0004_notifications.sql"),
+    include_str!("../../migrations/0005_outbox_claims.sql"),
 ];
 
 pub struct SqliteStore {
@@ -414,18 +415,39 @@ impl Store for SqliteStore {
                     created_at: row.get::<_, i64>(3)? as u64,
                     attempts: row.get(4)?,
                     next_attempt_at: row.get::<_, i64>(5)? as u64,
+                    contact: row.get(6)?,
                 })
             })?;
             rows.collect()
         })
     }
 
+    async fn claim_notification(
+        &self,
+        id: &str,
+        seen_next_attempt_at: u64,
+        lease_until: u64,
+    ) -> StoreResult<bool> {
+        self.with(|c| {
+            c.execute(
+                sql::CLAIM_NOTIFICATION,
+                params![id, seen_next_attempt_at as i64, lease_until as i64],
+            )
+            .map(|changed| changed == 1)
+        })
+    }
+
     async fn notification_done(&self, entry: &OutboxEntry) -> StoreResult<()> {
         self.with(|c| {
-            let tx = c.transaction()?;
-            tx.execute(sql::NOTIFICATION_DONE, params![entry.id])?;
-            tx.execute(sql::FORGET_CLOSED_CONTACT, params![entry.application_id])?;
-            tx.commit()
+            c.execute(sql::NOTIFICATION_DONE, params![entry.id])
+                .map(|_| ())
+        })
+    }
+
+    async fn prune_notifications(&self, before_ms: u64) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(sql::PRUNE_NOTIFICATIONS, params![before_ms as i64])
+                .map(|_| ())
         })
     }
 

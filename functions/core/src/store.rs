@@ -45,6 +45,9 @@ pub struct OutboxEntry {
     pub created_at: u64,
     pub attempts: u32,
     pub next_attempt_at: u64,
+    /// The sealed address, copied from the application (see [`crate::notify`]).
+    #[serde(default)]
+    pub contact: Option<String>,
 }
 
 /// One message of the conversation on an application: who and when in clear, what in
@@ -193,9 +196,21 @@ pub trait Store {
     /// Notifications due at `now_ms`, oldest first, at most `limit`.
     async fn due_notifications(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<OutboxEntry>>;
 
-    /// A notification was sent (or can never be): it goes, and so does the contact
-    /// address of an application that is closed and has nothing left to send.
+    /// Claims a due notification for one sender: moves its next attempt to
+    /// `lease_until` only if it is still `seen_next_attempt_at` (one statement, so of
+    /// two senders exactly one wins). Returns whether this sender holds it.
+    async fn claim_notification(
+        &self,
+        id: &str,
+        seen_next_attempt_at: u64,
+        lease_until: u64,
+    ) -> StoreResult<bool>;
+
+    /// A notification was sent (or can never be): its row goes.
     async fn notification_done(&self, entry: &OutboxEntry) -> StoreResult<()>;
+
+    /// Drops notifications queued before `before_ms` that were never sent.
+    async fn prune_notifications(&self, before_ms: u64) -> StoreResult<()>;
 
     /// A send failed: try again at `next_attempt_at`.
     async fn notification_failed(
@@ -327,22 +342,27 @@ pub mod sql {
     /// ?1 id, ?2 application, ?3 origin, ?4 created (ms), ?5 message: only with the
     /// message and an address to write to.
     pub const QUEUE_NOTIFICATION: &str =
-        "INSERT INTO outbox (id, application_id, origin, created_at, attempts, next_attempt_at) \
-        SELECT ?1, ?2, ?3, ?4, 0, ?4 \
-        WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?5 AND application_id = ?2) \
-        AND EXISTS (SELECT 1 FROM applications WHERE id = ?2 AND contact IS NOT NULL)";
+        "INSERT INTO outbox (id, application_id, origin, created_at, attempts, next_attempt_at, contact) \
+        SELECT ?1, ?2, ?3, ?4, 0, ?4, contact FROM applications \
+        WHERE id = ?2 AND contact IS NOT NULL \
+        AND EXISTS (SELECT 1 FROM messages WHERE id = ?5 AND application_id = ?2)";
     /// ?1 now (ms), ?2 limit.
     pub const DUE_NOTIFICATIONS: &str =
-        "SELECT id, application_id, origin, created_at, attempts, next_attempt_at FROM outbox \
+        "SELECT id, application_id, origin, created_at, attempts, next_attempt_at, contact FROM outbox \
         WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2";
+    /// ?1 id, ?2 the next attempt as read, ?3 the lease's end.
+    pub const CLAIM_NOTIFICATION: &str =
+        "UPDATE outbox SET next_attempt_at = ?3 WHERE id = ?1 AND next_attempt_at = ?2";
+    /// ?1 queued before (ms).
+    pub const PRUNE_NOTIFICATIONS: &str = "DELETE FROM outbox WHERE created_at < ?1";
     pub const NOTIFICATION_DONE: &str = "DELETE FROM outbox WHERE id = ?1";
     /// ?1 id, ?2 attempts, ?3 next attempt (ms).
     pub const NOTIFICATION_FAILED: &str =
         "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3 WHERE id = ?1";
-    /// ?1 application: a closed application with nothing left to send forgets its address.
+    /// ?1 application: a closed application forgets its address (a notification queued
+    /// before keeps its own sealed copy until it is sent or dropped).
     pub const FORGET_CLOSED_CONTACT: &str = "UPDATE applications SET contact = NULL \
-        WHERE id = ?1 AND contact IS NOT NULL AND status IN ('completed', 'rejected') \
-        AND NOT EXISTS (SELECT 1 FROM outbox WHERE application_id = ?1)";
+        WHERE id = ?1 AND contact IS NOT NULL AND status IN ('completed', 'rejected')";
     pub const MESSAGES: &str = "SELECT id, application_id, sender, envelope, at FROM messages \
         WHERE application_id = ?1 ORDER BY seq";
     pub const ATTACHMENT: &str =

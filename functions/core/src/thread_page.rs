@@ -151,12 +151,10 @@ pub fn render(thread: &Thread<'_>) -> String {
     } else {
         let _ = writeln!(
             main,
-            "<p>{} {}, die älteste zuerst{}.</p>\n<ol class=\"nachrichten\">",
-            thread.entries.len(),
-            if thread.entries.len() == 1 {
-                "Nachricht"
-            } else {
-                "Nachrichten"
+            "<p>{}{}.</p>\n<ol class=\"nachrichten\">",
+            match thread.entries.len() {
+                1 => "Eine Nachricht".to_string(),
+                n => format!("{n} Nachrichten, die älteste zuerst"),
             },
             match new_count {
                 0 => String::new(),
@@ -188,7 +186,7 @@ fn reply_form(main: &mut String, thread: &Thread<'_>) {
         "<section aria-labelledby=\"antworten\">\n<h2 id=\"antworten\">Nachricht an die Behörde</h2>"
     );
     if thread.sent {
-        main.push_str("<div class=\"hinweis hinweis--erfolg\" role=\"status\"><p>Ihre Nachricht wurde verschlüsselt an die Behörde gesendet. Sie steht jetzt oben in den Nachrichten.</p></div>\n");
+        main.push_str("<div class=\"hinweis hinweis--erfolg\" role=\"status\"><p>Ihre Nachricht wurde verschlüsselt an die Behörde gesendet. Sie steht jetzt als letzte in den Nachrichten.</p></div>\n");
     }
     let target = match thread.problem {
         Some(p) if p.about_files => "nachricht-dateien",
@@ -197,7 +195,7 @@ fn reply_form(main: &mut String, thread: &Thread<'_>) {
     if let Some(problem) = thread.problem {
         let _ = writeln!(
             main,
-            "<div id=\"fehler\" class=\"fehlerliste\" role=\"alert\" tabindex=\"-1\" aria-labelledby=\"fehler-titel\">\n<h3 id=\"fehler-titel\">Ihre Nachricht wurde nicht gesendet</h3>\n<ul><li><a href=\"#{target}\">{}</a></li></ul>\n</div>",
+            "<div id=\"fehler\" class=\"fehlerliste\" role=\"alert\" tabindex=\"-1\" aria-labelledby=\"fehler-titel\">\n<h3 id=\"fehler-titel\">Ihre Nachricht wurde nicht gesendet</h3>\n<ul><li><a href=\"#{target}\">{}</a></li></ul>\n<p>Ihr Text steht noch im Feld. Dateien wählen Sie bitte erneut aus: Der Browser behält sie aus Sicherheitsgründen nicht.</p>\n</div>",
             escape(problem.message)
         );
     }
@@ -224,7 +222,7 @@ fn reply_form(main: &mut String, thread: &Thread<'_>) {
     }
     let _ = writeln!(
         main,
-        "<div class=\"feld\"><label for=\"nachricht-text\">Ihre Nachricht</label>\n<p class=\"feld__hilfe\" id=\"hilfe-nachricht-text\">Höchstens {TEXT_LIMIT} Zeichen. Ohne Text können Sie auch nur Dokumente senden.</p>\n<textarea id=\"nachricht-text\" name=\"text\" rows=\"6\" maxlength=\"{TEXT_LIMIT}\" aria-describedby=\"hilfe-nachricht-text{text_error}\"{text_invalid}>{kept}</textarea></div>\n<div class=\"feld\"><label for=\"nachricht-dateien\">Dokumente anhängen (freiwillig)</label>\n<p class=\"feld__hilfe\" id=\"hilfe-nachricht-dateien\">PDF, PNG oder JPEG, höchstens {file} MiB je Datei und {files} MiB zusammen. Mehrere Dateien können Sie zusammen auswählen.</p>\n<input type=\"file\" id=\"nachricht-dateien\" name=\"file\" multiple accept=\"application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg\" aria-describedby=\"hilfe-nachricht-dateien{files_error}\"{files_invalid}></div>\n<button class=\"knopf knopf--senden\" type=\"submit\">Nachricht senden</button>\n</form>\n</section>",
+        "<div class=\"feld\"><label for=\"nachricht-text\">Ihre Nachricht</label>\n<p class=\"feld__hilfe\" id=\"hilfe-nachricht-text\">Höchstens 5.000 Zeichen. Ohne Text können Sie auch nur Dokumente senden.</p>\n<textarea id=\"nachricht-text\" name=\"text\" rows=\"6\" maxlength=\"{TEXT_LIMIT}\" aria-describedby=\"hilfe-nachricht-text{text_error}\"{text_invalid}>{kept}</textarea></div>\n<div class=\"feld\"><label for=\"nachricht-dateien\">Dokumente anhängen (freiwillig)</label>\n<p class=\"feld__hilfe\" id=\"hilfe-nachricht-dateien\">PDF, PNG oder JPEG, höchstens {file} MB je Datei und {files} MB zusammen. Mehrere Dateien können Sie zusammen auswählen.</p>\n<input type=\"file\" id=\"nachricht-dateien\" name=\"file\" multiple accept=\"application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg\" aria-describedby=\"hilfe-nachricht-dateien{files_error}\"{files_invalid}></div>\n<button class=\"knopf knopf--senden\" type=\"submit\">Nachricht senden</button>\n</form>\n</section>",
         kept = escape(kept),
         file = FILE_LIMIT / (1024 * 1024),
         files = FILES_LIMIT / (1024 * 1024),

@@ -86,7 +86,13 @@ impl Store for BrokenStore {
     async fn due_notifications(&self, _: u64, _: u32) -> StoreResult<Vec<OutboxEntry>> {
         self.fail()
     }
+    async fn claim_notification(&self, _: &str, _: u64, _: u64) -> StoreResult<bool> {
+        self.fail()
+    }
     async fn notification_done(&self, _: &OutboxEntry) -> StoreResult<()> {
+        self.fail()
+    }
+    async fn prune_notifications(&self, _: u64) -> StoreResult<()> {
         self.fail()
     }
     async fn notification_failed(&self, _: &str, _: u32, _: u64) -> StoreResult<()> {

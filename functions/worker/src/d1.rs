@@ -95,6 +95,7 @@ struct OutboxRow {
     created_at: f64,
     attempts: f64,
     next_attempt_at: f64,
+    contact: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -395,16 +396,42 @@ impl Store for D1Store {
                 created_at: row.created_at as u64,
                 attempts: row.attempts as u32,
                 next_attempt_at: row.next_attempt_at as u64,
+                contact: row.contact,
             })
             .collect())
     }
 
+    async fn claim_notification(
+        &self,
+        id: &str,
+        seen_next_attempt_at: u64,
+        lease_until: u64,
+    ) -> StoreResult<bool> {
+        let result = self
+            .statement(
+                sql::CLAIM_NOTIFICATION,
+                &[text(id), millis(seen_next_attempt_at), millis(lease_until)],
+            )?
+            .run()
+            .await
+            .map_err(failed)?;
+        Ok(changes(Some(&result))? == 1)
+    }
+
     async fn notification_done(&self, entry: &OutboxEntry) -> StoreResult<()> {
-        let batch = vec![
-            self.statement(sql::NOTIFICATION_DONE, &[text(&entry.id)])?,
-            self.statement(sql::FORGET_CLOSED_CONTACT, &[text(&entry.application_id)])?,
-        ];
-        self.db.batch(batch).await.map_err(failed).map(|_| ())
+        self.statement(sql::NOTIFICATION_DONE, &[text(&entry.id)])?
+            .run()
+            .await
+            .map_err(failed)
+            .map(|_| ())
+    }
+
+    async fn prune_notifications(&self, before_ms: u64) -> StoreResult<()> {
+        self.statement(sql::PRUNE_NOTIFICATIONS, &[millis(before_ms)])?
+            .run()
+            .await
+            .map_err(failed)
+            .map(|_| ())
     }
 
     async fn notification_failed(

@@ -177,8 +177,15 @@ pub fn the_status_page_converses_without_javascript(client: &Client) {
     let thread = client.get(&location, &[("cookie", &cookie)]);
     assert_eq!(thread.status, 200, "{}", thread.body);
     assert!(thread.body.contains("Frage per Formular"));
-    // Without the cookie: the lookup form, 404.
-    assert_eq!(client.get(&location, &[]).status, 404);
+    // Without the cookie (a link from a notification mail): the lookup form with the id.
+    let form = client.get(&location, &[]);
+    assert_eq!(form.status, 200);
+    assert!(
+        form.body.contains(&format!("value=\"{id}\"")),
+        "{}",
+        form.body
+    );
+    assert!(!form.body.contains("Frage per Formular"));
 
     // A refused reply shows the thread again with the reason and the text kept.
     let (content_type, body) = multipart(&[

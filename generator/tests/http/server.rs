@@ -1,7 +1,7 @@
 //! Starting and stopping the servers the suite runs against.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 pub const OFFICE_TOKEN: &str = "suite-office-token-0123456789";
@@ -104,6 +104,9 @@ pub fn wrangler_dev(rate_limit: u32) -> Server {
 pub fn wrangler_dev_on(port: u16, rate_limit: u32, env: &[(&str, &str)]) -> Server {
     let data = tempfile::tempdir().unwrap();
     let tokens = office_tokens();
+    // wrangler's and the worker's log go into the state folder, so that the checks of
+    // what rests there (no plaintext, no token) read the log too.
+    let log = std::fs::File::create(data.path().join("wrangler.log")).unwrap();
     let child = Command::new(repo().join("scripts/worker-dev.sh"))
         .current_dir(repo())
         .args(["--no-build", "--port", &port.to_string(), "--state"])
@@ -111,8 +114,8 @@ pub fn wrangler_dev_on(port: u16, rate_limit: u32, env: &[(&str, &str)]) -> Serv
         .env("OFFICE_TOKENS", tokens)
         .env("RATE_LIMIT_PER_MINUTE", rate_limit.to_string())
         .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
         .spawn()
         .expect("scripts/worker-dev.sh starts");
     let mut running = Running {

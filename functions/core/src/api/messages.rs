@@ -129,7 +129,10 @@ pub(crate) async fn open_for_citizen<S: Store, F: Forms, H: HttpClient>(
             app.store
                 .set_citizen_key(&application.id, &public)
                 .await
-                .map_err(|_| guard::unavailable_because(UNREADABLE))?;
+                .map_err(|e| {
+                    guard::unavailable_because(UNREADABLE)
+                        .logged(format!("conversation {}: {e}", application.id))
+                })?;
         }
         return Ok(Some(Opened {
             application,
@@ -313,6 +316,14 @@ pub async fn post<S: Store, F: Forms, H: HttpClient>(
         Ok(None) => return as_page(site, html, not_found()),
         Err(response) => return as_page(site, html, response),
     };
+    if incoming.status.is_some() {
+        let refusal = error(
+            400,
+            "status_not_allowed",
+            "Den Stand eines Antrags setzt nur die Behörde.",
+        );
+        return as_page(site, html, refusal);
+    }
     let kept_text = incoming.text.clone();
     let outcome = match conversation::judge(incoming) {
         Err(refusal) => Err(refused(&refusal)),
@@ -402,7 +413,10 @@ pub(crate) async fn page<S: Store, F: Forms, H: HttpClient>(
         .store
         .history(&opened.application.id)
         .await
-        .map_err(|_| guard::unavailable_because(UNREADABLE))?;
+        .map_err(|e| {
+            guard::unavailable_because(UNREADABLE)
+                .logged(format!("conversation {}: {e}", opened.application.id))
+        })?;
     let (entries, log) = thread(&app.store, opened).await?;
     let title = app
         .forms
@@ -421,10 +435,15 @@ pub(crate) async fn page<S: Store, F: Forms, H: HttpClient>(
     });
     // Seen: what is new now is not new on the next visit. A failure to note it costs
     // only the marks, never the page.
-    let seen = app
-        .store
-        .set_citizen_seen(&opened.application.id, &rfc3339_ms(request.now_ms))
-        .await;
+    // The newest message shown, not the time of the request: one written meanwhile
+    // stays new.
+    let newest = entries.iter().map(|e| e.at.as_str()).max();
+    let seen = match newest {
+        Some(at) if Some(at) > opened.application.citizen_seen_at.as_deref() => {
+            app.store.set_citizen_seen(&opened.application.id, at).await
+        }
+        _ => Ok(()),
+    };
     let mut response = Response::html(200, body);
     response.log = log;
     if let Err(e) = seen {
@@ -458,15 +477,13 @@ pub async fn page_html<S: Store, F: Forms, H: HttpClient>(
             None,
             request.query_param("gesendet").as_deref() == Some("1"),
         )
-            .await
-            .unwrap_or_else(|response| crate::html::error_from_json(site, &response)),
+        .await
+        .unwrap_or_else(|response| crate::html::error_from_json(site, &response)),
+        // A link from a notification mail comes without the cookie: the lookup form,
+        // with the id filled in.
         Ok(None) => Response::html(
-            404,
-            crate::html::status_form_for(
-                site,
-                Some("Bitte geben Sie Vorgangsnummer und Schlüssel ein, um die Nachrichten zu Ihrem Antrag zu sehen."),
-                &normalize_id(&id).unwrap_or_default(),
-            ),
+            200,
+            crate::html::status_form_for(site, None, &normalize_id(&id).unwrap_or_default()),
         ),
         Err(response) => crate::html::error_from_json(site, &response),
     }
@@ -495,7 +512,10 @@ pub async fn attachment<S: Store, F: Forms, H: HttpClient>(
     ) {
         (Ok(Some(row)), Ok(messages)) => (row, messages),
         (Ok(None), _) => return missing(),
-        _ => return guard::unavailable_because(UNREADABLE),
+        (Err(e), _) | (_, Err(e)) => {
+            return guard::unavailable_because(UNREADABLE)
+                .logged(format!("conversation {}: {e}", application.id))
+        }
     };
     let Some((envelope, content)) = messages
         .iter()
@@ -607,7 +627,11 @@ pub(crate) async fn store_message<S: Store, F: Forms, H: HttpClient>(
         &attachments,
         &[("office", &office_key), ("citizen", &citizen_key)],
     )
-    .map_err(|_| guard::unavailable_because(NOT_STORED))?;
+    .map_err(|_| {
+        guard::unavailable_because(NOT_STORED).logged(format!(
+            "conversation {id}: the message could not be sealed"
+        ))
+    })?;
     let rows: Vec<StoredAttachment> = sealed_files
         .iter()
         .map(|file| StoredAttachment {
@@ -650,6 +674,8 @@ pub(crate) async fn store_message<S: Store, F: Forms, H: HttpClient>(
             created_at: now_ms,
             attempts: 0,
             next_attempt_at: now_ms,
+            // Copied from the application by the store, in the same statement.
+            contact: None,
         });
         match app
             .store

@@ -166,6 +166,12 @@ pub async fn set_status<S: Store, F: Forms, H: HttpClient>(
         }
     };
     let id = application.id.clone();
+    // An application from before the conversation has no citizen key until its citizen
+    // shows the token again: its status is set all the same, the note is not sent.
+    let warning = (note.is_some() && application.citizen_key.is_none()).then_some(
+        "Der Hinweis wurde nicht zugestellt: Der Antrag stammt aus der Zeit vor den Nachrichten und wurde seither nicht mit Vorgangsnummer und Schlüssel geöffnet. Der Status ist gesetzt.",
+    );
+    let note = note.filter(|_| warning.is_none());
     match note {
         Some(note) => {
             let stored = super::messages::store_message(
@@ -196,10 +202,13 @@ pub async fn set_status<S: Store, F: Forms, H: HttpClient>(
         }
     }
     match app.store.history(&id).await {
-        Ok(history) => Response::json(
-            200,
-            &json!({"id": id, "status": status, "history": history_json(&history)}),
-        ),
+        Ok(history) => {
+            let mut answer = json!({"id": id, "status": status, "history": history_json(&history)});
+            if let Some(warning) = warning {
+                answer["warning"] = json!(warning);
+            }
+            Response::json(200, &answer)
+        }
         Err(_) => guard::unavailable(),
     }
 }

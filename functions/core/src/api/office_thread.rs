@@ -16,9 +16,10 @@ use crate::http::{Request, Response};
 use crate::store::Store;
 use crate::STATUSES;
 
-/// Sealed files listed inline up to this many bytes in all; later ones by address, so
-/// that a long thread never has to fit into one answer (Workers have 128 MB).
-const INLINE_LIMIT: usize = 24 * 1024 * 1024;
+/// Sealed files listed inline up to this many bytes in all (a third more as base64,
+/// copied again into JavaScript); later ones by address, so that a long thread never
+/// has to fit into one answer (Workers have 128 MB).
+const INLINE_LIMIT: usize = 4 * 1024 * 1024;
 
 /// `GET /api/office/applications/<id>/messages`.
 pub async fn list<S: Store, F: Forms, H: HttpClient>(
@@ -69,7 +70,7 @@ pub async fn list<S: Store, F: Forms, H: HttpClient>(
             }
             match app.store.object(&row.object).await {
                 Ok(Some(bytes)) => {
-                    inline_left -= bytes.len();
+                    inline_left = inline_left.saturating_sub(bytes.len());
                     files.push(
                         json!({"id": row.id, "size": row.size, "ciphertext": BASE64.encode(bytes)}),
                     );
@@ -168,7 +169,10 @@ pub async fn attachment<S: Store, F: Forms, H: HttpClient>(
     let row = match app.store.attachment(&application.id, attachment_id).await {
         Ok(Some(row)) => row,
         Ok(None) => return missing(),
-        Err(_) => return guard::unavailable_because("Die Datei ist gerade nicht erreichbar."),
+        Err(e) => {
+            return guard::unavailable_because("Die Datei ist gerade nicht erreichbar.")
+                .logged(format!("office conversation {}: {e}", application.id))
+        }
     };
     match app.store.object(&row.object).await {
         Ok(Some(bytes)) => Response::new(200, "application/octet-stream", bytes),
@@ -176,7 +180,12 @@ pub async fn attachment<S: Store, F: Forms, H: HttpClient>(
             "office conversation {}: file {} is missing",
             application.id, row.id
         )),
-        Err(_) => guard::unavailable_because("Die Datei ist gerade nicht erreichbar."),
+        Err(e) => {
+            guard::unavailable_because("Die Datei ist gerade nicht erreichbar.").logged(format!(
+                "office conversation {}: file {}: {e}",
+                application.id, row.id
+            ))
+        }
     }
 }
 

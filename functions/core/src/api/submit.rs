@@ -337,7 +337,12 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
             }),
             citizen_seen_at: None,
             contact: notify_email.and_then(|address| {
-                crate::notify::seal_contact(&app.config.hash_secret, &id, address)
+                // The link in a notification points to the site the citizen applied on.
+                let contact = crate::notify::Contact {
+                    to: address.to_string(),
+                    origin: request.site_origin(),
+                };
+                crate::notify::seal_contact(&app.config.hash_secret, &id, &contact)
             }),
         };
         let answer = receipt_answer(&id, &token, html);
