@@ -1092,10 +1092,12 @@ server.listen(PORT, '127.0.0.1', () => {
 
 // Started by a test with a pipe on stdin: leave when the test process is gone (its end
 // of the pipe closes), and after an hour at the latest. Started from a terminal or in the
-// background, run until stopped.
+// background, run until stopped. Node's child_process gives its children a socket, not a
+// FIFO, so a browser script in Node that starts the provider counts as a test too.
 function stdinIsPipe() {
   try {
-    return fstatSync(0).isFIFO();
+    const stat = fstatSync(0);
+    return stat.isFIFO() || stat.isSocket();
   } catch {
     return false;
   }
