@@ -104,6 +104,37 @@ impl HttpClient for BlockingHttp {
             .unwrap_or(serde_json::Value::Null);
         Ok((status, body))
     }
+
+    async fn send_json(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), AuthError> {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(url)
+            .header("accept", "application/json, application/problem+json");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let bytes = match body {
+            Some(json) => {
+                builder = builder.header("content-type", "application/json");
+                json.to_string().into_bytes()
+            }
+            None => Vec::new(),
+        };
+        let request = builder.body(bytes).map_err(|e| provider_error(url, e))?;
+        let mut response = self.agent.run(request).map_err(|e| provider_error(url, e))?;
+        let status = response.status().as_u16();
+        let json = response
+            .body_mut()
+            .read_json::<serde_json::Value>()
+            .unwrap_or(serde_json::Value::Null);
+        Ok((status, json))
+    }
 }
 
 pub type LocalApp = App<SqliteStore, SiteForms, BlockingHttp>;
@@ -225,7 +256,9 @@ fn kept_secret<K>(
 /// `LOTSE_OFFICE_TOKENS` (a token per office, the JSON object the worker's
 /// `OFFICE_TOKENS` secret holds), or the development shortcut `LOTSE_OFFICE_TOKEN` (one
 /// token for every office), `LOTSE_RATE_LIMIT` (submissions per client and minute) and
-/// `LOTSE_HASH_SECRET` (see [`hash_secret`]).
+/// `LOTSE_HASH_SECRET` (see [`hash_secret`]), `LOTSE_PAYMENT_CLIENT_SECRET` (the payment
+/// provider's OAuth2 secret) and `LOTSE_PAYMENT_BASE_URL` (another address for every
+/// payment provider: a local test provider).
 pub fn local_app(
     data: &Path,
     files: Arc<RwLock<Arc<MemorySink>>>,
@@ -263,9 +296,19 @@ pub fn local_app(
             site_name: region.name.clone(),
             login: login_setup(region.login.as_ref(), site_url, data)?,
             hash_secret: hash_secret(data)?,
+            payment_client_secret: env_value("LOTSE_PAYMENT_CLIENT_SECRET"),
+            payment_base_url: env_value("LOTSE_PAYMENT_BASE_URL"),
             ..Config::default()
         },
     })
+}
+
+/// An environment variable that is set and not blank.
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// The axum handler for `/api/*`.

@@ -1,4 +1,4 @@
-//! Notification mail under `lotse serve`: the functions' outbox, sent over SMTP
+//! The background work of `lotse serve`: the payment schedule, and notification mail: the functions' outbox, sent over SMTP
 //! (`LOTSE_SMTP_URL`, e.g. `smtp://127.0.0.1:2525` or
 //! `smtp://user:pass@mail.example.de:587?tls=required`) from `LOTSE_MAIL_FROM`, every
 //! `LOTSE_MAIL_INTERVAL_MS` (default 2000). Without `LOTSE_SMTP_URL` notifications wait
@@ -61,6 +61,31 @@ impl Mailer for SmtpMailer {
                 None => "SMTP: cannot reach or talk to the server".to_string(),
             })
     }
+}
+
+/// Asks the payment providers about open payments (SPEC section 7) on a thread of its
+/// own, every `LOTSE_PAYMENT_INTERVAL_MS` (default 10000), until the process ends.
+pub fn start_payments(app: Arc<LocalApp>) -> Result<()> {
+    let interval = match std::env::var("LOTSE_PAYMENT_INTERVAL_MS") {
+        Ok(ms) => ms
+            .trim()
+            .parse()
+            .context("LOTSE_PAYMENT_INTERVAL_MS must be a whole number of milliseconds")?,
+        Err(_) => 10_000,
+    };
+    std::thread::Builder::new()
+        .name("lotse-payments".into())
+        .spawn(move || loop {
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            for line in futures_executor::block_on(lotse_functions::reconcile_payments(&app, now_ms)) {
+                eprintln!("{line}");
+            }
+            std::thread::sleep(Duration::from_millis(interval));
+        })
+        .context("cannot start the payment thread")?;
+    Ok(())
 }
 
 /// Sends the due notifications on a thread of its own, until the process ends.

@@ -159,20 +159,66 @@ pub fn form_with_errors(
     )
 }
 
+/// The payment part of the receipt: paid (amount and Kassenzeichen), open, or failed
+/// with the form to pay again.
+pub fn payment_block(payment: &crate::store::StoredPayment, id: &str, token: &str) -> String {
+    let amount = lotse_model::payment::Cents(payment.amount).label_de();
+    let again = |label: &str| {
+        format!(
+            "<form method=\"post\" action=\"/api/payment/retry\">\n<input type=\"hidden\" name=\"id\" value=\"{}\">\n<input type=\"hidden\" name=\"token\" value=\"{}\">\n<button class=\"knopf\" type=\"submit\">{label}</button>\n</form>\n",
+            escape(id),
+            escape(token)
+        )
+    };
+    let (heading, text, form) = match payment.status.as_str() {
+        "paid" => (
+            "Bezahlt",
+            format!(
+                "Sie haben {amount} bezahlt{}. Ihr Antrag ist an die zuständige Stelle gegangen.",
+                payment
+                    .reference
+                    .as_deref()
+                    .map(|r| format!(", Kassenzeichen <strong>{}</strong>", escape(r)))
+                    .unwrap_or_default()
+            ),
+            String::new(),
+        ),
+        "failed" => (
+            "Bezahlung fehlgeschlagen",
+            format!("Die Bezahlung von {amount} hat nicht geklappt. Ihr Antrag ist gespeichert, geht aber erst nach der Bezahlung an die Behörde."),
+            again("Erneut bezahlen"),
+        ),
+        "cancelled" => (
+            "Bezahlung abgebrochen",
+            format!("Sie haben die Bezahlung von {amount} abgebrochen. Ihr Antrag ist gespeichert, geht aber erst nach der Bezahlung an die Behörde."),
+            again("Jetzt bezahlen"),
+        ),
+        _ => (
+            "Bezahlung offen",
+            format!("Die Gebühr von {amount} ist noch nicht bezahlt. Ihr Antrag geht an die Behörde, sobald die Bezahlung bestätigt ist; das prüfen wir auch von selbst."),
+            again("Jetzt bezahlen"),
+        ),
+    };
+    format!(
+        "<section class=\"karte\" aria-labelledby=\"bezahlung\">\n<h2 id=\"bezahlung\">{heading}</h2>\n<p>{text}</p>\n{form}</section>\n"
+    )
+}
+
 pub fn receipt(
     site: &str,
     portal: Option<&str>,
     title: Option<&str>,
     id: &str,
     token: &str,
+    payment: Option<&crate::store::StoredPayment>,
 ) -> String {
     let what = title
         .map(|t| format!("<p>Eingegangen: <strong>{}</strong></p>\n", escape(t)))
         .unwrap_or_default();
     let main = format!(
         r#"<h1>Ihr Antrag ist eingegangen</h1>
-<p class="vorspann">Vielen Dank. Ihr Antrag wurde verschlüsselt an die zuständige Stelle übermittelt.</p>
-{what}
+<p class="vorspann">{lead}</p>
+{what}{paid}
 <section class="karte" aria-labelledby="zugang">
 <h2 id="zugang">Ihre Zugangsdaten</h2>
 <p>Notieren Sie sich beides oder drucken Sie diese Seite aus. Damit können Sie den Stand Ihres Antrags jederzeit abfragen. Den Schlüssel können wir Ihnen nicht erneut zusenden.</p>
@@ -189,6 +235,11 @@ pub fn receipt(
 <p>Später finden Sie die Abfrage unter <a href="/api/status">Stand eines Antrags abfragen</a>.</p>"#,
         id = escape(id),
         token = escape(token),
+        lead = match payment.map(|p| p.status.as_str()) {
+            None | Some("paid") => "Vielen Dank. Ihr Antrag wurde verschlüsselt an die zuständige Stelle übermittelt.",
+            Some(_) => "Vielen Dank. Ihr Antrag ist verschlüsselt gespeichert und geht an die zuständige Stelle, sobald die Gebühr bezahlt ist.",
+        },
+        paid = payment.map(|p| payment_block(p, id, token)).unwrap_or_default(),
     );
     shell_for(site, portal, "Eingangsbestätigung", &main)
 }

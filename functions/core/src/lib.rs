@@ -12,6 +12,7 @@ mod idempotency;
 mod ids;
 pub mod keyed;
 pub mod notify;
+pub mod payment;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 pub mod store;
@@ -19,8 +20,8 @@ mod thread_page;
 mod time;
 
 pub use api::{
-    body_limit, handle, offices_path, App, Config, Forms, LoginSetup, OfficeList, OfficeScope,
-    OfficeTokens,
+    body_limit, handle, offices_path, reconcile_payments, App, Config, Forms, LoginSetup,
+    OfficeList, OfficeScope, OfficeTokens,
 };
 /// The form shown again with errors; public so the generator's tests can compare its
 /// fields with the theme's.

@@ -10,18 +10,19 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::store::{
     newest_first, retry_after_ms, sql, Completion, IdempotencyRecord, OutboxEntry, RateSlot,
     StatusEntry, Store, StoreError, StoreResult, StoredApplication, StoredAttachment,
-    StoredMessage,
+    StoredMessage, StoredPayment,
 };
 
 /// The migrations, in order. D1 applies the same files with `wrangler d1 migrations`
 /// (and records them in its `d1_migrations` table); here `PRAGMA user_version` counts
 /// the ones applied.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("../../migrations/0001_applications.sql"),
     include_str!("../../migrations/0002_idempotency_claims.sql"),
     include_str!("../../migrations/0003_messages.sql"),
     include_str!("../../migrations/0004_notifications.sql"),
     include_str!("../../migrations/0005_outbox_claims.sql"),
+    include_str!("../../migrations/0006_payments.sql"),
 ];
 
 pub struct SqliteStore {
@@ -133,6 +134,22 @@ fn attachment_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAttach
     })
 }
 
+fn payment_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPayment> {
+    Ok(StoredPayment {
+        application_id: row.get("application_id")?,
+        amount: row.get::<_, i64>("amount")? as u64,
+        purpose: row.get("purpose")?,
+        status: row.get("status")?,
+        attempt: row.get("attempt")?,
+        transaction_id: row.get("transaction_id")?,
+        return_url: row.get("return_url")?,
+        payment_url: row.get("payment_url")?,
+        reference: row.get("reference")?,
+        created_at: row.get::<_, i64>("created_at")? as u64,
+        next_check_at: row.get::<_, i64>("next_check_at")? as u64,
+    })
+}
+
 fn application_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredApplication> {
     Ok(StoredApplication {
         id: row.get("id")?,
@@ -157,6 +174,7 @@ impl Store for SqliteStore {
         &self,
         a: &StoredApplication,
         idempotency: Option<Completion<'_>>,
+        payment: Option<&StoredPayment>,
     ) -> StoreResult<bool> {
         self.with(|c| {
             let tx = c.transaction()?;
@@ -190,6 +208,24 @@ impl Store for SqliteStore {
                 sql::INSERT_FIRST_STATUS,
                 params![a.id, a.status, a.created_at, a.token_hash],
             )?;
+            if let Some(p) = payment {
+                tx.execute(
+                    sql::INSERT_PAYMENT,
+                    params![
+                        p.application_id,
+                        p.amount as i64,
+                        p.purpose,
+                        p.status,
+                        p.transaction_id,
+                        p.payment_url,
+                        p.reference,
+                        p.created_at as i64,
+                        p.next_check_at as i64,
+                        a.token_hash,
+                        p.return_url
+                    ],
+                )?;
+            }
             if let Some(claim) = idempotency {
                 tx.execute(
                     sql::COMPLETE_IDEMPOTENCY,
@@ -401,6 +437,73 @@ impl Store for SqliteStore {
             tx.execute(sql::FORGET_CLOSED_CONTACT, params![message.application_id])?;
             tx.commit()?;
             Ok(true)
+        })
+    }
+
+    async fn payment(&self, application_id: &str) -> StoreResult<Option<StoredPayment>> {
+        self.with(|c| {
+            c.query_row(sql::PAYMENT, params![application_id], payment_from_row)
+                .optional()
+        })
+    }
+
+    async fn due_payments(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<StoredPayment>> {
+        self.with(|c| {
+            let mut statement = c.prepare(sql::DUE_PAYMENTS)?;
+            let rows = statement.query_map(params![now_ms as i64, limit], payment_from_row)?;
+            rows.collect()
+        })
+    }
+
+    async fn set_payment_transaction(
+        &self,
+        application_id: &str,
+        transaction_id: &str,
+        payment_url: &str,
+        reference: Option<&str>,
+    ) -> StoreResult<()> {
+        self.with(|c| {
+            c.execute(
+                sql::SET_PAYMENT_TRANSACTION,
+                params![application_id, transaction_id, payment_url, reference],
+            )
+            .map(|_| ())
+        })
+    }
+
+    async fn retry_payment(
+        &self,
+        application_id: &str,
+        attempt: u32,
+        now_ms: u64,
+    ) -> StoreResult<bool> {
+        self.with(|c| {
+            c.execute(
+                sql::RETRY_PAYMENT,
+                params![application_id, attempt, now_ms as i64],
+            )
+            .map(|changed| changed == 1)
+        })
+    }
+
+    async fn set_payment_status(
+        &self,
+        application_id: &str,
+        status: &str,
+        reference: Option<&str>,
+        next_check_at: u64,
+        at: &str,
+    ) -> StoreResult<bool> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                sql::SET_PAYMENT_STATUS,
+                params![application_id, status, reference, next_check_at as i64],
+            )?;
+            let delivered = tx.execute(sql::DELIVER_PAID, params![application_id, at])?;
+            tx.execute(sql::HISTORY_PAID, params![application_id, at])?;
+            tx.commit()?;
+            Ok(delivered == 1)
         })
     }
 

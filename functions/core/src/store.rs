@@ -34,6 +34,28 @@ pub struct StoredApplication {
     pub contact: Option<String>,
 }
 
+/// The payment of an application of a paid service (SPEC section 7).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPayment {
+    pub application_id: String,
+    /// Euro cents.
+    pub amount: u64,
+    pub purpose: String,
+    /// `open`, `paid`, `failed` or `cancelled`.
+    pub status: String,
+    /// The try (1, 2, …): the provider's requestId is the id, then `<id>-<attempt>`.
+    pub attempt: u32,
+    pub transaction_id: Option<String>,
+    /// Where the provider sends the citizen back.
+    pub return_url: String,
+    /// The provider's payment page.
+    pub payment_url: Option<String>,
+    /// The Kassenzeichen (`transactionReference`).
+    pub reference: Option<String>,
+    pub created_at: u64,
+    pub next_check_at: u64,
+}
+
 /// A notification to send: that application `application_id` has a new message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEntry {
@@ -134,10 +156,48 @@ pub trait Store {
     /// claim, nothing is stored unless `owner` still holds it unanswered. Returns `false`
     /// when nothing was stored: the id is taken (the caller draws a new one) or the claim
     /// was lost (the caller reads it again).
+    /// With a payment, its row is stored in the same transaction.
     async fn insert_application(
         &self,
         application: &StoredApplication,
         idempotency: Option<Completion<'_>>,
+        payment: Option<&StoredPayment>,
+    ) -> StoreResult<bool>;
+
+    async fn payment(&self, application_id: &str) -> StoreResult<Option<StoredPayment>>;
+
+    /// Payments the schedule should ask the provider about at `now_ms` (open ones, and
+    /// failed or cancelled ones a while longer: a late PAYED wins).
+    async fn due_payments(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<StoredPayment>>;
+
+    /// Records the transaction created at the provider (only while none is recorded).
+    async fn set_payment_transaction(
+        &self,
+        application_id: &str,
+        transaction_id: &str,
+        payment_url: &str,
+        reference: Option<&str>,
+    ) -> StoreResult<()>;
+
+    /// Starts a new try after try `attempt` failed or was cancelled. Returns whether it
+    /// did (false: another request started it, or it is paid after all).
+    async fn retry_payment(
+        &self,
+        application_id: &str,
+        attempt: u32,
+        now_ms: u64,
+    ) -> StoreResult<bool>;
+
+    /// Records what the provider says. `paid` also delivers the application to the
+    /// office (status `received`, one history entry), exactly once however often it is
+    /// reported: returns whether this call delivered it.
+    async fn set_payment_status(
+        &self,
+        application_id: &str,
+        status: &str,
+        reference: Option<&str>,
+        next_check_at: u64,
+        at: &str,
     ) -> StoreResult<bool>;
 
     async fn application(&self, id: &str) -> StoreResult<Option<StoredApplication>>;
@@ -311,12 +371,46 @@ pub mod sql {
     pub const RELEASE_IDEMPOTENCY: &str =
         "DELETE FROM idempotency_keys WHERE key_hash = ?1 AND owner = ?2 AND answer IS NULL";
     pub const APPLICATION: &str = "SELECT * FROM applications WHERE id = ?1";
+    /// ?1..?9, ?11 the payment's columns: only with the application just inserted (?10
+    /// its token hash).
+    pub const INSERT_PAYMENT: &str = "INSERT INTO payments \
+        (application_id, amount, purpose, status, transaction_id, payment_url, reference, created_at, next_check_at, return_url, attempt) \
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, 1 \
+        WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?1 AND token_hash = ?10)";
+    /// ?1 application, ?2 the try that failed, ?3 now (ms): a new try, its transaction
+    /// still to be created.
+    pub const RETRY_PAYMENT: &str = "UPDATE payments \
+        SET attempt = attempt + 1, status = 'open', transaction_id = NULL, payment_url = NULL, next_check_at = ?3 \
+        WHERE application_id = ?1 AND attempt = ?2 AND status IN ('failed', 'cancelled')";
+    pub const PAYMENT: &str = "SELECT * FROM payments WHERE application_id = ?1";
+    /// ?1 now (ms), ?2 limit.
+    pub const DUE_PAYMENTS: &str = "SELECT * FROM payments \
+        WHERE status != 'paid' AND next_check_at <= ?1 ORDER BY next_check_at LIMIT ?2";
+    /// ?1 application, ?2 transaction id, ?3 payment page, ?4 reference.
+    pub const SET_PAYMENT_TRANSACTION: &str = "UPDATE payments \
+        SET transaction_id = ?2, payment_url = ?3, reference = coalesce(?4, reference) \
+        WHERE application_id = ?1 AND transaction_id IS NULL";
+    /// ?1 application, ?2 status, ?3 reference, ?4 next check (ms). A paid payment stays paid.
+    pub const SET_PAYMENT_STATUS: &str = "UPDATE payments \
+        SET status = ?2, reference = coalesce(?3, reference), next_check_at = ?4 \
+        WHERE application_id = ?1 AND status != 'paid'";
+    /// ?1 application, ?2 at: delivery to the office, once.
+    pub const DELIVER_PAID: &str = "UPDATE applications SET status = 'received', updated_at = ?2 \
+        WHERE id = ?1 AND status = 'awaiting_payment' \
+        AND EXISTS (SELECT 1 FROM payments WHERE application_id = ?1 AND status = 'paid')";
+    /// ?1 application, ?2 at: the history entry of the delivery, once (a paid
+    /// application's history starts with `awaiting_payment`).
+    pub const HISTORY_PAID: &str = "INSERT INTO status_history (application_id, status, note, at) \
+        SELECT ?1, 'received', NULL, ?2 \
+        WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?1 AND status = 'received') \
+        AND NOT EXISTS (SELECT 1 FROM status_history WHERE application_id = ?1 AND status = 'received')";
     pub const HISTORY: &str =
         "SELECT status, note, at FROM status_history WHERE application_id = ?1 ORDER BY seq";
     pub const ACCOUNT_APPLICATIONS: &str =
         "SELECT * FROM applications WHERE account_hash = ?1 ORDER BY created_at DESC, id";
-    pub const OFFICE_APPLICATIONS: &str =
-        "SELECT * FROM applications WHERE portal = ?1 AND office = ?2 ORDER BY created_at, id";
+    /// Unpaid applications are not in the office's inbox yet.
+    pub const OFFICE_APPLICATIONS: &str = "SELECT * FROM applications \
+        WHERE portal = ?1 AND office = ?2 AND status != 'awaiting_payment' ORDER BY created_at, id";
     pub const UPDATE_STATUS: &str =
         "UPDATE applications SET status = ?2, updated_at = ?3 WHERE id = ?1";
     /// ?1 id, ?2 status, ?3 note, ?4 at.
@@ -375,7 +469,8 @@ pub mod sql {
         "UPDATE applications SET citizen_key = ?2 WHERE id = ?1 AND citizen_key IS NULL";
     pub const SET_CITIZEN_SEEN: &str = "UPDATE applications SET citizen_seen_at = ?2 WHERE id = ?1";
     /// Deleting an application, in this order (children first), each with ?1 = id.
-    pub const DELETE_APPLICATION: [&str; 5] = [
+    pub const DELETE_APPLICATION: [&str; 6] = [
+        "DELETE FROM payments WHERE application_id = ?1",
         "DELETE FROM outbox WHERE application_id = ?1",
         "DELETE FROM attachments WHERE application_id = ?1",
         "DELETE FROM messages WHERE application_id = ?1",

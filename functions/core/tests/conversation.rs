@@ -508,9 +508,21 @@ fn the_office_writing_notifies_without_content_retries_and_forgets_the_address()
     let due = block_on(app.store.due_notifications(NOW, 10)).unwrap();
     assert_eq!(due.len(), 1);
     let row = &due[0];
-    assert!(block_on(app.store.claim_notification(&row.id, row.next_attempt_at, NOW + 1)).unwrap());
-    assert!(!block_on(app.store.claim_notification(&row.id, row.next_attempt_at, NOW + 2)).unwrap());
-    assert!(block_on(app.store.claim_notification(&row.id, NOW + 1, row.next_attempt_at)).unwrap());
+    assert!(block_on(
+        app.store
+            .claim_notification(&row.id, row.next_attempt_at, NOW + 1)
+    )
+    .unwrap());
+    assert!(!block_on(
+        app.store
+            .claim_notification(&row.id, row.next_attempt_at, NOW + 2)
+    )
+    .unwrap());
+    assert!(block_on(
+        app.store
+            .claim_notification(&row.id, NOW + 1, row.next_attempt_at)
+    )
+    .unwrap());
     mailer.failing.set(true);
     let first = deliver(NOW);
     assert_eq!((first.sent, first.failed), (0, 1));
@@ -534,7 +546,9 @@ fn the_office_writing_notifies_without_content_retries_and_forgets_the_address()
     assert_eq!(stored.status, "completed");
     assert_eq!(stored.contact, None);
     assert_eq!(deliver(NOW + 10 * retry_pause_ms(9)).sent, 0);
-    assert!(block_on(app.store.due_notifications(u64::MAX / 2, 10)).unwrap().is_empty());
+    assert!(block_on(app.store.due_notifications(u64::MAX / 2, 10))
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -547,12 +561,28 @@ fn notifications_never_sent_are_dropped_after_a_week() {
     let id = json["id"].as_str().unwrap().to_string();
     let path = format!("/api/office/applications/{id}/messages");
     let body = br#"{"text":"Hallo"}"#.to_vec();
-    assert_eq!(send(&app, with_body(office("POST", &path), "application/json", body)).0, 201);
+    assert_eq!(
+        send(
+            &app,
+            with_body(office("POST", &path), "application/json", body)
+        )
+        .0,
+        201
+    );
     let mailer = RecordingMailer::default();
     mailer.failing.set(true);
     let later = NOW + MAX_AGE_MS + 1;
-    block_on(deliver_due(&app.store, &app.config.hash_secret, "Portal", &mailer, later, 10));
-    assert!(block_on(app.store.due_notifications(u64::MAX / 2, 10)).unwrap().is_empty());
+    block_on(deliver_due(
+        &app.store,
+        &app.config.hash_secret,
+        "Portal",
+        &mailer,
+        later,
+        10,
+    ));
+    assert!(block_on(app.store.due_notifications(u64::MAX / 2, 10))
+        .unwrap()
+        .is_empty());
     assert!(mailer.sent.borrow().is_empty());
 }
 

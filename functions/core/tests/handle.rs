@@ -15,7 +15,7 @@ use lotse_functions::auth::{AccountKey, AuthError, HttpClient, SessionKeys};
 use lotse_functions::sqlite::SqliteStore;
 use lotse_functions::store::{
     Completion, IdempotencyRecord, OutboxEntry, RateSlot, StatusEntry, StoreResult,
-    StoredAttachment, StoredMessage,
+    StoredAttachment, StoredMessage, StoredPayment,
 };
 use lotse_functions::{
     handle, App, Config, LoginSetup, Request, Store, StoreError, StoredApplication,
@@ -36,6 +36,35 @@ impl Store for BrokenStore {
         &self,
         _: &StoredApplication,
         _: Option<Completion<'_>>,
+        _: Option<&StoredPayment>,
+    ) -> StoreResult<bool> {
+        self.fail()
+    }
+    async fn payment(&self, _: &str) -> StoreResult<Option<StoredPayment>> {
+        self.fail()
+    }
+    async fn due_payments(&self, _: u64, _: u32) -> StoreResult<Vec<StoredPayment>> {
+        self.fail()
+    }
+    async fn set_payment_transaction(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+    ) -> StoreResult<()> {
+        self.fail()
+    }
+    async fn retry_payment(&self, _: &str, _: u32, _: u64) -> StoreResult<bool> {
+        self.fail()
+    }
+    async fn set_payment_status(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+        _: u64,
+        _: &str,
     ) -> StoreResult<bool> {
         self.fail()
     }

@@ -4,7 +4,7 @@
 
 use lotse_functions::store::{
     newest_first, retry_after_ms, sql, Completion, IdempotencyRecord, OutboxEntry, RateSlot,
-    StoreResult, StoredAttachment, StoredMessage,
+    StoreResult, StoredAttachment, StoredMessage, StoredPayment,
 };
 use lotse_functions::{StatusEntry, Store, StoreError, StoredApplication};
 use serde::Deserialize;
@@ -86,6 +86,40 @@ impl From<AttachmentRow> for StoredAttachment {
     }
 }
 
+/// A payment row as D1 returns it.
+#[derive(Deserialize)]
+struct PaymentRow {
+    application_id: String,
+    amount: f64,
+    purpose: String,
+    status: String,
+    attempt: f64,
+    transaction_id: Option<String>,
+    return_url: String,
+    payment_url: Option<String>,
+    reference: Option<String>,
+    created_at: f64,
+    next_check_at: f64,
+}
+
+impl From<PaymentRow> for StoredPayment {
+    fn from(row: PaymentRow) -> Self {
+        StoredPayment {
+            application_id: row.application_id,
+            amount: row.amount as u64,
+            purpose: row.purpose,
+            status: row.status,
+            attempt: row.attempt as u32,
+            transaction_id: row.transaction_id,
+            return_url: row.return_url,
+            payment_url: row.payment_url,
+            reference: row.reference,
+            created_at: row.created_at as u64,
+            next_check_at: row.next_check_at as u64,
+        }
+    }
+}
+
 /// An outbox row as D1 returns it.
 #[derive(Deserialize)]
 struct OutboxRow {
@@ -108,6 +142,7 @@ impl Store for D1Store {
         &self,
         a: &StoredApplication,
         idempotency: Option<Completion<'_>>,
+        payment: Option<&StoredPayment>,
     ) -> StoreResult<bool> {
         // A taken id (or, with a claim, a claim no longer ours) leaves the first INSERT
         // without effect. The later statements only write when the application row is
@@ -147,6 +182,24 @@ impl Store for D1Store {
                 ],
             )?,
         ];
+        if let Some(p) = payment {
+            batch.push(self.statement(
+                sql::INSERT_PAYMENT,
+                &[
+                    text(&p.application_id),
+                    D1Type::Real(p.amount as f64),
+                    text(&p.purpose),
+                    text(&p.status),
+                    optional_text(p.transaction_id.as_deref()),
+                    optional_text(p.payment_url.as_deref()),
+                    optional_text(p.reference.as_deref()),
+                    millis(p.created_at),
+                    millis(p.next_check_at),
+                    text(&a.token_hash),
+                    text(&p.return_url),
+                ],
+            )?);
+        }
         if let Some(claim) = idempotency {
             batch.push(self.statement(
                 sql::COMPLETE_IDEMPOTENCY,
@@ -374,6 +427,99 @@ impl Store for D1Store {
         batch.push(self.statement(sql::FORGET_CLOSED_CONTACT, &[text(&message.application_id)])?);
         let results = self.db.batch(batch).await.map_err(failed)?;
         Ok(changes(results.first())? == 1)
+    }
+
+    async fn payment(&self, application_id: &str) -> StoreResult<Option<StoredPayment>> {
+        Ok(self
+            .statement(sql::PAYMENT, &[text(application_id)])?
+            .first::<PaymentRow>(None)
+            .await
+            .map_err(failed)?
+            .map(StoredPayment::from))
+    }
+
+    async fn due_payments(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<StoredPayment>> {
+        Ok(self
+            .statement(
+                sql::DUE_PAYMENTS,
+                &[millis(now_ms), D1Type::Real(f64::from(limit))],
+            )?
+            .all()
+            .await
+            .map_err(failed)?
+            .results::<PaymentRow>()
+            .map_err(failed)?
+            .into_iter()
+            .map(StoredPayment::from)
+            .collect())
+    }
+
+    async fn set_payment_transaction(
+        &self,
+        application_id: &str,
+        transaction_id: &str,
+        payment_url: &str,
+        reference: Option<&str>,
+    ) -> StoreResult<()> {
+        self.statement(
+            sql::SET_PAYMENT_TRANSACTION,
+            &[
+                text(application_id),
+                text(transaction_id),
+                text(payment_url),
+                optional_text(reference),
+            ],
+        )?
+        .run()
+        .await
+        .map_err(failed)
+        .map(|_| ())
+    }
+
+    async fn retry_payment(
+        &self,
+        application_id: &str,
+        attempt: u32,
+        now_ms: u64,
+    ) -> StoreResult<bool> {
+        let result = self
+            .statement(
+                sql::RETRY_PAYMENT,
+                &[
+                    text(application_id),
+                    D1Type::Real(f64::from(attempt)),
+                    millis(now_ms),
+                ],
+            )?
+            .run()
+            .await
+            .map_err(failed)?;
+        Ok(changes(Some(&result))? == 1)
+    }
+
+    async fn set_payment_status(
+        &self,
+        application_id: &str,
+        status: &str,
+        reference: Option<&str>,
+        next_check_at: u64,
+        at: &str,
+    ) -> StoreResult<bool> {
+        let batch = vec![
+            self.statement(
+                sql::SET_PAYMENT_STATUS,
+                &[
+                    text(application_id),
+                    text(status),
+                    optional_text(reference),
+                    millis(next_check_at),
+                ],
+            )?,
+            self.statement(sql::DELIVER_PAID, &[text(application_id), text(at)])?,
+            self.statement(sql::HISTORY_PAID, &[text(application_id), text(at)])?,
+        ];
+        let results = self.db.batch(batch).await.map_err(failed)?;
+        Ok(changes(results.get(1))? == 1)
     }
 
     async fn due_notifications(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {

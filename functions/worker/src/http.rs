@@ -64,6 +64,44 @@ impl HttpClient for FetchHttp {
         let json = response.json().await.unwrap_or(serde_json::Value::Null);
         Ok((status, json))
     }
+
+    async fn send_json(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), AuthError> {
+        let all = Headers::new();
+        let set =
+            |name: &str, value: &str| all.set(name, value).map_err(|e| provider_error(url, e));
+        set("accept", "application/json, application/problem+json")?;
+        for (name, value) in headers {
+            set(name, value)?;
+        }
+        let method = match method {
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            _ => Method::Get,
+        };
+        if body.is_some() {
+            set("content-type", "application/json")?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(method).with_headers(all);
+        if let Some(json) = body {
+            init.with_body(Some(json.to_string().into()));
+        }
+        let request =
+            worker::Request::new_with_init(url, &init).map_err(|e| provider_error(url, e))?;
+        let mut response = Fetch::Request(request)
+            .send()
+            .await
+            .map_err(|e| provider_error(url, e))?;
+        let status = response.status_code();
+        let json = response.json().await.unwrap_or(serde_json::Value::Null);
+        Ok((status, json))
+    }
 }
 
 thread_local! {

@@ -63,14 +63,36 @@ async fn fetch(
     from_core(response)
 }
 
-/// The Cron Trigger: sends the notifications the outbox holds (functions/worker/src/mail.rs),
-/// retrying what could not be sent right after the office wrote. (Under `wrangler dev`
+/// The Cron Trigger: settles open payments with their providers, and sends the
+/// notifications the outbox holds (functions/worker/src/mail.rs), retrying what could
+/// not be sent right after the office wrote. (Under `wrangler dev`
 /// 4.86, `/cdn-cgi/handler/scheduled` cannot reach a workers-rs entry point:
 /// "DataCloneError: Could not serialize object of type ScheduledController". The same
 /// `mail::deliver` runs from `fetch`, which the HTTP suite tests.)
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-    mail::deliver(&env, worker::Date::now().as_millis()).await;
+    let now_ms = worker::Date::now().as_millis();
+    reconcile(&env, now_ms).await;
+    mail::deliver(&env, now_ms).await;
+}
+
+/// Asks the payment providers about open payments (SPEC section 7).
+async fn reconcile(env: &Env, now_ms: u64) {
+    let app = match (env.d1("DB"), env.assets("ASSETS")) {
+        (Ok(db), Ok(assets)) => App {
+            store: D1Store::new(db, None),
+            forms: AssetForms::new(assets),
+            http: http::FetchHttp,
+            config: config(env),
+        },
+        _ => {
+            console_error!("payments: DB or ASSETS is not bound");
+            return;
+        }
+    };
+    for line in lotse_functions::reconcile_payments(&app, now_ms).await {
+        console_error!("{line}");
+    }
 }
 
 /// The configuration from the Worker's secrets and variables. A broken value is logged and
@@ -100,6 +122,10 @@ pub fn config(env: &Env) -> Config {
     }
     config.hash_secret = hash_secret(env);
     config.receipt_keys = receipt_keys(env);
+    config.payment_client_secret =
+        string_binding(env, "PAYMENT_CLIENT_SECRET").filter(|s| !s.trim().is_empty());
+    config.payment_base_url =
+        string_binding(env, "PAYMENT_BASE_URL").filter(|s| !s.trim().is_empty());
     config
 }
 

@@ -193,6 +193,7 @@ pub fn run(options: Options) -> Result<()> {
         &site_url,
     )?;
     let functions = Arc::new(functions);
+    crate::mail::start_payments(functions.clone())?;
     match crate::mail::SmtpMailer::from_env(&first.site.region.name)? {
         Some(mailer) => crate::mail::start(functions.clone(), mailer)?,
         None => eprintln!(

@@ -5,6 +5,7 @@ mod login;
 mod messages;
 mod office;
 mod office_thread;
+mod payment;
 mod status;
 mod submit;
 
@@ -14,6 +15,7 @@ use lotse_model::FormSchema;
 use serde_json::json;
 
 pub(crate) use messages::ThreadEntry;
+pub use payment::reconcile_payments;
 
 use crate::auth::{HttpClient, Oidc, SessionKeys};
 use crate::http::{Request, Response};
@@ -140,6 +142,14 @@ pub struct Config {
     /// default (`lotse serve`); the worker derives it from its secrets, since its
     /// isolates share no memory.
     pub receipt_keys: SessionKeys,
+    /// The payment provider's OAuth2 client secret (`PAYMENT_CLIENT_SECRET`,
+    /// `LOTSE_PAYMENT_CLIENT_SECRET`), for providers with a `token_url`.
+    pub payment_client_secret: Option<String>,
+    /// Replaces every provider's `base_url` (`PAYMENT_BASE_URL`, `LOTSE_PAYMENT_BASE_URL`):
+    /// for a local test provider, never needed in production.
+    pub payment_base_url: Option<String>,
+    /// The provider's access token, shared by the requests of a process or isolate.
+    pub payment_tokens: std::sync::Arc<crate::payment::TokenCache>,
 }
 
 impl Default for Config {
@@ -152,6 +162,9 @@ impl Default for Config {
             site_name: "Serviceportal".into(),
             login: None,
             receipt_keys: SessionKeys::random(),
+            payment_client_secret: None,
+            payment_base_url: None,
+            payment_tokens: Default::default(),
         }
     }
 }
@@ -209,6 +222,8 @@ async fn route<S: Store, F: Forms, H: HttpClient>(
             messages::attachment(app, request, id, file).await
         }
         ("GET", ["api", "vorgang"]) => messages::page_html(app, request).await,
+        ("GET", ["api", "payment", "return"]) => payment::return_from_provider(app, request).await,
+        ("POST", ["api", "payment", "retry"]) => payment::pay_again(app, request).await,
         ("GET", ["api", "login"]) => login::login(app, request).await,
         ("GET", ["api", "callback"]) => login::callback(app, request).await,
         ("GET", ["api", "session"]) => login::session(app, request),
@@ -255,11 +270,14 @@ fn allowed_methods(route: &[&str]) -> Option<&'static str> {
         | ["api", "applications" | "office", "applications", _, "messages"]
         | ["api", "applications", _, "messages"] => "GET, HEAD, POST",
         ["api", "office", "applications", _] => "DELETE",
-        ["api", "logout"] | ["api", "office", "applications", _, "status"] => "POST",
+        ["api", "logout"]
+        | ["api", "payment", "retry"]
+        | ["api", "office", "applications", _, "status"] => "POST",
         ["api", "applications", _]
         | ["api", "receipt"]
         | ["api", "login" | "callback" | "session" | "postfach"]
         | ["api", "vorgang"]
+        | ["api", "payment", "return"]
         | ["api", "applications", _, "attachments", _]
         | ["api", "office", "applications", _, "attachments", _]
         | ["api", "office", _, _, "applications"] => "GET, HEAD",

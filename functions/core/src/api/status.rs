@@ -62,16 +62,25 @@ pub async fn status_json<S: Store, F: Forms, H: HttpClient>(
         return not_found();
     };
     match authorized(&app.store, id, token).await {
-        Ok(Some((application, history))) => Response::json(
-            200,
-            &json!({
+        Ok(Some((application, history))) => {
+            let mut answer = json!({
                 "id": application.id,
                 "portal": application.portal,
                 "service": application.service,
                 "status": application.status,
                 "history": history_json(&history),
-            }),
-        ),
+            });
+            match app.store.payment(&application.id).await {
+                Ok(Some(payment)) => {
+                    answer["payment"] = super::payment::payment_json(&payment);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    return guard::unavailable().logged(format!("status {}: {e}", application.id))
+                }
+            }
+            Response::json(200, &answer)
+        }
         Ok(None) => not_found(),
         Err(response) => response,
     }
@@ -79,6 +88,8 @@ pub async fn status_json<S: Store, F: Forms, H: HttpClient>(
 
 /// How long the receipt page can be shown again (reload, print) after submitting.
 const RECEIPT_TTL_MS: u64 = 15 * 60 * 1000;
+/// The same when the citizen goes on to pay, and comes back from the provider.
+const PAYMENT_RECEIPT_TTL_MS: u64 = 60 * 60 * 1000;
 
 /// What the receipt cookie carries (sealed, see [`crate::auth::seal_cookie`]).
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -111,21 +122,27 @@ pub(crate) fn hand_over_receipt(config: &Config, now_ms: u64, mut response: Resp
         return response;
     };
     let name = receipt_cookie_name(&receipt.id);
-    let sealed = seal_cookie(
-        &name,
-        &receipt,
-        &config.receipt_keys,
-        now_ms,
-        RECEIPT_TTL_MS,
-    );
+    // On to the provider's page: the receipt must still open when the citizen comes back.
+    let to_provider = response
+        .header("location")
+        .is_some_and(|l| !l.starts_with("/api/receipt"));
+    let ttl = if to_provider {
+        PAYMENT_RECEIPT_TTL_MS
+    } else {
+        RECEIPT_TTL_MS
+    };
+    let sealed = seal_cookie(&name, &receipt, &config.receipt_keys, now_ms, ttl);
     response.body.clear();
     response
         .with_header("content-type", "text/plain; charset=utf-8")
         .append_header(
             "set-cookie",
             &format!(
-                "{name}={sealed}; Path=/api/receipt; Max-Age={}; HttpOnly; Secure; SameSite=Strict",
-                RECEIPT_TTL_MS / 1000
+                "{name}={sealed}; Path=/api/receipt; Max-Age={}; HttpOnly; Secure; SameSite={}",
+                ttl / 1000,
+                // The way back from the provider is a navigation from its site, which
+                // carries Lax cookies only.
+                if to_provider { "Lax" } else { "Strict" }
             ),
         )
 }
@@ -172,12 +189,22 @@ pub async fn receipt<S: Store, F: Forms, H: HttpClient>(
                 .schema(&application.portal, &application.service)
                 .await
                 .map(|s| s.title);
+            let payment = match app.store.payment(&application.id).await {
+                Ok(payment) => payment,
+                Err(e) => {
+                    return html::error_from_json(
+                        site,
+                        &guard::unavailable().logged(format!("receipt {}: {e}", application.id)),
+                    )
+                }
+            };
             let page = html::receipt(
                 site,
                 Some(&application.portal),
                 title.as_deref(),
                 &application.id,
                 &receipt.token,
+                payment.as_ref(),
             );
             Response::html(200, page)
         }

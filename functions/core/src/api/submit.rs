@@ -308,7 +308,15 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
             office: schema.office.clone(),
             created_at: created_at.clone(),
         };
-        let plaintext = json!({
+        // A fee: the transaction first, so that the office's envelope names the amount
+        // and, when the provider gives it now, the Kassenzeichen.
+        let created = match &schema.fee {
+            Some(fee) => {
+                Some(super::payment::create_first(app, request, &id, fee, &schema.title).await)
+            }
+            None => None,
+        };
+        let mut plaintext = json!({
             "id": id,
             "portal": schema.portal,
             "service": schema.service,
@@ -317,6 +325,13 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
             "submitted_at": created_at,
             "fields": accepted,
         });
+        if let (Some(fee), Some(created)) = (&schema.fee, &created) {
+            plaintext["payment"] = json!({
+                "amount": fee.amount.decimal(),
+                "purpose": fee.purpose,
+                "reference": created.as_ref().ok().and_then(|t| t.reference.clone()),
+            });
+        }
         let envelope = lotse_envelope::seal(recipient, routing, plaintext.to_string().as_bytes())
             .map_err(|_| guard::unavailable())?;
         let citizen = conversation::citizen_key(&token, &id);
@@ -328,7 +343,12 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
             token_hash: hash_hex(token.as_bytes()),
             account_hash: account_hash.clone(),
             envelope: envelope.to_json(),
-            status: "received".into(),
+            status: if schema.fee.is_some() {
+                "awaiting_payment"
+            } else {
+                "received"
+            }
+            .into(),
             created_at: created_at.clone(),
             updated_at: created_at.clone(),
             citizen_key: Some(citizen.public_key().to_base64()),
@@ -345,7 +365,17 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
                 crate::notify::seal_contact(&app.config.hash_secret, &id, &contact)
             }),
         };
-        let answer = receipt_answer(&id, &token, html);
+        let payment = schema
+            .fee
+            .as_ref()
+            .zip(created.as_ref())
+            .map(|(fee, created)| super::payment::first_payment(request, &id, fee, created));
+        let answer = receipt_answer(
+            &id,
+            &token,
+            html,
+            payment.as_ref().map(|p| p.payment_url.as_deref()),
+        );
         let sealed = claim.as_ref().map(|(key, _, _)| key.seal(&answer));
         let completion = claim
             .as_ref()
@@ -355,7 +385,11 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
                 owner,
                 answer,
             });
-        match app.store.insert_application(&stored, completion).await {
+        match app
+            .store
+            .insert_application(&stored, completion, payment.as_ref())
+            .await
+        {
             Ok(true) => return Ok(replay(answer)),
             Ok(false) => {}
             Err(_) => return Err(guard::unavailable()),
@@ -376,20 +410,35 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
 /// The first answer, as saved for idempotent replays. For the HTML form it is a 303 to
 /// the receipt page whose address names the id only; its saved body, the id and token,
 /// becomes the sealed receipt cookie when it is sent ([`super::status::hand_over_receipt`]).
-fn receipt_answer(id: &str, token: &str, html: bool) -> SavedAnswer {
+fn receipt_answer(id: &str, token: &str, html: bool, payment: Option<Option<&str>>) -> SavedAnswer {
+    // A paid service's form goes on to the provider's page (or, when it cannot be
+    // reached, to the receipt, which offers to pay later).
+    let status = if payment.is_some() {
+        "awaiting_payment"
+    } else {
+        "received"
+    };
     if html {
+        let location = match payment {
+            Some(Some(url)) => url.to_string(),
+            _ => super::status::receipt_location(id),
+        };
         SavedAnswer {
             status: 303,
             content_type: "application/json".into(),
-            location: Some(super::status::receipt_location(id)),
+            location: Some(location),
             body: json!({"id": id, "token": token}).to_string(),
         }
     } else {
+        let mut body = json!({"id": id, "token": token, "status": status});
+        if let Some(url) = payment {
+            body["payment_url"] = json!(url);
+        }
         SavedAnswer {
             status: 201,
             content_type: "application/json".into(),
             location: None,
-            body: json!({"id": id, "token": token, "status": "received"}).to_string(),
+            body: body.to_string(),
         }
     }
 }

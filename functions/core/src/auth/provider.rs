@@ -28,6 +28,23 @@ pub trait HttpClient {
         form: &[(&str, &str)],
         basic_auth: Option<(&str, &str)>,
     ) -> Result<(u16, serde_json::Value), AuthError>;
+
+    /// `method` to `url` with these extra headers and a JSON body (if any); the status
+    /// and the JSON answer (`Null` for an empty or non-JSON body) for every status.
+    /// Used for the payment provider; clients that only log citizens in need not
+    /// offer it.
+    async fn send_json(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value), AuthError> {
+        let _ = (method, headers, body);
+        Err(AuthError::Provider(format!(
+            "{url}: this client sends no JSON requests"
+        )))
+    }
 }
 
 /// The `Authorization` header value for `client_secret_basic` (RFC 6749 section
