@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use common::*;
 use lotse::build::{self, BuildOutcome};
+use lotse_model::payment::Cents;
 use lotse_model::validate::{FieldErrors, Submitted};
 use lotse_model::{slugify, FieldType, Form, FormField, FormSchema, TrustLevel};
 
@@ -881,6 +882,88 @@ fn form_schemas_deserialize_and_match_the_front_matter() {
         "{:?}",
         offices.offices
     );
+}
+
+/// The text of the submit button of the application form on a page.
+fn submit_button(html: &str) -> String {
+    let start = html
+        .find("<button class=\"knopf knopf--senden\" type=\"submit\">")
+        .expect("a submit button");
+    let text = &html[start..];
+    let text = &text[text.find('>').unwrap() + 1..text.find("</button>").unwrap()];
+    text.to_string()
+}
+
+#[test]
+fn a_paid_service_carries_its_fee_in_the_schema_and_on_the_page() {
+    // Musterstadt's override adds a fee to the regional dog service; the provider is
+    // region.toml's, as Musterstadt sets none.
+    let json = read("forms/musterstadt/hund-anmelden.json");
+    let raw: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        raw["fee"],
+        serde_json::json!({
+            "amount": 1300,
+            "purpose": "Hundemarke Musterstadt",
+            "provider": {
+                "base_url": "https://pay.testregion.example/api/v1",
+                "originator_id": "testregion",
+                "endpoint_id": "gebuehren",
+                "token_url": "https://pay.testregion.example/oauth/token",
+                "client_id": "lotse-testregion"
+            }
+        }),
+        "the amount in cents, the provider without the final /"
+    );
+    let schema: FormSchema = serde_json::from_str(&json).unwrap();
+    let fee = schema.fee.expect("a fee");
+    assert_eq!(fee.amount, Cents(1300));
+    assert_eq!(fee.provider.originator_id, "testregion");
+
+    let page = unescape(main_part(&read("musterstadt/hund-anmelden/index.html")));
+    let costs = &page[page.find("id=\"s-kosten\"").expect("Kosten")..];
+    let costs = &costs[..costs.find("</section>").unwrap()];
+    assert!(
+        costs.contains("Gebühr für den Online-Antrag: <strong>13,00 €</strong>"),
+        "{costs}"
+    );
+    assert!(costs.contains("Musterstadt erhebt 96 Euro Hundesteuer im Jahr."));
+    let form_section = &page[page.find("id=\"antrag\"").unwrap()..];
+    let note = form_section.find("Gebühr: <strong>13,00 €</strong>. Sie bezahlen sie am Ende online bei der Stadtkasse; erst dann geht Ihr Antrag an die Behörde.");
+    let form = form_section.find("<form").unwrap();
+    assert!(
+        note.is_some_and(|at| at < form),
+        "the note comes before the form"
+    );
+    assert_eq!(submit_button(form_section), "Weiter zur Bezahlung");
+    assert!(!page.contains("Antrag absenden"));
+}
+
+#[test]
+fn an_unpaid_service_has_no_fee() {
+    // the same regional service in Beispielhausen, and Musterstadt's local service
+    for (portal, service) in [
+        ("beispielhausen", "hund-anmelden"),
+        ("musterstadt", "sperrmuell-anmelden"),
+    ] {
+        let json = read(&format!("forms/{portal}/{service}.json"));
+        assert!(!json.contains("\"fee\""), "{portal}/{service}: {json}");
+        let schema: FormSchema = serde_json::from_str(&json).unwrap();
+        assert_eq!(schema.fee, None);
+        let page = unescape(main_part(&read(&format!("{portal}/{service}/index.html"))));
+        assert_eq!(
+            submit_button(&page),
+            "Antrag absenden",
+            "{portal}/{service}"
+        );
+        assert!(!page.contains("Weiter zur Bezahlung"));
+        assert!(!page.contains("Gebühr:"));
+        assert!(!page.contains("Online-Antrag: <strong>"));
+        assert!(!page.contains('€'), "{portal}/{service}");
+    }
+    // the accessibility feedback form is never paid
+    let feedback = read("forms/musterstadt/barrierefreiheit.json");
+    assert!(!feedback.contains("\"fee\""));
 }
 
 #[test]

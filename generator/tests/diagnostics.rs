@@ -1617,6 +1617,448 @@ fn other_warnings() {
     assert_eq!(added.service.fees, ["3 Euro"]);
 }
 
+// --- fees and the payment provider (SPEC sections 2 and 7) -------------------------
+
+/// The test provider's `[payment]` for region.toml or a portal.toml.
+const PROVIDER: &str = "\n[payment]\nbase_url = \"http://127.0.0.1:8090\"\noriginator_id = \"lotse-test\"\nendpoint_id = \"gebuehren\"\n";
+
+/// A region whose portals all have the test provider (from region.toml, `[payment]` at
+/// line 6).
+fn paid_region() -> Region {
+    let region = Region::new();
+    region.append("region.toml", PROVIDER);
+    region
+}
+
+/// [`form_service`] with a `[payment]` table at line 14 and its keys from line 15 on.
+fn paid_service(keys: &str) -> String {
+    form_service(&format!("[payment]\n{keys}"))
+}
+
+/// The resolved service `slug` of `portal`.
+fn resolved(region: &Region, portal: &str, slug: &str) -> lotse_model::Service {
+    let (site, diags) = build::check(region.root());
+    let site = site.unwrap_or_else(|| panic!("{:#?}", lines(&diags)));
+    let ps = site
+        .portals
+        .iter()
+        .find(|p| p.portal.slug == portal)
+        .unwrap();
+    ps.services
+        .iter()
+        .find(|s| s.service.slug == slug)
+        .unwrap()
+        .service
+        .clone()
+}
+
+#[test]
+fn a_paid_service_with_a_form_and_a_provider_is_clean() {
+    let region = paid_region();
+    region.write(FORM, paid_service("amount = 12.5\n"));
+    region.assert_warnings(&[]);
+    let service = resolved(&region, "stadt-a", "antrag");
+    let payment = service.payment.unwrap();
+    assert_eq!(payment.amount, lotse_model::payment::Cents(1250));
+    assert_eq!(payment.purpose, "Antrag", "default: the title");
+
+    // whole euros as an integer, an own purpose, a title cut for the default
+    region.write(
+        FORM,
+        paid_service("amount = 30\npurpose = \"Parkausweis\"\n"),
+    );
+    let payment = resolved(&region, "stadt-b", "antrag").payment.unwrap();
+    assert_eq!(payment.amount.0, 3000);
+    assert_eq!(payment.purpose, "Parkausweis");
+    region.write(
+        FORM,
+        paid_service("amount = 30.70\n").replace(
+            "title = \"Antrag\"",
+            "title = \"Anwohnerparkausweis beantragen oder verlängern\"",
+        ),
+    );
+    let payment = resolved(&region, "stadt-a", "antrag").payment.unwrap();
+    assert_eq!(payment.amount.0, 3070);
+    assert_eq!(payment.purpose, "Anwohnerparkausweis beantra");
+}
+
+#[test]
+fn amount_must_be_euros_with_at_most_two_decimals_and_more_than_zero() {
+    for (amount, message) in [
+        (
+            "13.005",
+            "`amount` is in euros with at most two decimals (cents), e.g. `12.5` or `30.70`, found `13.005`",
+        ),
+        (
+            "0",
+            "`amount` must be more than 0 euros, found `0`; a service without a fee has no `[payment]`",
+        ),
+        (
+            "-5",
+            "`amount` must be more than 0 euros, found `-5`; a service without a fee has no `[payment]`",
+        ),
+        (
+            "2_000_000",
+            "`amount` must be at most 1000000 euros, found `2000000`",
+        ),
+        ("\"12 Euro\"", "`amount` must be a finite number, found string"),
+        ("nan", "`amount` must be a finite number, found float"),
+    ] {
+        let region = paid_region();
+        region.write(FORM, paid_service(&format!("amount = {amount}\n")));
+        region.assert_errors(&[region.line(FORM, 15, 10, "error", message)]);
+    }
+
+    let region = paid_region();
+    region.write(FORM, paid_service("purpose = \"Antrag\"\n"));
+    region.assert_errors(&[region.line(
+        FORM,
+        14,
+        1,
+        "error",
+        "missing required key `amount` in [payment]: the fee in euros, e.g. `amount = 12.50`",
+    )]);
+}
+
+#[test]
+fn purpose_has_at_most_27_characters() {
+    let region = paid_region();
+    // 27 characters with umlauts: fine
+    region.write(
+        FORM,
+        paid_service("amount = 10\npurpose = \"Gebühr für Überprüfung äöüß\"\n"),
+    );
+    region.assert_warnings(&[]);
+
+    let region = paid_region();
+    region.write(
+        FORM,
+        paid_service("amount = 10\npurpose = \"Anwohnerparkausweis für 2027\"\n"),
+    );
+    region.assert_errors(&[region.line(
+        FORM,
+        16,
+        11,
+        "error",
+        "`purpose` has 28 characters; a Verwendungszweck may have at most 27",
+    )]);
+
+    let region = paid_region();
+    region.write(FORM, paid_service("amount = 10\npurpose = \" \"\n"));
+    region.assert_errors(&[region.line(
+        FORM,
+        16,
+        11,
+        "error",
+        "`purpose` must not be empty; leave it out to use the title",
+    )]);
+
+    let region = paid_region();
+    region.write(FORM, paid_service("amount = 10\nbetrag = 10\n"));
+    region.assert_errors(&[region.line(FORM, 16, 1, "error", "unknown key `betrag` in [payment]")]);
+    let region = paid_region();
+    region.write(FORM, paid_service("amount = 10\npurpos = \"Antrag\"\n"));
+    region.assert_errors(&[region.line(
+        FORM,
+        16,
+        1,
+        "error",
+        "unknown key `purpos` in [payment]; did you mean `purpose`?",
+    )]);
+}
+
+#[test]
+fn a_fee_needs_an_online_form_and_a_municipal_service() {
+    let region = paid_region();
+    region.write(
+        SERVICE,
+        service("office = \"buergerbuero\"\n\n[payment]\namount = 10\n"),
+    );
+    region.assert_errors(&[region.line(
+        SERVICE,
+        8,
+        1,
+        "error",
+        "a service with `[payment]` needs a `[form]`: the fee is paid at the end of the online application",
+    )]);
+
+    let region = paid_region();
+    region.write(
+        SERVICE,
+        service("provider = \"bund\"\nurl = \"https://bund.example\"\n\n[payment]\namount = 13\n"),
+    );
+    region.assert_errors(&[region.line(
+        SERVICE,
+        9,
+        1,
+        "error",
+        "state and federal services are paid at their own online service; remove `[payment]`",
+    )]);
+
+    // a regional fee whose form only a local override adds: fine where the form is
+    let region = paid_region();
+    region.write(
+        SERVICE,
+        service("office = \"buergerbuero\"\n\n[payment]\namount = 10\n")
+            .replace("[\"*\"]", "[\"stadt-a\"]"),
+    );
+    region.write(
+        "portals/stadt-a/services/leistung.md",
+        "+++\nextends = \"leistung\"\n\n[[form.fields]]\nid = \"name\"\nlabel = \"Name\"\ntype = \"text\"\nrequired = true\n+++\n",
+    );
+    region.assert_warnings(&[]);
+}
+
+#[test]
+fn a_paid_service_needs_a_payment_provider_in_every_portal_offering_it() {
+    let missing = |portal: &str| {
+        format!(
+            "portal `{portal}` offers this service with a fee but has no payment provider: set `[payment]` in its portal.toml, or for all portals in region.toml"
+        )
+    };
+    let region = Region::new();
+    region.write(FORM, paid_service("amount = 10\n"));
+    region.assert_errors(&[
+        region.line(FORM, 14, 1, "error", &missing("stadt-a")),
+        region.line(FORM, 14, 1, "error", &missing("stadt-b")),
+    ]);
+
+    // one portal with its own provider: only the other is missing one
+    let region = Region::new();
+    region.append("portals/stadt-a/portal.toml", PROVIDER);
+    region.write(FORM, paid_service("amount = 10\n"));
+    region.assert_errors(&[region.line(FORM, 14, 1, "error", &missing("stadt-b"))]);
+
+    // the region's provider for both, stadt-a's own winning as a whole
+    region.append(
+        "region.toml",
+        "\n[payment]\nbase_url = \"https://epaybl.example.de/rest/v1/\"\noriginator_id = \"region\"\nendpoint_id = \"gebuehren\"\ntoken_url = \"https://epaybl.example.de/oauth/token\"\nclient_id = \"lotse\"\n",
+    );
+    region.assert_warnings(&[]);
+    let (site, _) = build::check(region.root());
+    let site = site.unwrap();
+    let provider = |slug: &str| {
+        site.portals
+            .iter()
+            .find(|p| p.portal.slug == slug)
+            .unwrap()
+            .portal
+            .payment
+            .clone()
+            .unwrap()
+    };
+    assert_eq!(provider("stadt-a").originator_id, "lotse-test");
+    assert_eq!(provider("stadt-a").token_url, None);
+    let b = provider("stadt-b");
+    assert_eq!(b.originator_id, "region");
+    assert_eq!(
+        b.base_url, "https://epaybl.example.de/rest/v1",
+        "no final /"
+    );
+    assert_eq!(b.client_id.as_deref(), Some("lotse"));
+
+    // a local override adding a fee is checked where it is written
+    let region = Region::new();
+    region.append("portals/stadt-a/portal.toml", PROVIDER);
+    region.write(FORM, form_service(""));
+    let local = "portals/stadt-b/services/antrag.md";
+    region.write(
+        local,
+        "+++\nextends = \"antrag\"\n\n[payment]\namount = 8\n+++\n",
+    );
+    region.assert_errors(&[region.line(local, 4, 1, "error", &missing("stadt-b"))]);
+    region.append("portals/stadt-b/portal.toml", PROVIDER);
+    region.assert_warnings(&[]);
+    assert!(resolved(&region, "stadt-a", "antrag").payment.is_none());
+    let paid = resolved(&region, "stadt-b", "antrag").payment.unwrap();
+    assert_eq!((paid.amount.0, paid.purpose.as_str()), (800, "Antrag"));
+
+    // an override replaces the regional fee as a whole: its purpose is the default again
+    let region = paid_region();
+    region.write(FORM, paid_service("amount = 10\npurpose = \"Regional\"\n"));
+    region.write(
+        local,
+        "+++\nextends = \"antrag\"\ntitle = \"Antrag in B\"\n\n[payment]\namount = 7.5\n+++\n",
+    );
+    region.assert_warnings(&[]);
+    let a = resolved(&region, "stadt-a", "antrag").payment.unwrap();
+    assert_eq!((a.amount.0, a.purpose.as_str()), (1000, "Regional"));
+    let b = resolved(&region, "stadt-b", "antrag").payment.unwrap();
+    assert_eq!((b.amount.0, b.purpose.as_str()), (750, "Antrag in B"));
+}
+
+#[test]
+fn payment_provider_keys_are_checked_where_they_are_written() {
+    let portal = "portals/stadt-b/portal.toml";
+    // portal.toml of stadt-b has 8 lines; the table starts at line 10
+    let provider = |keys: &str| format!("\n[payment]\n{keys}");
+
+    let region = Region::new();
+    region.append(portal, &provider("base_url = \"https://pay.example\"\n"));
+    region.assert_errors(&[
+        region.line(
+            portal,
+            10,
+            1,
+            "error",
+            "missing required key `originator_id` in [payment]",
+        ),
+        region.line(
+            portal,
+            10,
+            1,
+            "error",
+            "missing required key `endpoint_id` in [payment]",
+        ),
+    ]);
+
+    let region = Region::new();
+    region.append(
+        portal,
+        &provider(
+            "base_url = \"pay.example/api\"\noriginator_id = \"stadt/b\"\nendpoint_id = \"\"\nendpoint = \"x\"\n",
+        ),
+    );
+    region.assert_errors(&[
+        region.line(
+            portal,
+            11,
+            12,
+            "error",
+            "`base_url` must be an absolute http(s) address",
+        ),
+        region.line(
+            portal,
+            12,
+            17,
+            "error",
+            "`originator_id` is a part of the provider's addresses: use only letters, digits, `-`, `_`, `.` and `~`, found `stadt/b`",
+        ),
+        region.line(portal, 13, 15, "error", "`endpoint_id` must not be empty"),
+        region.line(
+            portal,
+            14,
+            1,
+            "error",
+            "unknown key `endpoint` in [payment]; did you mean `endpoint_id`?",
+        ),
+    ]);
+
+    let ids = "originator_id = \"b\"\nendpoint_id = \"gebuehren\"\n";
+    let region = Region::new();
+    region.append(
+        portal,
+        &provider(&format!(
+            "base_url = \"https://pay.example\"\n{ids}token_url = \"https://pay.example/token\"\n"
+        )),
+    );
+    region.assert_errors(&[region.line(
+        portal,
+        14,
+        13,
+        "error",
+        "`token_url` needs `client_id` too: OAuth2 client credentials take both (or leave out both)",
+    )]);
+
+    let region = Region::new();
+    region.append(
+        portal,
+        &provider(&format!(
+            "base_url = \"https://pay.example\"\n{ids}client_id = \"lotse\"\n"
+        )),
+    );
+    region.assert_errors(&[region.line(
+        portal,
+        14,
+        13,
+        "error",
+        "`client_id` needs `token_url` too: OAuth2 client credentials take both (or leave out both)",
+    )]);
+
+    let region = Region::new();
+    region.append(
+        portal,
+        &provider(&format!(
+            "base_url = \"https://pay.example\"\n{ids}token_url = \"ftp://pay.example\"\nclient_id = \"lotse\"\n"
+        )),
+    );
+    region.assert_errors(&[region.line(
+        portal,
+        14,
+        13,
+        "error",
+        "`token_url` must be an absolute http(s) address",
+    )]);
+
+    let region = Region::new();
+    region.append("region.toml", "\n[payment]\nbase_url = 8090\n");
+    region.assert_errors(&[
+        region.line(
+            "region.toml",
+            7,
+            12,
+            "error",
+            "`base_url` must be a string, found integer",
+        ),
+        region.line(
+            "region.toml",
+            6,
+            1,
+            "error",
+            "missing required key `originator_id` in [payment]",
+        ),
+        region.line(
+            "region.toml",
+            6,
+            1,
+            "error",
+            "missing required key `endpoint_id` in [payment]",
+        ),
+    ]);
+
+    // plain http to another computer: a warning; to this one (the test provider): fine
+    let region = Region::new();
+    region.append(
+        portal,
+        &provider(&format!(
+            "base_url = \"http://pay.example\"\n{ids}token_url = \"http://localhost:8090/token\"\nclient_id = \"lotse\"\n"
+        )),
+    );
+    region.assert_warnings(&[region.line(
+        portal,
+        11,
+        12,
+        "warning",
+        "`base_url` is not https: payments and credentials would cross the network unencrypted (http:// is for a test provider on this computer only)",
+    )]);
+}
+
+#[test]
+fn an_invalid_provider_is_reported_once_not_at_every_paid_service() {
+    let region = Region::new();
+    region.append(
+        "region.toml",
+        "\n[payment]\nbase_url = \"https://pay.example\"\n",
+    );
+    region.write(FORM, paid_service("amount = 10\n"));
+    region.assert_errors(&[
+        region.line(
+            "region.toml",
+            6,
+            1,
+            "error",
+            "missing required key `originator_id` in [payment]",
+        ),
+        region.line(
+            "region.toml",
+            6,
+            1,
+            "error",
+            "missing required key `endpoint_id` in [payment]",
+        ),
+    ]);
+}
+
 // --- all errors of a run -----------------------------------------------------------
 
 #[test]

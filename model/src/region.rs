@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::payment::PaymentProvider;
+
 /// The umbrella portal and the settings every portal shares (`content/region.toml`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Region {
@@ -18,6 +20,10 @@ pub struct Region {
     /// statement (region.toml `feedback_portal`); without it that page has no form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback_portal: Option<String>,
+    /// The payment provider of every portal that sets none itself (region.toml
+    /// `[payment]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentProvider>,
 }
 
 /// The OpenID Connect provider citizens log in with (BundID through a broker).
@@ -87,6 +93,10 @@ pub struct Portal {
     /// `feedback_office`); `None` means the default (docs/content-format.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feedback_office: Option<String>,
+    /// Where the portal's fees are paid: portal.toml's `[payment]`, else region.toml's
+    /// (resolution fills it in); `None` when neither sets one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentProvider>,
 }
 
 impl Portal {

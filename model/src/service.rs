@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::form::Form;
+use crate::payment::{Cents, Fee, PaymentProvider};
 
 /// Who provides a service: the municipality itself, the state, or the federation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -102,8 +103,31 @@ pub struct Service {
     pub processing_time: Option<String>,
     pub login: TrustLevel,
     pub form: Option<Form>,
+    /// The fee paid online at the end of the application (`[payment]`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<ServicePayment>,
     /// Earlier addresses of the service in this portal (`/bottrop/alter-name/`); each
     /// redirects to the current one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+}
+
+/// A service's `[payment]`: what applying online costs, paid at the end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServicePayment {
+    pub amount: Cents,
+    /// The Verwendungszweck: the content's `purpose`, else
+    /// [`crate::payment::default_purpose`] of the title.
+    pub purpose: String,
+}
+
+impl ServicePayment {
+    /// The fee as the form schema carries it, paid through `provider`.
+    pub fn fee(&self, provider: &PaymentProvider) -> Fee {
+        Fee {
+            amount: self.amount,
+            purpose: self.purpose.clone(),
+            provider: provider.clone(),
+        }
+    }
 }

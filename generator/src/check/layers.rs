@@ -105,6 +105,7 @@ fn is_empty_override(d: &ServiceDraft) -> bool {
         && d.processing_time.is_none()
         && d.login.is_none()
         && d.form.is_none()
+        && d.payment.is_none()
         && d.aliases.is_none()
         && d.body.is_none()
 }

@@ -2,14 +2,23 @@
 
 use std::collections::HashMap;
 
+use lotse_model::payment::PaymentProvider;
 use lotse_model::{AcrMap, Category, LoginConfig, Office, Portal, PortalKind, Region, Theme};
 
 use super::fields::{Fields, Located, TomlDoc};
 use crate::diagnostics::{Diagnostics, Loc};
 use crate::source::SourceText;
 
-/// region.toml, with the position of `feedback_portal` for messages about it.
-pub fn parse_region(src: &SourceText, diags: &Diagnostics) -> Option<(Region, Option<Loc>)> {
+/// Where region.toml sets keys that rules spanning files report about.
+#[derive(Default)]
+pub struct RegionLocs {
+    pub feedback_portal: Option<Loc>,
+    /// The `[payment]` table, also when it was invalid (and so left out of the region).
+    pub payment: Option<Loc>,
+}
+
+/// region.toml, with the positions of keys for messages about them.
+pub fn parse_region(src: &SourceText, diags: &Diagnostics) -> Option<(Region, RegionLocs)> {
     let doc = TomlDoc { src, base: 0 };
     let table = doc.parse(&src.text, diags)?;
     let mut f = Fields::new(&table, "region.toml", &doc, diags);
@@ -22,6 +31,8 @@ pub fn parse_region(src: &SourceText, diags: &Diagnostics) -> Option<(Region, Op
     }
     let feedback_portal = f.str("feedback_portal");
     let feedback_loc = feedback_portal.as_ref().map(|p| p.loc.clone());
+    let payment_fields = f.table("payment", "[payment]");
+    let payment_loc = payment_fields.as_ref().map(|p| p.loc().clone());
     let region = Region {
         name: name.map(|s| s.value).unwrap_or_default(),
         slug: slug.map(|s| s.value).unwrap_or_default(),
@@ -37,9 +48,14 @@ pub fn parse_region(src: &SourceText, diags: &Diagnostics) -> Option<(Region, Op
             .unwrap_or_default(),
         login: f.table("login", "[login]").and_then(parse_login),
         feedback_portal: feedback_portal.map(|p| p.value),
+        payment: payment_fields.and_then(parse_payment_provider),
     };
     f.finish();
-    Some((region, feedback_loc))
+    let locs = RegionLocs {
+        feedback_portal: feedback_loc,
+        payment: payment_loc,
+    };
+    Some((region, locs))
 }
 
 fn check_base_url(url: &Located<String>, diags: &Diagnostics) {
@@ -49,6 +65,116 @@ fn check_base_url(url: &Located<String>, diags: &Diagnostics) {
             "`base_url` must be an absolute http(s) address",
         );
     }
+}
+
+/// A `[payment]` table of portal.toml or region.toml: an XBezahldienste 1.0 provider.
+/// `None` when a key is missing or invalid (reported).
+fn parse_payment_provider(mut f: Fields<'_, '_, '_>) -> Option<PaymentProvider> {
+    let diags = f.diags();
+    let base_url = f.required_str("base_url");
+    let originator_id = f.required_str("originator_id");
+    let endpoint_id = f.required_str("endpoint_id");
+    let token_url = f.str("token_url");
+    let client_id = f.str("client_id");
+    f.finish();
+
+    let mut valid = true;
+    for (key, url) in [("base_url", &base_url), ("token_url", &token_url)] {
+        let Some(url) = url else { continue };
+        match http_host(&url.value) {
+            None => {
+                diags.error(
+                    url.loc.clone(),
+                    format!("`{key}` must be an absolute http(s) address"),
+                );
+                valid = false;
+            }
+            Some(host) if url.value.starts_with("http://") && !is_loopback(host) => {
+                diags.warning(
+                    url.loc.clone(),
+                    format!(
+                        "`{key}` is not https: payments and credentials would cross the network unencrypted (http:// is for a test provider on this computer only)"
+                    ),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, id) in [
+        ("originator_id", &originator_id),
+        ("endpoint_id", &endpoint_id),
+    ] {
+        if let Some(id) = id {
+            if !id.value.bytes().all(is_unreserved) {
+                diags.error(
+                    id.loc.clone(),
+                    format!(
+                        "`{key}` is a part of the provider's addresses: use only letters, digits, `-`, `_`, `.` and `~`, found `{}`",
+                        id.value
+                    ),
+                );
+                valid = false;
+            }
+        }
+    }
+    match (&token_url, &client_id) {
+        (Some(set), None) | (None, Some(set)) => {
+            let (key, missing) = if token_url.is_some() {
+                ("token_url", "client_id")
+            } else {
+                ("client_id", "token_url")
+            };
+            diags.error(
+                set.loc.clone(),
+                format!(
+                    "`{key}` needs `{missing}` too: OAuth2 client credentials take both (or leave out both)"
+                ),
+            );
+            valid = false;
+        }
+        _ => {}
+    }
+    if let Some(id) = client_id.as_ref().filter(|c| c.value.is_empty()) {
+        diags.error(id.loc.clone(), "`client_id` must not be empty");
+        valid = false;
+    }
+    if !valid {
+        return None;
+    }
+    Some(PaymentProvider {
+        base_url: base_url?.value.trim_end_matches('/').to_string(),
+        originator_id: originator_id?.value,
+        endpoint_id: endpoint_id?.value,
+        token_url: token_url.map(|u| u.value),
+        client_id: client_id.map(|c| c.value),
+    })
+}
+
+/// A character allowed unescaped in a path segment (RFC 3986 "unreserved").
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
+/// The host of an absolute http(s) address (`[::1]` without brackets), `None` for
+/// anything else.
+fn http_host(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    (!host.is_empty() && !host.contains('@')).then_some(host)
+}
+
+/// This computer: `localhost`, `127.x.x.x`, `::1`.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn parse_login(mut f: Fields<'_, '_, '_>) -> Option<LoginConfig> {
@@ -197,6 +323,8 @@ pub struct PortalConfig {
     pub portal: Portal,
     pub office_locs: HashMap<String, Loc>,
     pub logo_loc: Option<Loc>,
+    /// The `[payment]` table, also when it was invalid (and so left out of the portal).
+    pub payment_loc: Option<Loc>,
 }
 
 pub fn parse_portal(src: &SourceText, slug: String, diags: &Diagnostics) -> Option<PortalConfig> {
@@ -228,6 +356,9 @@ pub fn parse_portal(src: &SourceText, slug: String, diags: &Diagnostics) -> Opti
         .filter(|t| t.has("logo"))
         .map(|t| t.loc().clone());
     let theme = theme_fields.map(parse_theme).unwrap_or_default();
+    let payment_fields = f.table("payment", "[payment]");
+    let payment_loc = payment_fields.as_ref().map(|p| p.loc().clone());
+    let payment = payment_fields.and_then(parse_payment_provider);
 
     let mut office_locs = HashMap::new();
     let mut offices = Vec::new();
@@ -317,9 +448,11 @@ pub fn parse_portal(src: &SourceText, slug: String, diags: &Diagnostics) -> Opti
             theme,
             offices,
             feedback_office: feedback_office.map(|id| id.value),
+            payment,
         },
         office_locs,
         logo_loc,
+        payment_loc,
     })
 }
 
@@ -349,6 +482,18 @@ mod tests {
         assert_eq!(parse_hex_color("#fff"), Some([255, 255, 255]));
         assert_eq!(parse_hex_color("00639c"), None);
         assert_eq!(parse_hex_color("#12345"), None);
+    }
+
+    #[test]
+    fn payment_addresses_need_a_host_and_http_only_to_this_computer() {
+        assert_eq!(http_host("https://pay.example/api"), Some("pay.example"));
+        assert_eq!(http_host("http://127.0.0.1:8090"), Some("127.0.0.1"));
+        assert_eq!(http_host("http://[::1]:8090/x"), Some("::1"));
+        assert_eq!(http_host("http://"), None);
+        assert_eq!(http_host("https://user@pay.example"), None);
+        assert_eq!(http_host("ftp://pay.example"), None);
+        assert!(is_loopback("127.0.0.1") && is_loopback("::1") && is_loopback("LOCALHOST"));
+        assert!(!is_loopback("127.pay.example") && !is_loopback("10.0.0.1"));
     }
 
     #[test]

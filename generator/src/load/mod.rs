@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 pub use config::{parse_hex_color, PortalConfig};
 pub use page::PageDraft;
-pub use service::{Layer, ServiceDraft};
+pub use service::{Layer, PaymentDraft, ServiceDraft};
 
 use crate::diagnostics::{Diagnostics, Loc};
 use crate::source::SourceText;
@@ -29,6 +29,9 @@ pub struct Content {
     pub region: Option<Region>,
     /// Where region.toml sets `feedback_portal`.
     pub feedback_portal_loc: Option<Loc>,
+    /// Where region.toml has its `[payment]` table (the provider of every portal that
+    /// sets none), also when the table was invalid.
+    pub region_payment_loc: Option<Loc>,
     pub categories: Vec<(Category, Loc)>,
     /// Regional services (`content/services/`).
     pub services: Vec<ServiceDraft>,
@@ -67,10 +70,10 @@ enum Parsed {
 /// Reads the whole content folder. Problems go to `diags`; what could be read is
 /// returned either way so that one run reports as much as possible.
 pub fn load(root: &Path, diags: &Diagnostics) -> Content {
-    let (region, feedback_portal_loc) = read_source(&root.join("region.toml"), diags)
+    let (region, region_locs) = read_source(&root.join("region.toml"), diags)
         .and_then(|src| config::parse_region(&src, diags))
         .unzip();
-    let feedback_portal_loc = feedback_portal_loc.flatten();
+    let region_locs = region_locs.unwrap_or_default();
     let categories = read_source(&root.join("categories.toml"), diags)
         .map(|src| config::parse_categories(&src, diags))
         .unwrap_or_default();
@@ -182,7 +185,8 @@ pub fn load(root: &Path, diags: &Diagnostics) -> Content {
     Content {
         root: root.to_path_buf(),
         region,
-        feedback_portal_loc,
+        feedback_portal_loc: region_locs.feedback_portal,
+        region_payment_loc: region_locs.payment,
         categories,
         services,
         pages,

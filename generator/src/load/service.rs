@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use lotse_model::form::PREFILL_CLAIMS;
+use lotse_model::payment::{Cents, PURPOSE_MAX_CHARS};
 use lotse_model::{FieldType, Form, FormField, Provider, TrustLevel};
 
 use super::fields::{Fields, Located, TomlDoc};
@@ -38,6 +39,8 @@ pub struct ServiceDraft {
     pub processing_time: Option<Located<String>>,
     pub login: Option<Located<TrustLevel>>,
     pub form: Option<Located<Form>>,
+    /// `[payment]`, located at the table; its keys are left out where invalid.
+    pub payment: Option<Located<PaymentDraft>>,
     /// Earlier addresses of the service, as written (`/bottrop/alter-name/` or, per
     /// portal, `alter-name`); resolution turns them into paths (docs/content-format.md).
     pub aliases: Option<Vec<Located<String>>>,
@@ -45,6 +48,16 @@ pub struct ServiceDraft {
     pub body: Option<Arc<str>>,
     /// Where the body starts in the file, for positions of its links.
     pub body_loc: Loc,
+}
+
+/// A service's `[payment]` as written: the fee paid online at the end of the
+/// application.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaymentDraft {
+    /// `None` when missing or invalid (reported).
+    pub amount: Option<Located<Cents>>,
+    /// The Verwendungszweck; `None` means the default, the title cut to fit.
+    pub purpose: Option<Located<String>>,
 }
 
 /// Which layer a service file belongs to; decides which keys are allowed.
@@ -196,6 +209,7 @@ pub fn parse_service(
         processing_time: f.str("processing_time"),
         login,
         form: f.table("form", "[form]").map(parse_form),
+        payment: f.table("payment", "[payment]").map(parse_payment),
         aliases: f.str_list("aliases").map(|list| {
             list.into_iter()
                 .filter(|alias| check_alias(alias, diags))
@@ -239,6 +253,60 @@ fn check_alias(alias: &Located<String>, diags: &Diagnostics) -> bool {
         );
     }
     valid
+}
+
+fn parse_payment(mut f: Fields<'_, '_, '_>) -> Located<PaymentDraft> {
+    let loc = f.loc().clone();
+    let diags = f.diags();
+    if !f.has("amount") {
+        diags.error(
+            loc.clone(),
+            "missing required key `amount` in [payment]: the fee in euros, e.g. `amount = 12.50`",
+        );
+    }
+    let amount = f.number("amount").and_then(|a| {
+        let euros = a.value;
+        let message = if euros <= 0.0 {
+            format!(
+                "`amount` must be more than 0 euros, found `{euros}`; a service without a fee has no `[payment]`"
+            )
+        } else if euros > 1_000_000.0 {
+            format!("`amount` must be at most 1000000 euros, found `{euros}`")
+        } else if let Some(cents) = Cents::from_euros(euros) {
+            return Some(Located {
+                value: cents,
+                loc: a.loc,
+            });
+        } else {
+            format!(
+                "`amount` is in euros with at most two decimals (cents), e.g. `12.5` or `30.70`, found `{euros}`"
+            )
+        };
+        diags.error(a.loc, message);
+        None
+    });
+    let purpose = f.str("purpose").filter(|p| {
+        let chars = p.value.chars().count();
+        if chars == 0 {
+            diags.error(
+                p.loc.clone(),
+                "`purpose` must not be empty; leave it out to use the title",
+            );
+        } else if chars > PURPOSE_MAX_CHARS {
+            diags.error(
+                p.loc.clone(),
+                format!(
+                    "`purpose` has {chars} characters; a Verwendungszweck may have at most {PURPOSE_MAX_CHARS}"
+                ),
+            );
+        }
+        (1..=PURPOSE_MAX_CHARS).contains(&chars)
+    });
+    f.finish();
+    Located {
+        value: PaymentDraft { amount, purpose },
+        loc,
+    }
 }
 
 fn parse_form(mut f: Fields<'_, '_, '_>) -> Located<Form> {

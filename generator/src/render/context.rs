@@ -302,6 +302,17 @@ pub fn form_ctx_of<'a>(portal: &'a str, id: &'a str, form: &'a Form) -> FormCtx<
     }
 }
 
+/// A service's fee, paid online at the end of the application.
+#[derive(Serialize)]
+pub struct PaymentCtx<'a> {
+    /// In cents: 1300 for 13 euros.
+    pub amount: u64,
+    /// As German readers write it: `13,00 €`.
+    pub amount_label: String,
+    /// The Verwendungszweck the citizen sees at the payment provider.
+    pub purpose: &'a str,
+}
+
 #[derive(Serialize)]
 pub struct ServiceDetail<'a> {
     #[serde(flatten)]
@@ -318,6 +329,8 @@ pub struct ServiceDetail<'a> {
     pub office: Option<OfficeCtx<'a>>,
     pub login_url: Option<String>,
     pub form: Option<FormCtx<'a>>,
+    /// The fee paid online (`[payment]`); only with a form.
+    pub payment: Option<PaymentCtx<'a>>,
 }
 
 impl<'a> ServiceDetail<'a> {
@@ -366,6 +379,15 @@ impl<'a> ServiceDetail<'a> {
                 .map(OfficeCtx::from),
             login_url,
             form: form_ctx(portal, s),
+            payment: service
+                .payment
+                .as_ref()
+                .filter(|_| service.form.is_some())
+                .map(|p| PaymentCtx {
+                    amount: p.amount.0,
+                    amount_label: p.amount.label_de(),
+                    purpose: &p.purpose,
+                }),
         }
     }
 }

@@ -203,18 +203,24 @@ pub fn render_site(
 }
 
 /// The schema the functions validate applications against; `None` for services
-/// without a form (or whose office cannot receive one, which `check` reports).
+/// without a form (or whose office cannot receive one, or whose fee has no payment
+/// provider in this portal, which `check` reports).
 pub fn form_schema(portal: &Portal, s: &ResolvedService) -> Option<FormSchema> {
     let svc = &s.service;
     let form = svc.form.as_ref()?;
-    schema(
+    let fee = match &svc.payment {
+        Some(payment) => Some(payment.fee(portal.payment.as_ref()?)),
+        None => None,
+    };
+    let schema = schema(
         portal,
         &svc.slug,
         &svc.title,
         svc.office.as_deref()?,
         svc.login,
         form,
-    )
+    )?;
+    Some(FormSchema { fee, ..schema })
 }
 
 /// The schema of a page's form (the accessibility feedback), like a service's.
@@ -226,7 +232,8 @@ pub fn page_form_schema(portal: &Portal, page: &Page) -> Option<FormSchema> {
     )
 }
 
-/// The form `id` of `portal`, sent to `office`; `None` when that office has no key.
+/// The form `id` of `portal`, sent to `office`, without a fee; `None` when that office
+/// has no key.
 fn schema(
     portal: &Portal,
     id: &str,
@@ -244,7 +251,6 @@ fn schema(
         public_key: office.public_key.clone()?,
         login,
         fields: form.fields.clone(),
-        // Filled in with the service's `[payment]` and the portal's provider (issue 14).
         fee: None,
     })
 }

@@ -154,7 +154,7 @@ pub fn plan<'a>(
 }
 
 /// A local override on top of its regional service: every key the override sets wins
-/// as a whole; the rest is inherited.
+/// as a whole (`[form]` and `[payment]` as whole tables); the rest is inherited.
 fn merge(local: &ServiceDraft, base: &ServiceDraft) -> ServiceDraft {
     fn pick<T: Clone>(local: &Option<T>, base: &Option<T>) -> Option<T> {
         local.as_ref().or(base.as_ref()).cloned()
@@ -180,6 +180,7 @@ fn merge(local: &ServiceDraft, base: &ServiceDraft) -> ServiceDraft {
         processing_time: pick(&local.processing_time, &base.processing_time),
         login: pick(&local.login, &base.login),
         form: pick(&local.form, &base.form),
+        payment: pick(&local.payment, &base.payment),
         aliases: pick(&local.aliases, &base.aliases),
         body: body_from.body.clone(),
         body_loc: body_from.body_loc.clone(),

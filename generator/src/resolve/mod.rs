@@ -9,6 +9,8 @@ pub mod layers;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use lotse_model::payment::default_purpose;
+use lotse_model::service::ServicePayment;
 use lotse_model::{Category, Portal, Provider, Region, Service};
 
 use crate::default_pages;
@@ -92,7 +94,12 @@ pub fn resolve(content: &Content) -> Option<Site> {
     let regional = layers::regional(content);
     let mut portals = Vec::with_capacity(content.portals.len());
     for loaded in &content.portals {
-        let portal = &loaded.config.portal;
+        let mut portal = loaded.config.portal.clone();
+        // A portal without its own payment provider uses the region's.
+        if portal.payment.is_none() {
+            portal.payment = region.payment.clone();
+        }
+        let portal = &portal;
         let plan = layers::plan(content, &regional, loaded);
         let mut services: Vec<ResolvedService> = plan
             .entries
@@ -142,6 +149,17 @@ fn finish_service(draft: ServiceDraft, loaded: &LoadedPortal) -> Option<Resolved
         .provider
         .as_ref()
         .map_or(Provider::Kommune, |p| p.value);
+    let title = draft.title?.value;
+    // An invalid amount was reported; the service is then shown without a fee.
+    let payment = draft.payment.and_then(|p| {
+        let payment = p.value;
+        Some(ServicePayment {
+            amount: payment.amount?.value,
+            purpose: payment
+                .purpose
+                .map_or_else(|| default_purpose(&title), |p| p.value),
+        })
+    });
     let aliases = draft
         .aliases
         .iter()
@@ -151,7 +169,7 @@ fn finish_service(draft: ServiceDraft, loaded: &LoadedPortal) -> Option<Resolved
     Some(ResolvedService {
         service: Service {
             slug: draft.slug,
-            title: draft.title?.value,
+            title,
             summary: draft.summary?.value,
             categories: draft.categories?.into_iter().map(|c| c.value).collect(),
             office: draft.office.map(|o| o.value),
@@ -166,6 +184,7 @@ fn finish_service(draft: ServiceDraft, loaded: &LoadedPortal) -> Option<Resolved
             processing_time: draft.processing_time.map(|p| p.value),
             login: draft.login.map(|l| l.value).unwrap_or_default(),
             form: draft.form.map(|f| f.value),
+            payment,
             aliases,
         },
         body: draft.body,
