@@ -21,6 +21,9 @@
 #                          citizen login (docs/login.md); secrets on Cloudflare
 #   HASH_SECRET            key of the hashed client addresses and Idempotency-Keys
 #                          (base64 of 32 bytes; docs/envelope.md); a secret on Cloudflare
+#   PAYMENT_BASE_URL, PAYMENT_CLIENT_SECRET
+#                          another address for every payment provider (a local test
+#                          provider) and the providers' OAuth2 secret (docs/deploy.md)
 #   MAIL_API_URL, MAIL_API_TOKEN, MAIL_FROM
 #                          the HTTP mail API of the notifications (docs/deploy.md); the
 #                          Cron Trigger runs on `curl http://127.0.0.1:<port>/__scheduled`
@@ -83,7 +86,7 @@ if [ -n "${OFFICE_TOKENS:-}" ]; then
 fi
 # Rate limit and login: on Cloudflare these are [vars] and secrets; locally, whatever of
 # them is set in the environment is passed as a variable.
-for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET ACCOUNT_SECRET HASH_SECRET MAIL_API_URL MAIL_API_TOKEN MAIL_FROM; do
+for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET ACCOUNT_SECRET HASH_SECRET MAIL_API_URL MAIL_API_TOKEN MAIL_FROM PAYMENT_BASE_URL PAYMENT_CLIENT_SECRET; do
     if [ -n "${!name:-}" ]; then
         vars+=(--var "$name:${!name}")
     fi

@@ -127,7 +127,10 @@ impl HttpClient for BlockingHttp {
             None => Vec::new(),
         };
         let request = builder.body(bytes).map_err(|e| provider_error(url, e))?;
-        let mut response = self.agent.run(request).map_err(|e| provider_error(url, e))?;
+        let mut response = self
+            .agent
+            .run(request)
+            .map_err(|e| provider_error(url, e))?;
         let status = response.status().as_u16();
         let json = response
             .body_mut()
@@ -298,6 +301,12 @@ pub fn local_app(
             hash_secret: hash_secret(data)?,
             payment_client_secret: env_value("LOTSE_PAYMENT_CLIENT_SECRET"),
             payment_base_url: env_value("LOTSE_PAYMENT_BASE_URL"),
+            payment_recheck_ms: match env_value("LOTSE_PAYMENT_RECHECK_MS") {
+                Some(ms) => ms
+                    .parse()
+                    .context("LOTSE_PAYMENT_RECHECK_MS must be a whole number of milliseconds")?,
+                None => Config::default().payment_recheck_ms,
+            },
             ..Config::default()
         },
     })

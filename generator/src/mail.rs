@@ -79,7 +79,9 @@ pub fn start_payments(app: Arc<LocalApp>) -> Result<()> {
             let now_ms = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64);
-            for line in futures_executor::block_on(lotse_functions::reconcile_payments(&app, now_ms)) {
+            for line in
+                futures_executor::block_on(lotse_functions::reconcile_payments(&app, now_ms))
+            {
                 eprintln!("{line}");
             }
             std::thread::sleep(Duration::from_millis(interval));

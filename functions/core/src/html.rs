@@ -148,8 +148,15 @@ pub fn form_with_errors(
         ));
         main.push('\n');
     }
-    main.push_str(
-        "<button class=\"knopf knopf--senden\" type=\"submit\">Antrag absenden</button>\n</form>",
+    // A paid service's form goes on to the payment, as the theme's says.
+    let button = if schema.fee.is_some() {
+        "Weiter zur Bezahlung"
+    } else {
+        "Antrag absenden"
+    };
+    let _ = write!(
+        main,
+        "<button class=\"knopf knopf--senden\" type=\"submit\">{button}</button>\n</form>"
     );
     shell_for(
         site,

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod conversation;
 pub mod login;
 pub mod notify;
+pub mod payment;
 pub mod server;
 
 use std::time::Duration;

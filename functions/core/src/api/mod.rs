@@ -150,6 +150,9 @@ pub struct Config {
     pub payment_base_url: Option<String>,
     /// The provider's access token, shared by the requests of a process or isolate.
     pub payment_tokens: std::sync::Arc<crate::payment::TokenCache>,
+    /// How soon an open payment is first asked about again (default a minute; the
+    /// pauses grow from there as it ages). `LOTSE_PAYMENT_RECHECK_MS` under `serve`.
+    pub payment_recheck_ms: u64,
 }
 
 impl Default for Config {
@@ -165,6 +168,7 @@ impl Default for Config {
             payment_client_secret: None,
             payment_base_url: None,
             payment_tokens: Default::default(),
+            payment_recheck_ms: 60_000,
         }
     }
 }

@@ -62,17 +62,18 @@ fn request_id(application: &str, attempt: u32) -> String {
     }
 }
 
-/// When to ask the provider next about a payment in `status`, created at `created_ms`.
-fn next_check(status: PayStatus, created_ms: u64, now_ms: u64) -> u64 {
+/// When to ask the provider next about a payment in `status`, created at `created_ms`;
+/// `base` is the first pause (a minute unless configured).
+fn next_check(status: PayStatus, created_ms: u64, now_ms: u64, base: u64) -> u64 {
     let age = now_ms.saturating_sub(created_ms);
     match status {
         PayStatus::Paid => NEVER,
         PayStatus::Failed | PayStatus::Cancelled if age > LATE_PAID_MS => NEVER,
-        PayStatus::Failed | PayStatus::Cancelled => now_ms + 5 * MINUTE_MS,
+        PayStatus::Failed | PayStatus::Cancelled => now_ms + 5 * base,
         PayStatus::Open if age > GIVE_UP_AFTER_MS => NEVER,
-        PayStatus::Open if age > 24 * 60 * MINUTE_MS => now_ms + 60 * MINUTE_MS,
-        PayStatus::Open if age > 60 * MINUTE_MS => now_ms + 15 * MINUTE_MS,
-        PayStatus::Open => now_ms + MINUTE_MS,
+        PayStatus::Open if age > 24 * 60 * MINUTE_MS => now_ms + 60 * base,
+        PayStatus::Open if age > 60 * MINUTE_MS => now_ms + 15 * base,
+        PayStatus::Open => now_ms + base,
     }
 }
 
@@ -100,6 +101,7 @@ pub(crate) async fn create_first<S: Store, F: Forms, H: HttpClient>(
 
 /// The payment row of a new application, with what creating its transaction gave.
 pub(crate) fn first_payment(
+    config: &Config,
     request: &Request,
     id: &str,
     fee: &Fee,
@@ -117,8 +119,8 @@ pub(crate) fn first_payment(
         payment_url: transaction.and_then(|t| t.payment_url.clone()),
         reference: transaction.and_then(|t| t.reference.clone()),
         created_at: request.now_ms,
-        // Unreachable at the submission: the schedule creates it soon.
-        next_check_at: request.now_ms + MINUTE_MS,
+        // The schedule asks soon (or, when the provider was unreachable, creates it).
+        next_check_at: request.now_ms + config.payment_recheck_ms,
     }
 }
 
@@ -182,7 +184,7 @@ async fn settle<S: Store, F: Forms, H: HttpClient>(
                     &id,
                     &payment.status,
                     None,
-                    now_ms + MINUTE_MS,
+                    now_ms + app.config.payment_recheck_ms,
                     &rfc3339(now_ms),
                 )
                 .await;
@@ -196,7 +198,12 @@ async fn settle<S: Store, F: Forms, H: HttpClient>(
             &id,
             status.as_str(),
             transaction.reference.as_deref(),
-            next_check(status, payment.created_at, now_ms),
+            next_check(
+                status,
+                payment.created_at,
+                now_ms,
+                app.config.payment_recheck_ms,
+            ),
             &rfc3339(now_ms),
         )
         .await;
@@ -406,21 +413,14 @@ mod tests {
 
     #[test]
     fn payments_are_asked_about_less_often_as_they_age() {
-        let t0 = 1_000_000;
-        assert_eq!(next_check(PayStatus::Open, t0, t0 + 1), t0 + 1 + MINUTE_MS);
-        assert_eq!(next_check(PayStatus::Paid, t0, t0), NEVER);
-        assert_eq!(
-            next_check(PayStatus::Failed, t0, t0 + 1),
-            t0 + 1 + 5 * MINUTE_MS
-        );
-        assert_eq!(
-            next_check(PayStatus::Failed, t0, t0 + 2 * LATE_PAID_MS),
-            NEVER
-        );
-        assert_eq!(
-            next_check(PayStatus::Open, t0, t0 + 2 * GIVE_UP_AFTER_MS),
-            NEVER
-        );
+        let (t0, m) = (1_000_000, MINUTE_MS);
+        let next = |status, now| next_check(status, t0, now, m);
+        assert_eq!(next(PayStatus::Open, t0 + 1), t0 + 1 + m);
+        assert_eq!(next(PayStatus::Open, t0 + 120 * m), t0 + 120 * m + 15 * m);
+        assert_eq!(next(PayStatus::Paid, t0), NEVER);
+        assert_eq!(next(PayStatus::Failed, t0 + 1), t0 + 1 + 5 * m);
+        assert_eq!(next(PayStatus::Failed, t0 + 2 * LATE_PAID_MS), NEVER);
+        assert_eq!(next(PayStatus::Open, t0 + 2 * GIVE_UP_AFTER_MS), NEVER);
         assert_eq!(request_id("7K3M-9QPX", 1), "7K3M-9QPX");
         assert_eq!(request_id("7K3M-9QPX", 3), "7K3M-9QPX-3");
     }

@@ -369,7 +369,9 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
             .fee
             .as_ref()
             .zip(created.as_ref())
-            .map(|(fee, created)| super::payment::first_payment(request, &id, fee, created));
+            .map(|(fee, created)| {
+                super::payment::first_payment(&app.config, request, &id, fee, created)
+            });
         let answer = receipt_answer(
             &id,
             &token,
