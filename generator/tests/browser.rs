@@ -9,8 +9,16 @@
 //! The conversation on an application (`tests/browser/conversation.mjs`) runs on its own
 //! `lotse serve`: JavaScript off, by keyboard, the office's side through the built `lotse
 //! inbox reply` / `pull`, files both ways byte for byte, and axe-core and reflow on the
-//! thread page in each state. The two tests take turns: two Chromiums and two servers at
-//! once are too much for a 2-core machine.
+//! thread page in each state.
+//!
+//! Paying a fee (`tests/browser/payment.mjs`) runs on its own `lotse serve` whose payment
+//! provider is the test provider (`tests/payment-provider`, through
+//! `LOTSE_PAYMENT_BASE_URL`): with JavaScript on and off, by keyboard, the paid form to
+//! the provider's page, cancelled, paid again from the receipt, and axe-core and reflow
+//! on the service page and the receipt in each state.
+//!
+//! The tests take turns: two Chromiums and two servers at once are too much for a 2-core
+//! machine.
 
 mod common;
 
@@ -18,6 +26,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use common::payment::start_payment_provider;
 use common::servers::{browser_tools, free_port, lotse_serve, repo};
 
 /// The bearer token of every office on the conversation test's server.
@@ -84,5 +93,44 @@ fn conversation_without_javascript_in_chromium() {
     assert!(
         status.success(),
         "tests/browser/conversation.mjs failed against {base} (exit {status}); see its output above"
+    );
+}
+
+#[test]
+fn payment_with_and_without_javascript_in_chromium() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let chromium = browser_tools("the payment browser test");
+    let provider = start_payment_provider(&[]);
+    let (_server, base) = lotse_serve(
+        free_port(),
+        &["--no-search"],
+        &[
+            ("LOTSE_PAYMENT_BASE_URL", provider.base.as_str()),
+            // The schedule asks the provider while the citizen is on its page, too.
+            ("LOTSE_PAYMENT_INTERVAL_MS", "200"),
+            ("LOTSE_PAYMENT_RECHECK_MS", "200"),
+        ],
+        &["/"],
+    );
+    let mut command = Command::new("node");
+    command
+        .arg(repo().join("tests/browser/payment.mjs"))
+        .arg(&base)
+        .env("CHROMIUM", &chromium)
+        .env("LOTSE_PAYMENT_BASE_URL", &provider.base)
+        .current_dir(repo());
+    if let Ok(shots) = std::env::var("LOTSE_SCREENSHOTS") {
+        command.args(["--screenshots", &shots]);
+    }
+    let started = Instant::now();
+    let status = command.status().expect("node runs");
+    eprintln!(
+        "payment browser test: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        status.success(),
+        "tests/browser/payment.mjs failed against {base} with the provider at {} (exit {status}); see its output above",
+        provider.base
     );
 }
