@@ -86,7 +86,7 @@ if [ -n "${OFFICE_TOKENS:-}" ]; then
 fi
 # Rate limit and login: on Cloudflare these are [vars] and secrets; locally, whatever of
 # them is set in the environment is passed as a variable.
-for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET ACCOUNT_SECRET HASH_SECRET MAIL_API_URL MAIL_API_TOKEN MAIL_FROM PAYMENT_BASE_URL PAYMENT_CLIENT_SECRET; do
+for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET ACCOUNT_SECRET HASH_SECRET MAIL_API_URL MAIL_API_TOKEN MAIL_FROM PAYMENT_BASE_URL PAYMENT_CLIENT_SECRET PAYMENT_RECHECK_MS; do
     if [ -n "${!name:-}" ]; then
         vars+=(--var "$name:${!name}")
     fi

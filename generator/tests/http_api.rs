@@ -86,6 +86,7 @@ fn lotse_serve_takes_payments() {
     let client = Client::new(&server.base);
     payment::all(&client, &provider);
     payment::never_returned(&client, &provider);
+    payment::late_and_slow_payments(&client, &provider);
 }
 
 #[test]
@@ -191,14 +192,20 @@ fn workerd_passes_the_http_suite() {
     assert_eq!(mail_api.received().len(), 1);
     drop(with_mail);
 
-    // Payments through the test provider. (The schedule's delivery of a citizen who
-    // never comes back runs from the Cron Trigger, which wrangler dev cannot fire for a
-    // workers-rs worker; the same reconcile_payments is tested under lotse serve.)
+    // Payments through the test provider. The citizen who never comes back is settled
+    // by requests' sweeps here (wrangler dev cannot fire a workers-rs worker's Cron
+    // Trigger, which runs the same reconcile_payments on Cloudflare).
     let provider = common::payment::start_payment_provider(&[]);
     let with_payments = server::wrangler_dev_on(
         server::free_port(),
         1000,
-        &[("PAYMENT_BASE_URL", provider.base.as_str())],
+        &[
+            ("PAYMENT_BASE_URL", provider.base.as_str()),
+            ("PAYMENT_RECHECK_MS", "200"),
+        ],
     );
-    payment::all(&Client::new(&with_payments.base), &provider);
+    let client = Client::new(&with_payments.base);
+    payment::all(&client, &provider);
+    payment::never_returned(&client, &provider);
+    payment::late_and_slow_payments(&client, &provider);
 }

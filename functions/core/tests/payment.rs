@@ -75,7 +75,10 @@ impl HttpClient for Ureq {
             .send_form(form.iter().copied())
             .map_err(|e| AuthError::Provider(e.to_string()))?;
         let status = response.status().as_u16();
-        Ok((status, response.body_mut().read_json().unwrap_or(Value::Null)))
+        Ok((
+            status,
+            response.body_mut().read_json().unwrap_or(Value::Null),
+        ))
     }
 
     async fn send_json(
@@ -98,7 +101,10 @@ impl HttpClient for Ureq {
             .run(builder.body(bytes).unwrap())
             .map_err(|e| AuthError::Provider(e.to_string()))?;
         let status = response.status().as_u16();
-        Ok((status, response.body_mut().read_json().unwrap_or(Value::Null)))
+        Ok((
+            status,
+            response.body_mut().read_json().unwrap_or(Value::Null),
+        ))
     }
 }
 
@@ -153,11 +159,17 @@ fn app(provider: &Provider, secret: &str) -> App<SqliteStore, OneForm, Ureq> {
     }
 }
 
-const BODY: &str = r#"{"portal":"musterstadt","service":"urkunde","fields":{"name":"Erika Klartext"}}"#;
+const BODY: &str =
+    r#"{"portal":"musterstadt","service":"urkunde","fields":{"name":"Erika Klartext"}}"#;
 
 fn submit(app: &App<SqliteStore, OneForm, Ureq>) -> Value {
     let answer = block_on(handle(app, post(NOW, None, BODY)));
-    assert_eq!(answer.status, 201, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(
+        answer.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
     serde_json::from_slice(&answer.body).unwrap()
 }
 
@@ -174,7 +186,11 @@ fn one_token_serves_many_calls_and_a_refused_one_is_fetched_again() {
     control(&provider, "/__control/revoke-tokens");
     let answer = submit(&app);
     assert!(answer["payment_url"].as_str().is_some(), "{answer}");
-    assert_eq!(tokens_issued(&provider), 2, "a refused token is fetched anew");
+    assert_eq!(
+        tokens_issued(&provider),
+        2,
+        "a refused token is fetched anew"
+    );
 }
 
 #[test]

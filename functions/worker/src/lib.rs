@@ -55,6 +55,13 @@ async fn fetch(
         let env = env.clone();
         ctx.wait_until(async move { mail::deliver(&env, now_ms).await });
     }
+    // Open payments are also settled from requests, at most once per re-check pause
+    // and isolate: the Cron Trigger's work, sooner where there is traffic (and the
+    // only way under wrangler dev, which cannot fire it for a workers-rs worker).
+    if sweep_due(now_ms, app.config.payment_recheck_ms) {
+        let env = env.clone();
+        ctx.wait_until(async move { reconcile(&env, now_ms).await });
+    }
     // The functions' lines for the operator (what failed, with the application's id;
     // never a token or a field value), in the Worker's log (`wrangler tail`).
     for line in &response.log {
@@ -74,6 +81,21 @@ async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let now_ms = worker::Date::now().as_millis();
     reconcile(&env, now_ms).await;
     mail::deliver(&env, now_ms).await;
+}
+
+thread_local! {
+    static LAST_SWEEP: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether this isolate last settled payments at least `pause_ms` ago (and notes now).
+fn sweep_due(now_ms: u64, pause_ms: u64) -> bool {
+    LAST_SWEEP.with(|last| {
+        let due = now_ms.saturating_sub(last.get()) >= pause_ms;
+        if due {
+            last.set(now_ms);
+        }
+        due
+    })
 }
 
 /// Asks the payment providers about open payments (SPEC section 7).
@@ -126,6 +148,15 @@ pub fn config(env: &Env) -> Config {
         string_binding(env, "PAYMENT_CLIENT_SECRET").filter(|s| !s.trim().is_empty());
     config.payment_base_url =
         string_binding(env, "PAYMENT_BASE_URL").filter(|s| !s.trim().is_empty());
+    if let Some(ms) = string_binding(env, "PAYMENT_RECHECK_MS") {
+        match ms.trim().parse() {
+            Ok(ms) => config.payment_recheck_ms = ms,
+            Err(_) => console_error!(
+                "PAYMENT_RECHECK_MS = {ms:?} is not a whole number of milliseconds; using {}",
+                config.payment_recheck_ms
+            ),
+        }
+    }
     config
 }
 

@@ -68,22 +68,72 @@ pub fn service_jsonld(
 /// Security headers of the static site: served by Cloudflare from `_headers`, and by
 /// `lotse serve` for every static file. No inline script or style anywhere, so the
 /// policy can be strict. `'wasm-unsafe-eval'` lets the search (Pagefind) compile its
-/// WebAssembly; it allows no `eval` of script text (docs/search.md).
-pub const STATIC_HEADERS: [(&str, &str); 6] = [
-    (
-        "Content-Security-Policy",
-        "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    ),
+/// WebAssembly; it allows no `eval` of script text (docs/search.md). The
+/// Content-Security-Policy comes from [`content_security_policy`].
+pub const STATIC_HEADERS: [(&str, &str); 5] = [
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "strict-origin-when-cross-origin"),
-    ("Strict-Transport-Security", "max-age=31536000; includeSubDomains"),
+    (
+        "Strict-Transport-Security",
+        "max-age=31536000; includeSubDomains",
+    ),
     ("X-Frame-Options", "DENY"),
-    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+    (
+        "Permissions-Policy",
+        "camera=(), microphone=(), geolocation=(), payment=()",
+    ),
 ];
 
-/// Cloudflare's `_headers` file with [`STATIC_HEADERS`] for every path.
-pub fn headers_file() -> String {
+/// The static site's Content-Security-Policy. `form_targets` are the origins a form may
+/// lead to besides the site: the payment providers, whose page the 303 of a paid
+/// service's form goes to (browsers hold `form-action` to the redirects too).
+pub fn content_security_policy(form_targets: &[String]) -> String {
+    let mut targets = String::from("'self'");
+    for origin in form_targets {
+        targets.push(' ');
+        targets.push_str(origin);
+    }
+    format!("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; form-action {targets}; frame-ancestors 'none'; base-uri 'none'")
+}
+
+/// `scheme://host[:port]` of an absolute URL, lowercase; `None` for anything else.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let valid = matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    valid.then(|| format!("{scheme}://{host}").to_ascii_lowercase())
+}
+
+/// The payment providers' origins of a site, for [`content_security_policy`].
+pub fn payment_origins(site: &crate::resolve::Site) -> Vec<String> {
+    let mut origins: Vec<String> = site
+        .region
+        .payment
+        .iter()
+        .chain(
+            site.portals
+                .iter()
+                .filter_map(|p| p.portal.payment.as_ref()),
+        )
+        .filter_map(|provider| origin_of(&provider.base_url))
+        .collect();
+    origins.sort();
+    origins.dedup();
+    origins
+}
+
+/// Cloudflare's `_headers` file with the policy and [`STATIC_HEADERS`] for every path.
+pub fn headers_file(form_targets: &[String]) -> String {
     let mut out = String::from("/*\n");
+    let _ = writeln!(
+        out,
+        "  Content-Security-Policy: {}",
+        content_security_policy(form_targets)
+    );
     for (name, value) in STATIC_HEADERS {
         let _ = writeln!(out, "  {name}: {value}");
     }
@@ -113,8 +163,14 @@ mod tests {
 
     #[test]
     fn headers_file_applies_a_strict_policy_to_every_path() {
-        let file = headers_file();
+        let file = headers_file(&["https://epaybl.example".into()]);
         assert!(file.starts_with("/*\n"));
+        assert!(file.contains("form-action 'self' https://epaybl.example;"));
+        assert_eq!(
+            origin_of("https://ePayBL.example:8443/api/v1?x"),
+            Some("https://epaybl.example:8443".into())
+        );
+        assert_eq!(origin_of("javascript:alert(1)"), None);
         assert!(file.contains(
             "  Content-Security-Policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval';"
         ));

@@ -151,7 +151,10 @@ pub fn render_site(
         "robots.txt",
         extras::robots_txt(&site.region.base_url).as_bytes(),
     )?;
-    put("_headers", extras::headers_file().as_bytes())?;
+    put(
+        "_headers",
+        extras::headers_file(&extras::payment_origins(site)).as_bytes(),
+    )?;
     put(
         "theme.css",
         extras::theme_css(site.region.theme.primary.as_deref()).as_bytes(),

@@ -77,6 +77,9 @@ fn file_response(status: StatusCode, path: &str, bytes: &[u8]) -> Response {
             headers.insert(name, HeaderValue::from_static(value));
         }
     }
+    if let Ok(policy) = HeaderValue::from_str(&super::content_security_policy()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     response
 }
 

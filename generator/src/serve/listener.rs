@@ -117,5 +117,10 @@ pub fn with_static_headers(mut response: Response) -> Response {
             headers.insert(name, HeaderValue::from_static(value));
         }
     }
+    if !headers.contains_key(axum::http::header::CONTENT_SECURITY_POLICY) {
+        if let Ok(policy) = HeaderValue::from_str(&super::content_security_policy()) {
+            headers.insert(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+        }
+    }
     response
 }

@@ -173,6 +173,18 @@ struct AppState {
     reload: broadcast::Sender<()>,
 }
 
+/// The static files' Content-Security-Policy under `lotse serve`: the site's, with the
+/// payment providers of the first build and `LOTSE_PAYMENT_BASE_URL` as form targets
+/// (a changed provider needs a restart).
+static POLICY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub(crate) fn content_security_policy() -> String {
+    POLICY
+        .get()
+        .cloned()
+        .unwrap_or_else(|| crate::render::extras::content_security_policy(&[]))
+}
+
 pub fn run(options: Options) -> Result<()> {
     std::fs::create_dir_all(&options.data)
         .with_context(|| format!("cannot create the data folder {}", options.data.display()))?;
@@ -186,6 +198,16 @@ pub fn run(options: Options) -> Result<()> {
         reload,
     };
     let site_url = format!("http://127.0.0.1:{}", options.port);
+    let mut form_targets = crate::render::extras::payment_origins(&first.site);
+    if let Some(origin) = std::env::var("LOTSE_PAYMENT_BASE_URL")
+        .ok()
+        .and_then(|url| crate::render::extras::origin_of(url.trim()))
+    {
+        form_targets.push(origin);
+    }
+    let _ = POLICY.set(crate::render::extras::content_security_policy(
+        &form_targets,
+    ));
     let functions = functions::local_app(
         &options.data,
         state.files.clone(),

@@ -202,16 +202,53 @@ pub fn never_returned(client: &Client, provider: &PaymentProvider) {
         .find(|t| t["requestId"] == id.as_str())
         .expect("the transaction exists at the provider");
     provider.pay(transaction["transactionId"].as_str().unwrap());
+    let now = until_received(client, &id, &token);
+    assert_eq!(now["status"], "received", "{now}");
+    assert_eq!(now["payment"]["status"], "paid");
+}
+
+/// Waits (asking for the status, which under wrangler dev also lets requests run the
+/// schedule) until the application is `received`.
+fn until_received(client: &Client, id: &str, token: &str) -> Value {
     let mut now = Value::Null;
     for _ in 0..100 {
-        now = status(client, &id, &token);
+        now = status(client, id, token);
         if now["status"] == "received" {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    assert_eq!(now["status"], "received", "{now}");
-    assert_eq!(now["payment"]["status"], "paid");
+    now
+}
+
+/// FAILED at the return, PAYED a little later: the late PAYED wins, and a status change
+/// that takes its time at the provider is picked up by the schedule.
+pub fn late_and_slow_payments(client: &Client, provider: &PaymentProvider) {
+    let (service, schema) = paid_service(client);
+    provider.set(json!({"failed_then_payed": true}));
+    let (id, token, answer) = apply(client, &service, &schema);
+    click_and_return(
+        client,
+        provider,
+        answer["payment_url"].as_str().unwrap(),
+        "pay",
+    );
+    assert_eq!(status(client, &id, &token)["payment"]["status"], "failed");
+    let late = until_received(client, &id, &token);
+    assert_eq!(late["status"], "received", "{late}");
+    assert_eq!(late["payment"]["status"], "paid");
+    provider.set(json!({"failed_then_payed": false, "delay_ms": 500}));
+    let (id, token, answer) = apply(client, &service, &schema);
+    click_and_return(
+        client,
+        provider,
+        answer["payment_url"].as_str().unwrap(),
+        "pay",
+    );
+    assert_eq!(status(client, &id, &token)["payment"]["status"], "open");
+    let slow = until_received(client, &id, &token);
+    assert_eq!(slow["status"], "received", "{slow}");
+    provider.set(json!({"delay_ms": 0}));
 }
 
 /// A provider that is down: the application is kept, awaiting payment, and paid later.
@@ -257,6 +294,8 @@ pub fn no_field_value_reaches_the_provider(client: &Client, provider: &PaymentPr
     assert_eq!(provider.leaks(&values), Vec::<String>::new());
 }
 
+/// Everything but the schedule's cases (see [`late_and_slow_payments`] and
+/// [`never_returned`]).
 pub fn all(client: &Client, provider: &PaymentProvider) {
     paid(client, provider);
     cancelled_then_paid_and_failed(client, provider);

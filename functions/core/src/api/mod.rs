@@ -316,13 +316,30 @@ pub(crate) fn error(status: u16, code: &str, message: &str) -> Response {
     Response::json(status, &json!({"error": code, "message": message}))
 }
 
+/// The functions' pages' Content-Security-Policy; `form_targets` are origins a form may
+/// lead to besides the site (the payment provider, for a paid service's forms: browsers
+/// hold `form-action` to the redirect after the submission too).
+pub(crate) fn content_security_policy(form_targets: &[String]) -> String {
+    let mut targets = String::from("'self'");
+    for origin in form_targets {
+        targets.push(' ');
+        targets.push_str(origin);
+    }
+    format!("default-src 'none'; style-src 'self'; img-src 'self'; form-action {targets}; frame-ancestors 'none'; base-uri 'none'")
+}
+
 pub(crate) fn with_security_headers(response: Response) -> Response {
+    // A page that allows its forms more (a payment provider) set its own policy.
+    let policy = response
+        .header("content-security-policy")
+        .map(str::to_string)
+        .unwrap_or_else(|| content_security_policy(&[]));
     response
+        .with_header("content-security-policy", &policy)
         .with_header(
-            "content-security-policy",
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
         )
-        .with_header("strict-transport-security", "max-age=31536000; includeSubDomains")
         .with_header("x-content-type-options", "nosniff")
         .with_header("x-frame-options", "DENY")
         .with_header("referrer-policy", "no-referrer")

@@ -49,6 +49,36 @@ fn provider_of(config: &Config, fee: &Fee) -> lotse_model::payment::PaymentProvi
     provider
 }
 
+/// The origins a page's forms may lead to for this fee and payment: the provider's
+/// API and its payment page (see `content_security_policy`).
+pub(crate) fn form_targets(
+    config: &Config,
+    fee: Option<&Fee>,
+    payment: Option<&StoredPayment>,
+) -> Vec<String> {
+    let mut origins: Vec<String> = fee
+        .map(|fee| provider_of(config, fee).base_url)
+        .into_iter()
+        .chain(payment.and_then(|p| p.payment_url.clone()))
+        .filter_map(|url| origin(&url))
+        .collect();
+    origins.sort();
+    origins.dedup();
+    origins
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL, lowercase.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let valid = matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    valid.then(|| format!("{scheme}://{host}").to_ascii_lowercase())
+}
+
 /// Where the provider sends the citizen back: the return route, naming the id only.
 pub(crate) fn return_url(request: &Request, id: &str) -> String {
     format!("{}/api/payment/return?id={id}", request.site_origin())

@@ -184,11 +184,11 @@ pub async fn receipt<S: Store, F: Forms, H: HttpClient>(
         Ok(Some((application, _))) => {
             // What was sent ("Fundsache melden", "Rückmeldung zur Barrierefreiheit"),
             // when its form still exists.
-            let title = app
+            let schema = app
                 .forms
                 .schema(&application.portal, &application.service)
-                .await
-                .map(|s| s.title);
+                .await;
+            let title = schema.as_ref().map(|s| s.title.clone());
             let payment = match app.store.payment(&application.id).await {
                 Ok(payment) => payment,
                 Err(e) => {
@@ -206,7 +206,12 @@ pub async fn receipt<S: Store, F: Forms, H: HttpClient>(
                 &receipt.token,
                 payment.as_ref(),
             );
-            Response::html(200, page)
+            let fee = schema.as_ref().and_then(|s| s.fee.as_ref());
+            let targets = super::payment::form_targets(&app.config, fee, payment.as_ref());
+            Response::html(200, page).with_header(
+                "content-security-policy",
+                &super::content_security_policy(&targets),
+            )
         }
         Ok(None) => wrong_pair_page(site),
         Err(response) => html::error_from_json(site, &response),

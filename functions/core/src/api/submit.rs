@@ -149,9 +149,14 @@ async fn accept<S: Store, F: Forms, H: HttpClient>(
             if let Some(address) = &submission.notify_email {
                 typed.insert(NOTIFY_FIELD.into(), address.clone());
             }
+            let targets = super::payment::form_targets(&app.config, schema.fee.as_ref(), None);
             return Err(Response::html(
                 400,
                 html::form_with_errors(&app.config.site_name, &schema, &typed, &errors),
+            )
+            .with_header(
+                "content-security-policy",
+                &super::content_security_policy(&targets),
             ));
         }
     };
