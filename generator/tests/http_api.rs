@@ -87,6 +87,7 @@ fn lotse_serve_takes_payments() {
     payment::all(&client, &provider);
     payment::never_returned(&client, &provider);
     payment::late_and_slow_payments(&client, &provider);
+    payment::no_field_value_at_rest(&client, server.state());
 }
 
 #[test]
@@ -208,4 +209,5 @@ fn workerd_passes_the_http_suite() {
     payment::all(&client, &provider);
     payment::never_returned(&client, &provider);
     payment::late_and_slow_payments(&client, &provider);
+    payment::no_field_value_at_rest(&client, with_payments.state());
 }

@@ -222,8 +222,9 @@ pub fn receipt(
     let what = title
         .map(|t| format!("<p>Eingegangen: <strong>{}</strong></p>\n", escape(t)))
         .unwrap_or_default();
+    let unpaid = payment.is_some_and(|p| p.status != "paid");
     let main = format!(
-        r#"<h1>Ihr Antrag ist eingegangen</h1>
+        r#"<h1>{heading}</h1>
 <p class="vorspann">{lead}</p>
 {what}{paid}
 <section class="karte" aria-labelledby="zugang">
@@ -247,8 +248,18 @@ pub fn receipt(
             Some(_) => "Vielen Dank. Ihr Antrag ist verschlüsselt gespeichert und geht an die zuständige Stelle, sobald die Gebühr bezahlt ist.",
         },
         paid = payment.map(|p| payment_block(p, id, token)).unwrap_or_default(),
+        heading = if unpaid {
+            "Ihr Antrag ist gespeichert"
+        } else {
+            "Ihr Antrag ist eingegangen"
+        },
     );
-    shell_for(site, portal, "Eingangsbestätigung", &main)
+    let title = if unpaid {
+        "Antrag gespeichert, Bezahlung offen"
+    } else {
+        "Eingangsbestätigung"
+    };
+    shell_for(site, portal, title, &main)
 }
 
 pub fn status_form(site: &str, problem: Option<&str>) -> String {

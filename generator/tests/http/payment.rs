@@ -296,6 +296,31 @@ pub fn no_field_value_reaches_the_provider(client: &Client, provider: &PaymentPr
 
 /// Everything but the schedule's cases (see [`late_and_slow_payments`] and
 /// [`never_returned`]).
+/// No value the citizen typed is in any file of the server's state (its log included).
+pub fn no_field_value_at_rest(client: &Client, state: &std::path::Path) {
+    let (_, schema) = paid_service(client);
+    let fields = valid_fields_for(&schema);
+    let values: Vec<String> = fields
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .filter(|v| v.len() >= 6)
+        .collect();
+    let files = super::cases::walk(state);
+    assert!(!files.is_empty());
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        for value in &values {
+            assert!(
+                !bytes.windows(value.len()).any(|w| w == value.as_bytes()),
+                "{} contains {value}",
+                file.display()
+            );
+        }
+    }
+}
+
 pub fn all(client: &Client, provider: &PaymentProvider) {
     paid(client, provider);
     cancelled_then_paid_and_failed(client, provider);
