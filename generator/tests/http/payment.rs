@@ -66,6 +66,20 @@ fn in_inbox(client: &Client, office: &str, id: &str) -> bool {
     list.body.contains(id)
 }
 
+/// `POST /api/payment/retry` as an API client with the citizen's token.
+fn pay_again(client: &Client, id: &str, token: &str) -> super::Answer {
+    client.post_json(
+        "/api/payment/retry",
+        &[("authorization", &format!("Bearer {token}"))],
+        &json!({"id": id}),
+    )
+}
+
+/// The payment page an answer names.
+fn page_of(answer: &Value) -> &str {
+    answer["payment_url"].as_str().expect("a payment_url")
+}
+
 /// The citizen clicks on the provider's page and is sent back: the return's address
 /// is on the site, and following it lands on the receipt.
 fn click_and_return(client: &Client, provider: &PaymentProvider, page: &str, action: &str) {
@@ -118,6 +132,19 @@ pub fn paid(client: &Client, provider: &PaymentProvider) {
         .as_str()
         .is_some_and(|r| !r.is_empty()));
     assert!(in_inbox(client, &office, &id));
+    let list = client.get(
+        &format!("/api/office/{PORTAL}/{office}/applications"),
+        &[("authorization", &format!("Bearer {OFFICE_TOKEN}"))],
+    );
+    let entry = list.json()["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(entry["payment"]["status"], "paid");
+    assert_eq!(entry["payment"]["reference"], after["payment"]["reference"]);
     // The return again (a reload, a replay): still one delivery.
     let again = client.get(&format!("/api/payment/return?id={id}"), &[]);
     assert_eq!(again.status, 303);
@@ -135,20 +162,11 @@ pub fn paid(client: &Client, provider: &PaymentProvider) {
 pub fn cancelled_then_paid_and_failed(client: &Client, provider: &PaymentProvider) {
     let (service, schema) = paid_service(client);
     let (id, token, answer) = apply(client, &service, &schema);
-    click_and_return(
-        client,
-        provider,
-        answer["payment_url"].as_str().unwrap(),
-        "cancel",
-    );
+    click_and_return(client, provider, page_of(&answer), "cancel");
     let cancelled = status(client, &id, &token);
     assert_eq!(cancelled["payment"]["status"], "cancelled");
     assert_eq!(cancelled["status"], "awaiting_payment");
-    let retry = client.post_json(
-        "/api/payment/retry",
-        &[("authorization", &format!("Bearer {token}"))],
-        &json!({"id": id}),
-    );
+    let retry = pay_again(client, &id, &token);
     assert_eq!(retry.status, 200, "{}", retry.body);
     let page = retry.json()["payment_url"].as_str().unwrap().to_string();
     click_and_return(client, provider, &page, "pay");
@@ -162,12 +180,7 @@ pub fn cancelled_then_paid_and_failed(client: &Client, provider: &PaymentProvide
     assert_eq!(requests, [id.clone(), format!("{id}-2")]);
 
     let (id, token, answer) = apply(client, &service, &schema);
-    click_and_return(
-        client,
-        provider,
-        answer["payment_url"].as_str().unwrap(),
-        "fail",
-    );
+    click_and_return(client, provider, page_of(&answer), "fail");
     let failed = status(client, &id, &token);
     assert_eq!(failed["payment"]["status"], "failed");
     assert_eq!(failed["status"], "awaiting_payment");
@@ -227,24 +240,14 @@ pub fn late_and_slow_payments(client: &Client, provider: &PaymentProvider) {
     let (service, schema) = paid_service(client);
     provider.set(json!({"failed_then_payed": true}));
     let (id, token, answer) = apply(client, &service, &schema);
-    click_and_return(
-        client,
-        provider,
-        answer["payment_url"].as_str().unwrap(),
-        "pay",
-    );
+    click_and_return(client, provider, page_of(&answer), "pay");
     assert_eq!(status(client, &id, &token)["payment"]["status"], "failed");
     let late = until_received(client, &id, &token);
     assert_eq!(late["status"], "received", "{late}");
     assert_eq!(late["payment"]["status"], "paid");
     provider.set(json!({"failed_then_payed": false, "delay_ms": 500}));
     let (id, token, answer) = apply(client, &service, &schema);
-    click_and_return(
-        client,
-        provider,
-        answer["payment_url"].as_str().unwrap(),
-        "pay",
-    );
+    click_and_return(client, provider, page_of(&answer), "pay");
     assert_eq!(status(client, &id, &token)["payment"]["status"], "open");
     let slow = until_received(client, &id, &token);
     assert_eq!(slow["status"], "received", "{slow}");
@@ -258,18 +261,10 @@ pub fn provider_down(client: &Client, provider: &PaymentProvider) {
     let (id, token, answer) = apply(client, &service, &schema);
     assert_eq!(answer["status"], "awaiting_payment");
     assert!(answer["payment_url"].is_null(), "{answer}");
-    let retry = client.post_json(
-        "/api/payment/retry",
-        &[("authorization", &format!("Bearer {token}"))],
-        &json!({"id": id}),
-    );
+    let retry = pay_again(client, &id, &token);
     assert_eq!(retry.status, 503, "{}", retry.body);
     provider.set(json!({"down": false}));
-    let retry = client.post_json(
-        "/api/payment/retry",
-        &[("authorization", &format!("Bearer {token}"))],
-        &json!({"id": id}),
-    );
+    let retry = pay_again(client, &id, &token);
     assert_eq!(retry.status, 200, "{}", retry.body);
     let page = retry.json()["payment_url"].as_str().unwrap().to_string();
     click_and_return(client, provider, &page, "pay");

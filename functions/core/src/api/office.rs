@@ -54,18 +54,26 @@ pub async fn list<S: Store, F: Forms, H: HttpClient>(
         }
     };
     let mut log = Vec::new();
-    let entries: Vec<Value> = applications
-        .iter()
-        .map(|a| {
-            inbox_entry(a).unwrap_or_else(|reason| {
-                log.push(format!(
-                    "office inbox {portal}/{office}: application {}: {reason}",
-                    a.id
-                ));
-                unreadable_entry(a, reason)
-            })
-        })
-        .collect();
+    let mut entries: Vec<Value> = Vec::with_capacity(applications.len());
+    for a in &applications {
+        let mut entry = inbox_entry(a).unwrap_or_else(|reason| {
+            log.push(format!(
+                "office inbox {portal}/{office}: application {}: {reason}",
+                a.id
+            ));
+            unreadable_entry(a, reason)
+        });
+        // The fee it was paid with, and the Kassenzeichen (which may have come only
+        // with the payment, after the envelope was sealed).
+        match app.store.payment(&a.id).await {
+            Ok(Some(payment)) => entry["payment"] = super::payment::payment_json(&payment),
+            Ok(None) => {}
+            Err(e) => {
+                return guard::unavailable().logged(format!("office inbox {portal}/{office}: {e}"))
+            }
+        }
+        entries.push(entry);
+    }
     let mut response = Response::json(
         200,
         &json!({"portal": portal, "office": office, "applications": entries}),
