@@ -407,7 +407,7 @@ await step(S4, async () => {
   check(/Ihre Behörde/.test(question.heading), `the question's heading does not name the sender in words: ${question.heading}`);
   check(question.isNew && /^Neu\b/.test(question.heading), `the question is not marked "Neu": ${question.heading}`);
   check(question.text.includes(QUESTION), `the question's text is missing: ${question.text}`);
-  check(/1 Nachricht, die älteste zuerst, davon eine neu/.test(text), `the thread does not say one message is new:\n${text.slice(0, 600)}`);
+  check(/Eine Nachricht, davon eine neu seit Ihrem letzten Besuch/.test(text), `the thread does not say one message is new:\n${text.slice(0, 600)}`);
   await threadPage('vorgang-rueckfrage');
 });
 await accessibility('vorgang-rueckfrage');
