@@ -69,6 +69,19 @@ pub struct PaymentProvider {
     pub client_id: Option<String>,
 }
 
+/// `scheme://host[:port]` of an absolute http(s) URL, lowercase; `None` for anything
+/// else. A provider's origin, for the `form-action` of the pages whose forms lead there.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    let valid = matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    valid.then(|| format!("{scheme}://{host}").to_ascii_lowercase())
+}
+
 /// The purpose when the content gives none: the title, cut to fit.
 pub fn default_purpose(title: &str) -> String {
     title

@@ -8,10 +8,6 @@
 //! the citizen's subject ([`wrap_for_account`]), so Mein Postfach opens the conversation
 //! with the session, and a copy of the store alone opens nothing (docs/envelope.md).
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
 use lotse_envelope::PrivateKey;
 
 use crate::auth::AccountKey;
@@ -34,33 +30,19 @@ pub fn citizen_key(token: &str, application: &str) -> PrivateKey {
     PrivateKey::derive(token.as_bytes(), application)
 }
 
-fn account_cipher(accounts: &AccountKey, sub: &str) -> Aes256Gcm {
-    let key = accounts.wrapping_key(sub);
-    Aes256Gcm::new_from_slice(&key).expect("32 bytes are an AES-256 key")
-}
-
-/// The private citizen key wrapped for the citizen's account: base64 of nonce ||
-/// AES-256-GCM(key, associated data = the application id).
+/// The private citizen key wrapped for the citizen's account
+/// ([`crate::keyed::seal_base64`], associated data = the application id).
 pub fn wrap_for_account(
     accounts: &AccountKey,
     sub: &str,
     application: &str,
     key: &PrivateKey,
 ) -> String {
-    let mut nonce = [0u8; 12];
-    getrandom::fill(&mut nonce).expect("the system random number generator failed");
-    let sealed = account_cipher(accounts, sub)
-        .encrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: &key.to_bytes(),
-                aad: application.as_bytes(),
-            },
-        )
-        .expect("AES-GCM encryption of 32 bytes cannot fail");
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&sealed);
-    BASE64.encode(out)
+    crate::keyed::seal_base64(
+        &accounts.wrapping_key(sub),
+        &key.to_bytes(),
+        application.as_bytes(),
+    )
 }
 
 /// Opens [`wrap_for_account`]; `None` for another account, application or a damaged value.
@@ -70,23 +52,8 @@ pub fn unwrap_for_account(
     application: &str,
     wrapped: &str,
 ) -> Option<PrivateKey> {
-    let bytes = BASE64.decode(wrapped).ok()?;
-    if bytes.len() < 12 {
-        return None;
-    }
-    let (nonce, sealed) = bytes.split_at(12);
-    let nonce: [u8; 12] = nonce.try_into().ok()?;
-    let key = zeroize::Zeroizing::new(
-        account_cipher(accounts, sub)
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: sealed,
-                    aad: application.as_bytes(),
-                },
-            )
-            .ok()?,
-    );
+    let key =
+        crate::keyed::open_base64(&accounts.wrapping_key(sub), wrapped, application.as_bytes())?;
     PrivateKey::from_bytes(&key).ok()
 }
 

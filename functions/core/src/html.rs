@@ -67,14 +67,7 @@ pub fn message_page(site: &str, heading: &str, text: &str) -> String {
 
 /// Turns a JSON error answer into an HTML page with the same status and headers.
 pub fn error_from_json(site: &str, response: &Response) -> Response {
-    let message = serde_json::from_slice::<serde_json::Value>(&response.body)
-        .ok()
-        .and_then(|v| {
-            v.get("message")
-                .and_then(|m| m.as_str())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "Ihre Anfrage konnte nicht bearbeitet werden.".into());
+    let message = crate::api::error_message(response);
     let heading = match response.status {
         401 => "Anmeldung erforderlich",
         403 => "Anfrage abgewiesen",

@@ -124,6 +124,50 @@ pub(crate) fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// Seals a small value for the store: base64(nonce[12] ‖ AES-256-GCM(`key`, plaintext,
+/// aad) ‖ tag), under a fresh random nonce.
+pub(crate) fn seal_base64(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> String {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    let mut nonce = [0u8; 12];
+    getrandom::fill(&mut nonce).expect("the system random number generator failed");
+    let sealed = aes_gcm::Aes256Gcm::new_from_slice(key)
+        .expect("32 bytes are an AES-256 key")
+        .encrypt(
+            &aes_gcm::Nonce::from(nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .expect("AES-GCM encryption of a small value cannot fail");
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    STANDARD.encode(out)
+}
+
+/// Opens [`seal_base64`]; `None` for another key or aad, or a damaged value.
+pub(crate) fn open_base64(
+    key: &[u8; 32],
+    sealed: &str,
+    aad: &[u8],
+) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    let bytes = STANDARD.decode(sealed).ok()?;
+    let (nonce, ciphertext) = bytes.split_at_checked(12)?;
+    let nonce: [u8; 12] = nonce.try_into().ok()?;
+    aes_gcm::Aes256Gcm::new_from_slice(key)
+        .ok()?
+        .decrypt(
+            &aes_gcm::Nonce::from(nonce),
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
+        .ok()
+        .map(zeroize::Zeroizing::new)
+}
+
 /// Lowercase hex.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

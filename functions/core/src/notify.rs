@@ -9,11 +9,6 @@
 //! ([`seal_contact`]); without a configured secret it is not kept at all. It is deleted
 //! when the application is closed and nothing is left to send.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
-
 use crate::keyed::HashSecret;
 use crate::store::{OutboxEntry, Store};
 
@@ -45,9 +40,8 @@ pub fn retry_pause_ms(attempts: u32) -> u64 {
     (60_000u64 << attempts.min(6)).min(3_600_000)
 }
 
-fn contact_cipher(secret: &HashSecret) -> Aes256Gcm {
-    let key = secret.mac("lotse/contact-key/v1", &[]);
-    Aes256Gcm::new_from_slice(&key).expect("32 bytes are an AES-256 key")
+fn contact_key(secret: &HashSecret) -> [u8; 32] {
+    secret.mac("lotse/contact-key/v1", &[])
 }
 
 /// Where a notification goes: the address, and the site the citizen applied on (the
@@ -58,44 +52,24 @@ pub struct Contact {
     pub origin: String,
 }
 
-/// The contact sealed for the store: base64(nonce ‖ AES-256-GCM(key, JSON, aad = id)).
-/// `None` when the edge has no secret of its own (the built-in one protects nothing).
+/// The contact sealed for the store ([`crate::keyed::seal_base64`] of its JSON,
+/// associated data = the application id). `None` when the edge has no secret of its
+/// own (the built-in one protects nothing).
 pub fn seal_contact(secret: &HashSecret, application: &str, contact: &Contact) -> Option<String> {
     if !secret.is_configured() {
         return None;
     }
     let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(contact).ok()?);
-    let mut nonce = [0u8; 12];
-    getrandom::fill(&mut nonce).ok()?;
-    let sealed = contact_cipher(secret)
-        .encrypt(
-            &Nonce::from(nonce),
-            Payload {
-                msg: &plaintext,
-                aad: application.as_bytes(),
-            },
-        )
-        .ok()?;
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&sealed);
-    Some(BASE64.encode(out))
+    Some(crate::keyed::seal_base64(
+        &contact_key(secret),
+        &plaintext,
+        application.as_bytes(),
+    ))
 }
 
 pub fn open_contact(secret: &HashSecret, application: &str, sealed: &str) -> Option<Contact> {
-    let bytes = BASE64.decode(sealed).ok()?;
-    let (nonce, ciphertext) = bytes.split_at_checked(12)?;
-    let nonce: [u8; 12] = nonce.try_into().ok()?;
-    let plaintext = zeroize::Zeroizing::new(
-        contact_cipher(secret)
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: application.as_bytes(),
-                },
-            )
-            .ok()?,
-    );
+    let plaintext =
+        crate::keyed::open_base64(&contact_key(secret), sealed, application.as_bytes())?;
     serde_json::from_slice(&plaintext).ok()
 }
 

@@ -96,17 +96,7 @@ pub fn content_security_policy(form_targets: &[String]) -> String {
     format!("default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; form-action {targets}; frame-ancestors 'none'; base-uri 'none'")
 }
 
-/// `scheme://host[:port]` of an absolute URL, lowercase; `None` for anything else.
-pub fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    let valid = matches!(scheme, "http" | "https")
-        && !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    valid.then(|| format!("{scheme}://{host}").to_ascii_lowercase())
-}
+pub use lotse_model::payment::origin_of;
 
 /// The payment providers' origins of a site, for [`content_security_policy`].
 pub fn payment_origins(site: &crate::resolve::Site) -> Vec<String> {

@@ -270,7 +270,7 @@ pub async fn mailbox_html<S: Store, F: Forms, H: HttpClient>(
         let seen = application.citizen_seen_at.as_deref().unwrap_or("");
         let new_messages = messages
             .iter()
-            .filter(|m| m.sender == "office" && m.at.as_str() > seen)
+            .filter(|m| super::messages::is_new(m, seen))
             .count();
         rows.push(html::MailboxEntry {
             application,

@@ -165,6 +165,12 @@ const UNREADABLE: &str =
     "Die Nachrichten sind gerade nicht erreichbar. Bitte versuchen Sie es in einigen Minuten erneut.";
 const NOT_STORED: &str = "Der Dienst ist gerade nicht erreichbar. Ihre Nachricht wurde nicht gespeichert; bitte versuchen Sie es in einigen Minuten erneut.";
 
+/// Whether the office wrote `message` after the citizen last opened the thread (`seen`,
+/// empty for never).
+pub(crate) fn is_new(message: &StoredMessage, seen: &str) -> bool {
+    message.sender == "office" && message.at.as_str() > seen
+}
+
 /// One message as the citizen sees it.
 pub(crate) struct ThreadEntry {
     pub id: String,
@@ -229,7 +235,7 @@ pub(crate) async fn thread<S: Store>(
                 from: message.sender.clone(),
                 at: message.at.clone(),
                 content,
-                new: message.sender == "office" && message.at.as_str() > seen,
+                new: is_new(message, seen),
             }
         })
         .collect();

@@ -60,23 +60,11 @@ pub(crate) fn form_targets(
         .map(|fee| provider_of(config, fee).base_url)
         .into_iter()
         .chain(payment.and_then(|p| p.payment_url.clone()))
-        .filter_map(|url| origin(&url))
+        .filter_map(|url| lotse_model::payment::origin_of(&url))
         .collect();
     origins.sort();
     origins.dedup();
     origins
-}
-
-/// `scheme://host[:port]` of an absolute http(s) URL, lowercase.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    let valid = matches!(scheme, "http" | "https")
-        && !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    valid.then(|| format!("{scheme}://{host}").to_ascii_lowercase())
 }
 
 /// Where the provider sends the citizen back: the return route, naming the id only.
