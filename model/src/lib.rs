@@ -15,6 +15,8 @@ pub mod slug;
 pub mod validate;
 
 pub use form::{FieldType, Form, FormField, FormSchema};
-pub use region::{AcrMap, Category, LoginConfig, Office, Portal, PortalKind, Region, Theme};
+pub use region::{
+    AcrMap, Category, LoginConfig, Office, OfficeLoginConfig, Portal, PortalKind, Region, Theme,
+};
 pub use service::{Provider, Service, TrustLevel};
 pub use slug::slugify;

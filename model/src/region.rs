@@ -24,6 +24,28 @@ pub struct Region {
     /// `[payment]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<PaymentProvider>,
+    /// The identity provider caseworkers log in to the workspace with (region.toml
+    /// `[office_login]`, SPEC section 9).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub office_login: Option<OfficeLoginConfig>,
+}
+
+/// The city's own OpenID Connect provider for staff (Keycloak, ADFS, Azure AD): the
+/// workspace's login, apart from the citizens'.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficeLoginConfig {
+    pub issuer: String,
+    pub client_id: String,
+    /// The ID-token claim listing the `<portal>/<office>` ids a person works for.
+    #[serde(default = "default_offices_claim")]
+    pub offices_claim: String,
+}
+
+/// The claim [`OfficeLoginConfig::offices_claim`] names unless configured.
+pub const DEFAULT_OFFICES_CLAIM: &str = "lotse_offices";
+
+fn default_offices_claim() -> String {
+    DEFAULT_OFFICES_CLAIM.into()
 }
 
 /// The OpenID Connect provider citizens log in with (BundID through a broker).

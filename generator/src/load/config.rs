@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 
 use lotse_model::payment::PaymentProvider;
-use lotse_model::{AcrMap, Category, LoginConfig, Office, Portal, PortalKind, Region, Theme};
+use lotse_model::region::DEFAULT_OFFICES_CLAIM;
+use lotse_model::{
+    AcrMap, Category, LoginConfig, OfficeLoginConfig, Office, Portal, PortalKind, Region, Theme,
+};
 
 use super::fields::{Fields, Located, TomlDoc};
 use crate::diagnostics::{Diagnostics, Loc};
@@ -49,6 +52,9 @@ pub fn parse_region(src: &SourceText, diags: &Diagnostics) -> Option<(Region, Re
         login: f.table("login", "[login]").and_then(parse_login),
         feedback_portal: feedback_portal.map(|p| p.value),
         payment: payment_fields.and_then(parse_payment_provider),
+        office_login: f
+            .table("office_login", "[office_login]")
+            .and_then(parse_office_login),
     };
     f.finish();
     let locs = RegionLocs {
@@ -197,6 +203,46 @@ fn parse_login(mut f: Fields<'_, '_, '_>) -> Option<LoginConfig> {
         issuer: issuer?.value,
         client_id: client_id?.value,
         acr: acr.unwrap_or_default(),
+    })
+}
+
+/// `[office_login]`: the staff's provider. The claim must be a plain claim name.
+fn parse_office_login(mut f: Fields<'_, '_, '_>) -> Option<OfficeLoginConfig> {
+    let issuer = f.required_str("issuer");
+    let client_id = f.required_str("client_id");
+    let claim = f.str("offices_claim");
+    if let Some(claim) = &claim {
+        let plain = !claim.value.is_empty()
+            && claim.value.len() <= 64
+            && claim
+                .value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/'));
+        if !plain {
+            f.diags().error(
+                claim.loc.clone(),
+                format!(
+                    "`offices_claim` must be a claim name like `{DEFAULT_OFFICES_CLAIM}`, found `{}`",
+                    claim.value
+                ),
+            );
+        }
+    }
+    if let Some(issuer) = &issuer {
+        let loopback_http =
+            issuer.value.starts_with("http://") && http_host(&issuer.value).is_some_and(is_loopback);
+        if !(issuer.value.starts_with("https://") || loopback_http) {
+            f.diags().error(
+                issuer.loc.clone(),
+                "`issuer` must be an https address (http only on 127.0.0.1 or localhost)",
+            );
+        }
+    }
+    f.finish();
+    Some(OfficeLoginConfig {
+        issuer: issuer?.value,
+        client_id: client_id?.value,
+        offices_claim: claim.map_or_else(|| DEFAULT_OFFICES_CLAIM.to_string(), |c| c.value),
     })
 }
 
