@@ -14,6 +14,9 @@ cargo fmt --all --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "the workspace's committed WebAssembly module is current and within its budget"
+bash scripts/workspace-wasm.sh --check
+
 step "browser for the end-to-end tests (Debian's chromium)"
 if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then
