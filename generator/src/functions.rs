@@ -12,6 +12,7 @@ use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderName, HeaderValue, Request as HttpRequest, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
+use lotse_functions::auth::staff::StaffLogin;
 use lotse_functions::auth::{
     basic_authorization, AccountKey, AuthError, HttpClient, Oidc, OidcConfig, SessionKeys,
 };
@@ -189,6 +190,47 @@ fn login_setup(
     }))
 }
 
+/// Staff login to the workspace under `lotse serve` (SPEC section 9): the region's
+/// `[office_login]`, the client secret from `LOTSE_OFFICE_OIDC_CLIENT_SECRET` (without
+/// it the workspace's login is off; the bearer tokens still work), the issuer optionally
+/// replaced by `LOTSE_OFFICE_OIDC_ISSUER`, the staff cookie's keys from
+/// `LOTSE_STAFF_SESSION_SECRET` or random ones that last as long as the server.
+fn staff_setup(
+    login: Option<&lotse_model::OfficeLoginConfig>,
+    site_url: &str,
+) -> Result<Option<StaffLogin>> {
+    let Some(login) = login else {
+        return Ok(None);
+    };
+    let Some(secret) = env_value("LOTSE_OFFICE_OIDC_CLIENT_SECRET") else {
+        eprintln!(
+            "workspace login: off (set LOTSE_OFFICE_OIDC_CLIENT_SECRET to log staff in at {})",
+            login.issuer
+        );
+        return Ok(None);
+    };
+    let mut login = login.clone();
+    if let Some(issuer) = env_value("LOTSE_OFFICE_OIDC_ISSUER") {
+        login.issuer = issuer;
+    }
+    let keys = match env_value("LOTSE_STAFF_SESSION_SECRET") {
+        Some(text) => SessionKeys::parse(&text)
+            .map_err(|e| anyhow::anyhow!("LOTSE_STAFF_SESSION_SECRET: {}", e.log_reason()))?,
+        None => SessionKeys::random(),
+    };
+    let config = OidcConfig::for_staff(&login, &secret, site_url)
+        .map_err(|e| anyhow::anyhow!("workspace login: {}", e.log_reason()))?;
+    eprintln!(
+        "workspace login: {} as client {}",
+        login.issuer, login.client_id
+    );
+    Ok(Some(StaffLogin {
+        oidc: Arc::new(Oidc::new(config)),
+        keys,
+        offices_claim: login.offices_claim,
+    }))
+}
+
 /// `LOTSE_ACCOUNT_SECRET`, or the key in `<data>/account.key` (made on first use,
 /// readable by the owner only).
 fn account_key(data: &Path) -> Result<AccountKey> {
@@ -298,6 +340,7 @@ pub fn local_app(
             rate_limit_per_minute,
             site_name: region.name.clone(),
             login: login_setup(region.login.as_ref(), site_url, data)?,
+            staff_login: staff_setup(region.office_login.as_ref(), site_url)?,
             hash_secret: hash_secret(data)?,
             payment_client_secret: env_value("LOTSE_PAYMENT_CLIENT_SECRET"),
             payment_base_url: env_value("LOTSE_PAYMENT_BASE_URL"),

@@ -54,13 +54,26 @@ pub(crate) fn shell_for(site: &str, portal: Option<&str>, title: &str, main: &st
 }
 
 pub fn message_page(site: &str, heading: &str, text: &str) -> String {
+    message_page_with_link(site, heading, text, "/", "Zur Startseite")
+}
+
+/// [`message_page`] leading on to `href` (a path of the site) instead of the home page.
+pub fn message_page_with_link(
+    site: &str,
+    heading: &str,
+    text: &str,
+    href: &str,
+    link: &str,
+) -> String {
     shell(
         site,
         heading,
         &format!(
-            "<h1>{}</h1>\n<p class=\"vorspann\">{}</p>\n<p><a href=\"/\">Zur Startseite</a></p>",
+            "<h1>{}</h1>\n<p class=\"vorspann\">{}</p>\n<p><a href=\"{}\">{}</a></p>",
             escape(heading),
-            escape(text)
+            escape(text),
+            escape(href),
+            escape(link)
         ),
     )
 }

@@ -21,7 +21,7 @@ mod time;
 
 pub use api::{
     body_limit, handle, offices_path, reconcile_payments, App, Config, Forms, LoginSetup,
-    OfficeList, OfficeScope, OfficeTokens,
+    OfficeList, OfficeScope, OfficeTokens, OFFICE_LOGIN_ASSET,
 };
 /// The form shown again with errors; public so the generator's tests can compare its
 /// fields with the theme's.

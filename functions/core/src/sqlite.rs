@@ -8,21 +8,22 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::store::{
-    newest_first, retry_after_ms, sql, Completion, IdempotencyRecord, OutboxEntry, RateSlot,
-    StatusEntry, Store, StoreError, StoreResult, StoredApplication, StoredAttachment,
-    StoredMessage, StoredPayment,
+    newest_first, retry_after_ms, sql, AuditEntry, Completion, IdempotencyRecord, OfficeCounts,
+    OfficeQuery, OutboxEntry, RateSlot, StatusEntry, Store, StoreError, StoreResult,
+    StoredApplication, StoredAttachment, StoredMessage, StoredPayment,
 };
 
 /// The migrations, in order. D1 applies the same files with `wrangler d1 migrations`
 /// (and records them in its `d1_migrations` table); here `PRAGMA user_version` counts
 /// the ones applied.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("../../migrations/0001_applications.sql"),
     include_str!("../../migrations/0002_idempotency_claims.sql"),
     include_str!("../../migrations/0003_messages.sql"),
     include_str!("../../migrations/0004_notifications.sql"),
     include_str!("../../migrations/0005_outbox_claims.sql"),
     include_str!("../../migrations/0006_payments.sql"),
+    include_str!("../../migrations/0007_workspace.sql"),
 ];
 
 pub struct SqliteStore {
@@ -148,6 +149,51 @@ fn payment_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPayment> 
         created_at: row.get::<_, i64>("created_at")? as u64,
         next_check_at: row.get::<_, i64>("next_check_at")? as u64,
     })
+}
+
+fn audit_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        seq: row.get("seq")?,
+        portal: row.get("portal")?,
+        office: row.get("office")?,
+        application_id: row.get("application_id")?,
+        actor: row.get("actor")?,
+        actor_id: row.get("actor_id")?,
+        actor_name: row.get("actor_name")?,
+        action: row.get("action")?,
+        detail: row.get("detail")?,
+        at: row.get("at")?,
+    })
+}
+
+fn record_audit(c: &Connection, statement: &str, e: &AuditEntry) -> rusqlite::Result<usize> {
+    c.execute(
+        statement,
+        params![
+            e.portal,
+            e.office,
+            e.application_id,
+            e.actor,
+            e.actor_id,
+            e.actor_name,
+            e.action,
+            e.detail,
+            e.at
+        ],
+    )
+}
+
+fn counts(
+    c: &Connection,
+    statement: &str,
+    portal: &str,
+    office: &str,
+) -> rusqlite::Result<Vec<(String, u64)>> {
+    let mut statement = c.prepare(statement)?;
+    let rows = statement.query_map(params![portal, office], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64))
+    })?;
+    rows.collect()
 }
 
 fn application_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredApplication> {
@@ -294,7 +340,53 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn set_status(&self, id: &str, entry: &StatusEntry) -> StoreResult<bool> {
+    async fn office_page(&self, query: &OfficeQuery) -> StoreResult<Vec<StoredApplication>> {
+        let (statement, values) = sql::office_page(query);
+        self.with(|c| {
+            let mut statement = c.prepare(&statement)?;
+            let rows = statement.query_map(
+                rusqlite::params_from_iter(values.iter()),
+                application_from_row,
+            )?;
+            rows.collect()
+        })
+    }
+
+    async fn office_counts(&self, portal: &str, office: &str) -> StoreResult<OfficeCounts> {
+        self.with(|c| {
+            Ok(OfficeCounts {
+                statuses: counts(c, sql::OFFICE_STATUS_COUNTS, portal, office)?,
+                services: counts(c, sql::OFFICE_SERVICE_COUNTS, portal, office)?,
+            })
+        })
+    }
+
+    async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        self.with(|c| record_audit(c, sql::INSERT_AUDIT, entry).map(|_| ()))
+    }
+
+    async fn audit_log(
+        &self,
+        portal: &str,
+        office: &str,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.with(|c| {
+            let mut statement = c.prepare(&sql::audit_log())?;
+            let before = before_seq.unwrap_or(i64::MAX);
+            let rows =
+                statement.query_map(params![portal, office, before, limit], audit_from_row)?;
+            rows.collect()
+        })
+    }
+
+    async fn set_status(
+        &self,
+        id: &str,
+        entry: &StatusEntry,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<bool> {
         self.with(|c| {
             let tx = c.transaction()?;
             let updated = tx.execute(sql::UPDATE_STATUS, params![id, entry.status, entry.at])?;
@@ -305,6 +397,9 @@ impl Store for SqliteStore {
                 sql::INSERT_STATUS,
                 params![id, entry.status, entry.note, entry.at],
             )?;
+            if let Some(audit) = audit {
+                record_audit(&tx, sql::INSERT_AUDIT, audit)?;
+            }
             tx.execute(sql::FORGET_CLOSED_CONTACT, params![id])?;
             tx.commit()?;
             Ok(true)
@@ -389,6 +484,7 @@ impl Store for SqliteStore {
         attachments: &[StoredAttachment],
         status: Option<&StatusEntry>,
         notify: Option<&OutboxEntry>,
+        audit: Option<&AuditEntry>,
     ) -> StoreResult<bool> {
         self.with(|c| {
             let tx = c.transaction()?;
@@ -433,6 +529,9 @@ impl Store for SqliteStore {
                         message.id
                     ],
                 )?;
+            }
+            if let Some(audit) = audit {
+                record_audit(&tx, sql::INSERT_AUDIT, audit)?;
             }
             tx.execute(sql::FORGET_CLOSED_CONTACT, params![message.application_id])?;
             tx.commit()?;
@@ -614,9 +713,12 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn delete_application(&self, id: &str) -> StoreResult<()> {
+    async fn delete_application(&self, id: &str, audit: Option<&AuditEntry>) -> StoreResult<()> {
         self.with(|c| {
             let tx = c.transaction()?;
+            if let Some(audit) = audit {
+                record_audit(&tx, sql::INSERT_AUDIT, audit)?;
+            }
             for statement in sql::DELETE_APPLICATION {
                 tx.execute(statement, params![id])?;
             }

@@ -97,6 +97,50 @@ pub struct StoredAttachment {
     pub object: String,
 }
 
+/// One entry of the audit log (SPEC section 9, docs/workspace.md): who did what to which
+/// application, when. Never content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Its place in the log (0 for an entry not yet stored).
+    #[serde(default)]
+    pub seq: i64,
+    pub portal: String,
+    pub office: String,
+    pub application_id: String,
+    /// `staff` or `token`.
+    pub actor: String,
+    /// The staff member's subject at the city's provider.
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    /// `status`, `message`, `export`, `download` or `delete`.
+    pub action: String,
+    pub detail: Option<String>,
+    pub at: String,
+}
+
+/// One page of an office's inbox: which applications, in which order, from where.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OfficeQuery {
+    pub portal: String,
+    pub office: String,
+    /// Only these statuses (none: every status but `awaiting_payment`).
+    pub statuses: Vec<String>,
+    pub service: Option<String>,
+    /// Newest first instead of oldest first.
+    pub newest_first: bool,
+    /// After (in the page's order) this `(created_at, id)`.
+    pub after: Option<(String, String)>,
+    /// At most this many (the caller asks one more to know whether a page follows).
+    pub limit: u32,
+}
+
+/// How many applications of an office have each status, and each service.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfficeCounts {
+    pub statuses: Vec<(String, u64)>,
+    pub services: Vec<(String, u64)>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusEntry {
     pub status: String,
@@ -218,8 +262,34 @@ pub trait Store {
         office: &str,
     ) -> StoreResult<Vec<StoredApplication>>;
 
-    /// Sets the status and appends to the history. Returns `false` for an unknown id.
-    async fn set_status(&self, id: &str, entry: &StatusEntry) -> StoreResult<bool>;
+    /// One page of an office's inbox (see [`OfficeQuery`]).
+    async fn office_page(&self, query: &OfficeQuery) -> StoreResult<Vec<StoredApplication>>;
+
+    /// The office's applications counted by status and by service (unpaid ones left out).
+    async fn office_counts(&self, portal: &str, office: &str) -> StoreResult<OfficeCounts>;
+
+    /// Sets the status and appends to the history, with its audit entry when given, all
+    /// or nothing. Returns `false` for an unknown id.
+    async fn set_status(
+        &self,
+        id: &str,
+        entry: &StatusEntry,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<bool>;
+
+    /// Appends an entry to the audit log (an export or a download, before it is handed
+    /// out).
+    async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+
+    /// An office's audit log, newest first, entries before `before_seq` (all without),
+    /// at most `limit`.
+    async fn audit_log(
+        &self,
+        portal: &str,
+        office: &str,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>>;
 
     /// The claim of an Idempotency-Key hash, if any.
     async fn idempotency_record(&self, key_hash: &str) -> StoreResult<Option<IdempotencyRecord>>;
@@ -244,13 +314,14 @@ pub trait Store {
     /// with a status, sets it and appends it to the history, all or nothing. Returns
     /// `false` for an unknown application.
     /// With `notify`, the notification is queued in the same transaction, if the
-    /// application has a contact address.
+    /// application has a contact address; with `audit`, the entry is recorded in it.
     async fn insert_message(
         &self,
         message: &StoredMessage,
         attachments: &[StoredAttachment],
         status: Option<&StatusEntry>,
         notify: Option<&OutboxEntry>,
+        audit: Option<&AuditEntry>,
     ) -> StoreResult<bool>;
 
     /// Notifications due at `now_ms`, oldest first, at most `limit`.
@@ -297,8 +368,9 @@ pub trait Store {
     async fn set_citizen_seen(&self, id: &str, at: &str) -> StoreResult<()>;
 
     /// Deletes an application with its history, messages and attachment rows, all or
-    /// nothing (the caller deletes the attachments' objects first).
-    async fn delete_application(&self, id: &str) -> StoreResult<()>;
+    /// nothing (the caller deletes the attachments' objects first), and records `audit`
+    /// in the same transaction. The audit log keeps its entries.
+    async fn delete_application(&self, id: &str, audit: Option<&AuditEntry>) -> StoreResult<()>;
 
     /// All attachment rows of an application.
     async fn attachments(&self, application_id: &str) -> StoreResult<Vec<StoredAttachment>>;
@@ -477,6 +549,77 @@ pub mod sql {
         "DELETE FROM status_history WHERE application_id = ?1",
         "DELETE FROM applications WHERE id = ?1",
     ];
+    /// ?1..?9 the entry's columns (portal, office, application, actor, actor id, actor
+    /// name, action, detail, at).
+    pub const INSERT_AUDIT: &str = "INSERT INTO audit_log \
+        (portal, office, application_id, actor, actor_id, actor_name, action, detail, at) \
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    /// [`INSERT_AUDIT`] only when the application exists (a status change to an unknown
+    /// id records nothing).
+    pub const INSERT_AUDIT_FOR_APPLICATION: &str = "INSERT INTO audit_log \
+        (portal, office, application_id, actor, actor_id, actor_name, action, detail, at) \
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM applications WHERE id = ?3)";
+    /// [`INSERT_AUDIT`] only with the message ?10 of the application.
+    pub const INSERT_AUDIT_FOR_MESSAGE: &str = "INSERT INTO audit_log \
+        (portal, office, application_id, actor, actor_id, actor_name, action, detail, at) \
+        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 \
+        WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?10 AND application_id = ?3)";
+    const AUDIT_COLUMNS: &str =
+        "seq, portal, office, application_id, actor, actor_id, actor_name, action, detail, at";
+    /// ?1 portal, ?2 office, ?3 before this seq, ?4 limit.
+    pub fn audit_log() -> String {
+        format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE portal = ?1 AND office = ?2 AND seq < ?3 \
+            ORDER BY seq DESC LIMIT ?4"
+        )
+    }
+    /// ?1 portal, ?2 office.
+    pub const OFFICE_STATUS_COUNTS: &str = "SELECT status AS name, count(*) AS n FROM applications \
+        WHERE portal = ?1 AND office = ?2 AND status != 'awaiting_payment' GROUP BY status ORDER BY status";
+    pub const OFFICE_SERVICE_COUNTS: &str = "SELECT service AS name, count(*) AS n FROM applications \
+        WHERE portal = ?1 AND office = ?2 AND status != 'awaiting_payment' GROUP BY service ORDER BY service";
+
+    /// The statement of an inbox page and its parameters, all text: ?1 portal, ?2 office,
+    /// then the statuses, the service and the cursor as the query has them. The limit is
+    /// a number and goes into the text.
+    pub fn office_page(query: &super::OfficeQuery) -> (String, Vec<String>) {
+        let mut params = vec![query.portal.clone(), query.office.clone()];
+        let mut sql = String::from("SELECT * FROM applications WHERE portal = ?1 AND office = ?2");
+        let next = |value: &str, params: &mut Vec<String>| {
+            params.push(value.to_string());
+            format!("?{}", params.len())
+        };
+        if query.statuses.is_empty() {
+            sql.push_str(" AND status != 'awaiting_payment'");
+        } else {
+            let slots: Vec<String> = query
+                .statuses
+                .iter()
+                .map(|status| next(status, &mut params))
+                .collect();
+            sql.push_str(&format!(" AND status IN ({})", slots.join(", ")));
+        }
+        if let Some(service) = &query.service {
+            let slot = next(service, &mut params);
+            sql.push_str(&format!(" AND service = {slot}"));
+        }
+        let (compare, order) = if query.newest_first {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        if let Some((created_at, id)) = &query.after {
+            let at = next(created_at, &mut params);
+            let id = next(id, &mut params);
+            sql.push_str(&format!(" AND (created_at, id) {compare} ({at}, {id})"));
+        }
+        sql.push_str(&format!(
+            " ORDER BY created_at {order}, id {order} LIMIT {}",
+            query.limit
+        ));
+        (sql, params)
+    }
+
     /// ?1 the window's start (ms): hits at or before it count for nobody any more.
     pub const DROP_OLD_HITS: &str = "DELETE FROM rate_hits WHERE at <= ?1";
     /// ?1 client hash, ?2 now (ms), ?3 the window's start (ms), ?4 limit: counts the hit

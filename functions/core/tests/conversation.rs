@@ -376,7 +376,7 @@ fn a_message_moved_to_another_application_does_not_open() {
     let mut copy = moved.clone();
     copy.id = "MOVEDMESSAGE0001".into();
     copy.application_id = second.clone();
-    assert!(block_on(app.store.insert_message(&copy, &[], None, None)).unwrap());
+    assert!(block_on(app.store.insert_message(&copy, &[], None, None, None)).unwrap());
     let (_, thread, _) = send(
         &app,
         citizen_get(

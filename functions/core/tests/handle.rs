@@ -14,8 +14,8 @@ use lotse_envelope::PrivateKey;
 use lotse_functions::auth::{AccountKey, AuthError, HttpClient, SessionKeys};
 use lotse_functions::sqlite::SqliteStore;
 use lotse_functions::store::{
-    Completion, IdempotencyRecord, OutboxEntry, RateSlot, StatusEntry, StoreResult,
-    StoredAttachment, StoredMessage, StoredPayment,
+    AuditEntry, Completion, IdempotencyRecord, OfficeCounts, OfficeQuery, OutboxEntry, RateSlot,
+    StatusEntry, StoreResult, StoredAttachment, StoredMessage, StoredPayment,
 };
 use lotse_functions::{
     handle, App, Config, LoginSetup, Request, Store, StoreError, StoredApplication,
@@ -80,7 +80,30 @@ impl Store for BrokenStore {
     async fn office_applications(&self, _: &str, _: &str) -> StoreResult<Vec<StoredApplication>> {
         self.fail()
     }
-    async fn set_status(&self, _: &str, _: &StatusEntry) -> StoreResult<bool> {
+    async fn office_page(&self, _: &OfficeQuery) -> StoreResult<Vec<StoredApplication>> {
+        self.fail()
+    }
+    async fn office_counts(&self, _: &str, _: &str) -> StoreResult<OfficeCounts> {
+        self.fail()
+    }
+    async fn set_status(
+        &self,
+        _: &str,
+        _: &StatusEntry,
+        _: Option<&AuditEntry>,
+    ) -> StoreResult<bool> {
+        self.fail()
+    }
+    async fn record_audit(&self, _: &AuditEntry) -> StoreResult<()> {
+        self.fail()
+    }
+    async fn audit_log(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<i64>,
+        _: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
         self.fail()
     }
     async fn idempotency_record(&self, _: &str) -> StoreResult<Option<IdempotencyRecord>> {
@@ -109,6 +132,7 @@ impl Store for BrokenStore {
         _: &[StoredAttachment],
         _: Option<&StatusEntry>,
         _: Option<&OutboxEntry>,
+        _: Option<&AuditEntry>,
     ) -> StoreResult<bool> {
         self.fail()
     }
@@ -142,7 +166,7 @@ impl Store for BrokenStore {
     async fn set_citizen_seen(&self, _: &str, _: &str) -> StoreResult<()> {
         self.fail()
     }
-    async fn delete_application(&self, _: &str) -> StoreResult<()> {
+    async fn delete_application(&self, _: &str, _: Option<&AuditEntry>) -> StoreResult<()> {
         self.fail()
     }
     async fn put_object(&self, _: &str, _: &[u8]) -> StoreResult<()> {

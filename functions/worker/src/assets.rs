@@ -51,6 +51,14 @@ impl AssetForms {
     }
 }
 
+impl AssetForms {
+    /// region.toml's `[office_login]`, as `lotse build` wrote it; `None` without one.
+    pub async fn office_login(&self) -> Option<lotse_model::OfficeLoginConfig> {
+        self.json(&format!("/{}", lotse_functions::OFFICE_LOGIN_ASSET))
+            .await
+    }
+}
+
 impl Forms for AssetForms {
     async fn offices(&self, portal: &str) -> Option<Vec<String>> {
         if !is_slug(portal) {

@@ -3,8 +3,9 @@
 //! `batch`, which D1 runs as one transaction.
 
 use lotse_functions::store::{
-    newest_first, retry_after_ms, sql, Completion, IdempotencyRecord, OutboxEntry, RateSlot,
-    StoreResult, StoredAttachment, StoredMessage, StoredPayment,
+    newest_first, retry_after_ms, sql, AuditEntry, Completion, IdempotencyRecord, OfficeCounts,
+    OfficeQuery, OutboxEntry, RateSlot, StoreResult, StoredAttachment, StoredMessage,
+    StoredPayment,
 };
 use lotse_functions::{StatusEntry, Store, StoreError, StoredApplication};
 use serde::Deserialize;
@@ -57,6 +58,60 @@ fn changes(result: Option<&D1Result>) -> StoreResult<usize> {
         .map_err(failed)?
         .and_then(|m| m.changes)
         .unwrap_or(0))
+}
+
+/// The nine values of an audit entry, in the order of `sql::INSERT_AUDIT`.
+fn audit_values(e: &AuditEntry) -> Vec<D1Type<'_>> {
+    vec![
+        text(&e.portal),
+        text(&e.office),
+        text(&e.application_id),
+        text(&e.actor),
+        optional_text(e.actor_id.as_deref()),
+        optional_text(e.actor_name.as_deref()),
+        text(&e.action),
+        optional_text(e.detail.as_deref()),
+        text(&e.at),
+    ]
+}
+
+/// An audit row as D1 returns it (`seq` is a JavaScript number).
+#[derive(Deserialize)]
+struct AuditRow {
+    seq: f64,
+    portal: String,
+    office: String,
+    application_id: String,
+    actor: String,
+    actor_id: Option<String>,
+    actor_name: Option<String>,
+    action: String,
+    detail: Option<String>,
+    at: String,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(r: AuditRow) -> Self {
+        AuditEntry {
+            seq: r.seq as i64,
+            portal: r.portal,
+            office: r.office,
+            application_id: r.application_id,
+            actor: r.actor,
+            actor_id: r.actor_id,
+            actor_name: r.actor_name,
+            action: r.action,
+            detail: r.detail,
+            at: r.at,
+        }
+    }
+}
+
+/// A count by name (`SELECT … AS name, count(*) AS n`).
+#[derive(Deserialize)]
+struct CountRow {
+    name: String,
+    n: f64,
 }
 
 /// Milliseconds since the epoch as a JavaScript number: far inside its 53 bits.
@@ -264,8 +319,77 @@ impl Store for D1Store {
             .map_err(failed)
     }
 
-    async fn set_status(&self, id: &str, entry: &StatusEntry) -> StoreResult<bool> {
-        let batch = vec![
+    async fn office_page(&self, query: &OfficeQuery) -> StoreResult<Vec<StoredApplication>> {
+        let (statement, values) = sql::office_page(query);
+        let values: Vec<D1Type<'_>> = values.iter().map(|v| text(v)).collect();
+        self.statement(&statement, &values)?
+            .all()
+            .await
+            .map_err(failed)?
+            .results::<StoredApplication>()
+            .map_err(failed)
+    }
+
+    async fn office_counts(&self, portal: &str, office: &str) -> StoreResult<OfficeCounts> {
+        let mut counts = OfficeCounts::default();
+        for (statement, into) in [
+            (sql::OFFICE_STATUS_COUNTS, &mut counts.statuses),
+            (sql::OFFICE_SERVICE_COUNTS, &mut counts.services),
+        ] {
+            let rows = self
+                .statement(statement, &[text(portal), text(office)])?
+                .all()
+                .await
+                .map_err(failed)?
+                .results::<CountRow>()
+                .map_err(failed)?;
+            into.extend(rows.into_iter().map(|r| (r.name, r.n as u64)));
+        }
+        Ok(counts)
+    }
+
+    async fn record_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        self.statement(sql::INSERT_AUDIT, &audit_values(entry))?
+            .run()
+            .await
+            .map_err(failed)
+            .map(|_| ())
+    }
+
+    async fn audit_log(
+        &self,
+        portal: &str,
+        office: &str,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        // A JavaScript number holds every seq; "before none" is before the largest.
+        let before = before_seq.map_or(9.0e15, |seq| seq as f64);
+        let rows = self
+            .statement(
+                &sql::audit_log(),
+                &[
+                    text(portal),
+                    text(office),
+                    D1Type::Real(before),
+                    D1Type::Real(f64::from(limit)),
+                ],
+            )?
+            .all()
+            .await
+            .map_err(failed)?
+            .results::<AuditRow>()
+            .map_err(failed)?;
+        Ok(rows.into_iter().map(AuditEntry::from).collect())
+    }
+
+    async fn set_status(
+        &self,
+        id: &str,
+        entry: &StatusEntry,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<bool> {
+        let mut batch = vec![
             self.statement(
                 sql::UPDATE_STATUS,
                 &[text(id), text(&entry.status), text(&entry.at)],
@@ -281,6 +405,9 @@ impl Store for D1Store {
             )?,
             self.statement(sql::FORGET_CLOSED_CONTACT, &[text(id)])?,
         ];
+        if let Some(audit) = audit {
+            batch.push(self.statement(sql::INSERT_AUDIT_FOR_APPLICATION, &audit_values(audit))?);
+        }
         let results = self.db.batch(batch).await.map_err(failed)?;
         Ok(changes(results.first())? == 1)
     }
@@ -377,6 +504,7 @@ impl Store for D1Store {
         attachments: &[StoredAttachment],
         status: Option<&StatusEntry>,
         notify: Option<&OutboxEntry>,
+        audit: Option<&AuditEntry>,
     ) -> StoreResult<bool> {
         // One batch, one transaction; every later statement writes only with the
         // message row of the first, so an unknown application writes nothing.
@@ -423,6 +551,11 @@ impl Store for D1Store {
                     text(&message.id),
                 ],
             )?);
+        }
+        if let Some(audit) = audit {
+            let mut values = audit_values(audit);
+            values.push(text(&message.id));
+            batch.push(self.statement(sql::INSERT_AUDIT_FOR_MESSAGE, &values)?);
         }
         batch.push(self.statement(sql::FORGET_CLOSED_CONTACT, &[text(&message.application_id)])?);
         let results = self.db.batch(batch).await.map_err(failed)?;
@@ -654,11 +787,14 @@ impl Store for D1Store {
             .map(|_| ())
     }
 
-    async fn delete_application(&self, id: &str) -> StoreResult<()> {
-        let batch = sql::DELETE_APPLICATION
-            .iter()
-            .map(|statement| self.statement(statement, &[text(id)]))
-            .collect::<StoreResult<Vec<_>>>()?;
+    async fn delete_application(&self, id: &str, audit: Option<&AuditEntry>) -> StoreResult<()> {
+        let mut batch = Vec::new();
+        if let Some(audit) = audit {
+            batch.push(self.statement(sql::INSERT_AUDIT, &audit_values(audit))?);
+        }
+        for statement in sql::DELETE_APPLICATION {
+            batch.push(self.statement(statement, &[text(id)])?);
+        }
         self.db.batch(batch).await.map_err(failed).map(|_| ())
     }
 

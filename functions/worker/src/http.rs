@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
+use lotse_functions::auth::staff::StaffLogin;
 use lotse_functions::auth::{
     basic_authorization, AccountKey, AuthError, HttpClient, Oidc, OidcConfig, SessionKeys,
 };
@@ -104,10 +105,94 @@ impl HttpClient for FetchHttp {
     }
 }
 
+/// A provider with the configuration it was made for.
+type ProviderCell = RefCell<Option<(String, Arc<Oidc>)>>;
+
 thread_local! {
     /// One provider (and its metadata and key cache) per isolate, rebuilt only when the
     /// configuration changes.
-    static PROVIDER: RefCell<Option<(String, Arc<Oidc>)>> = const { RefCell::new(None) };
+    static PROVIDER: ProviderCell = const { RefCell::new(None) };
+    /// The same for the staff's provider.
+    static STAFF_PROVIDER: ProviderCell = const { RefCell::new(None) };
+}
+
+/// The provider of `cell` for this configuration: the cached one, or a new one.
+fn cached_provider(
+    cell: &'static std::thread::LocalKey<ProviderCell>,
+    key: String,
+    make: impl FnOnce() -> Result<OidcConfig, AuthError>,
+) -> Option<Arc<Oidc>> {
+    cell.with(|cell| {
+        if let Some((cached_key, oidc)) = cell.borrow().as_ref() {
+            if *cached_key == key {
+                return Some(oidc.clone());
+            }
+        }
+        let config = match make() {
+            Ok(config) => config,
+            Err(e) => {
+                worker::console_error!("login configuration ignored: {}", e.log_reason());
+                return None;
+            }
+        };
+        let oidc = Arc::new(Oidc::new(config));
+        *cell.borrow_mut() = Some((key, oidc.clone()));
+        Some(oidc)
+    })
+}
+
+/// Staff login to the workspace (SPEC section 9): region.toml's `[office_login]` (from
+/// the asset `lotse build` writes; `OFFICE_OIDC_ISSUER` replaces the issuer, for local
+/// tests), the secret `OFFICE_OIDC_CLIENT_SECRET`, and the keys of the staff cookie:
+/// `STAFF_SESSION_SECRET`, else derived from the first of `SESSION_SECRET`,
+/// `OFFICE_TOKENS`, `ACCOUNT_SECRET` (isolates share no memory, so a random key would
+/// log caseworkers out whenever another isolate answers). Missing pieces mean no staff
+/// login; the bearer tokens still work.
+pub fn staff_setup(
+    env: &Env,
+    site_origin: &str,
+    binding: impl Fn(&Env, &str) -> Option<String>,
+    office_login: Option<lotse_model::OfficeLoginConfig>,
+) -> Option<StaffLogin> {
+    let mut login = office_login?;
+    let Some(secret) = binding(env, "OFFICE_OIDC_CLIENT_SECRET") else {
+        worker::console_error!("OFFICE_OIDC_CLIENT_SECRET missing, staff login off");
+        return None;
+    };
+    if let Some(issuer) = binding(env, "OFFICE_OIDC_ISSUER") {
+        login.issuer = issuer;
+    }
+    let keys = match binding(env, "STAFF_SESSION_SECRET") {
+        Some(text) => match SessionKeys::parse(&text) {
+            Ok(keys) => keys,
+            Err(e) => {
+                worker::console_error!(
+                    "STAFF_SESSION_SECRET ignored, staff login off: {}",
+                    e.log_reason()
+                );
+                return None;
+            }
+        },
+        None => {
+            let Some(text) = ["SESSION_SECRET", "OFFICE_TOKENS", "ACCOUNT_SECRET"]
+                .iter()
+                .find_map(|name| binding(env, name).filter(|t| !t.trim().is_empty()))
+            else {
+                worker::console_error!("no STAFF_SESSION_SECRET (nor SESSION_SECRET, OFFICE_TOKENS, ACCOUNT_SECRET): staff login off");
+                return None;
+            };
+            SessionKeys::derive("lotse/staff-session/v1", text.trim().as_bytes())
+        }
+    };
+    let key = format!("{}|{}|{}", login.issuer, login.client_id, site_origin);
+    let oidc = cached_provider(&STAFF_PROVIDER, key, || {
+        OidcConfig::for_staff(&login, &secret, site_origin)
+    })?;
+    Some(StaffLogin {
+        oidc,
+        keys,
+        offices_claim: login.offices_claim,
+    })
 }
 
 /// Login from `OIDC_ISSUER`, `OIDC_CLIENT_ID` (variables, as in region.toml's `[login]`),
@@ -154,22 +239,8 @@ pub fn login_setup(
         "{}|{}|{}|{:?}",
         login.issuer, login.client_id, site_origin, login.acr
     );
-    let oidc = PROVIDER.with(|cell| {
-        if let Some((cached_key, oidc)) = cell.borrow().as_ref() {
-            if *cached_key == key {
-                return Some(oidc.clone());
-            }
-        }
-        let config = match OidcConfig::new(&login, &secret, site_origin) {
-            Ok(config) => config,
-            Err(e) => {
-                worker::console_error!("login configuration ignored: {}", e.log_reason());
-                return None;
-            }
-        };
-        let oidc = Arc::new(Oidc::new(config));
-        *cell.borrow_mut() = Some((key, oidc.clone()));
-        Some(oidc)
+    let oidc = cached_provider(&PROVIDER, key, || {
+        OidcConfig::new(&login, &secret, site_origin)
     })?;
     Some(LoginSetup {
         oidc,

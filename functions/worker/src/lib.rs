@@ -38,9 +38,16 @@ async fn fetch(
     let origin = origin_of(&request.inner().url());
     let mut config = config(&env);
     config.login = http::login_setup(&env, &origin, string_binding);
+    let forms = AssetForms::new(env.assets("ASSETS")?);
+    // Only the workspace's routes need the staff's provider (and its asset).
+    let path = request.path();
+    if path.starts_with("/api/amt/") || path.starts_with("/api/office/") {
+        config.staff_login =
+            http::staff_setup(&env, &origin, string_binding, forms.office_login().await);
+    }
     let app = App {
         store: D1Store::new(env.d1("DB")?, env.bucket("FILES").ok()),
-        forms: AssetForms::new(env.assets("ASSETS")?),
+        forms,
         http: http::FetchHttp,
         config,
     };

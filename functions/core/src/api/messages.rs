@@ -336,16 +336,14 @@ pub async fn post<S: Store, F: Forms, H: HttpClient>(
         Ok((text, documents)) => match guard::rate(&app.store, &app.config, request).await {
             Err(response) => Err(response),
             Ok(()) => {
-                store_message(
-                    app,
-                    &opened.application,
-                    "citizen",
-                    &text,
-                    None,
+                let new = NewMessage {
+                    from: "citizen",
+                    text: &text,
+                    status: None,
                     documents,
-                    request,
-                )
-                .await
+                    audit: None,
+                };
+                store_message(app, &opened.application, new, request).await
             }
         },
     };
@@ -578,18 +576,32 @@ pub(crate) fn download(media_type: &str, name: &str, bytes: Vec<u8>) -> Response
     )
 }
 
+/// A message to store: who writes, what, with which status and files, and the audit
+/// entry of a message from the office.
+pub(crate) struct NewMessage<'a> {
+    pub from: &'a str,
+    pub text: &'a str,
+    pub status: Option<&'a str>,
+    pub documents: Vec<Document>,
+    pub audit: Option<&'a crate::store::AuditEntry>,
+}
+
 /// Seals a message to the office and the citizen, stores its files and then its row
 /// (with the status, if the office set one). Files stored for a message whose row is
 /// not stored are deleted again. Returns the message id.
 pub(crate) async fn store_message<S: Store, F: Forms, H: HttpClient>(
     app: &App<S, F, H>,
     application: &StoredApplication,
-    from: &str,
-    text: &str,
-    status: Option<&str>,
-    documents: Vec<Document>,
+    new: NewMessage<'_>,
     request: &Request,
 ) -> Result<String, Response> {
+    let NewMessage {
+        from,
+        text,
+        status,
+        documents,
+        audit,
+    } = new;
     let now_ms = request.now_ms;
     let id = &application.id;
     let office_key = app
@@ -685,7 +697,7 @@ pub(crate) async fn store_message<S: Store, F: Forms, H: HttpClient>(
         });
         match app
             .store
-            .insert_message(&message, &rows, entry.as_ref(), notify.as_ref())
+            .insert_message(&message, &rows, entry.as_ref(), notify.as_ref(), audit)
             .await
         {
             Ok(true) => return Ok(routing.message),

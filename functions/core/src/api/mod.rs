@@ -1,13 +1,16 @@
 //! The router and the configuration shared by all handlers.
 
+mod access;
 mod guard;
 mod login;
 mod messages;
 mod office;
 mod office_thread;
 mod payment;
+mod staff;
 mod status;
 mod submit;
+mod workspace;
 
 use std::collections::HashMap;
 
@@ -36,6 +39,11 @@ pub trait Forms {
 pub fn offices_path(portal: &str) -> String {
     format!("forms/{portal}/_offices.json")
 }
+
+/// The asset with region.toml's `[office_login]` (a `lotse_model::OfficeLoginConfig`
+/// as JSON), which the worker reads: region.toml stays the one place staff login is
+/// configured. Written only when the region has `[office_login]`.
+pub const OFFICE_LOGIN_ASSET: &str = "forms/_office_login.json";
 
 /// The content of [`offices_path`].
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -153,6 +161,9 @@ pub struct Config {
     /// How soon an open payment is first asked about again (default a minute; the
     /// pauses grow from there as it ages). `LOTSE_PAYMENT_RECHECK_MS` under `serve`.
     pub payment_recheck_ms: u64,
+    /// Staff login to the workspace (region.toml `[office_login]`, SPEC section 9);
+    /// `None`: only the bearer tokens open the office API.
+    pub staff_login: Option<crate::auth::staff::StaffLogin>,
 }
 
 impl Default for Config {
@@ -169,6 +180,7 @@ impl Default for Config {
             payment_base_url: None,
             payment_tokens: Default::default(),
             payment_recheck_ms: 60_000,
+            staff_login: None,
         }
     }
 }
@@ -198,6 +210,7 @@ pub async fn handle<S: Store, F: Forms, H: HttpClient>(
     request: Request,
 ) -> Response {
     let response = route(app, &request).await;
+    let response = staff::renew(app, &request, response);
     with_security_headers(response)
 }
 
@@ -236,8 +249,22 @@ async fn route<S: Store, F: Forms, H: HttpClient>(
         ("GET", ["api", "receipt"]) => status::receipt(app, request).await,
         ("GET", ["api", "status"]) => status::status_form(app),
         ("POST", ["api", "status"]) => status::status_html(app, request).await,
+        ("GET", ["api", "amt", "login"]) => staff::login(app, request).await,
+        ("GET", ["api", "amt", "callback"]) => staff::callback(app, request).await,
+        ("GET", ["api", "amt", "session"]) => staff::session(app, request),
+        ("POST", ["api", "amt", "logout"]) => staff::logout(request),
         ("GET", ["api", "office", portal, office, "applications"]) => {
             office::list(app, request, portal, office).await
+        }
+        ("GET", ["api", "office", portal, office, "counts"]) => {
+            workspace::counts(app, request, portal, office).await
+        }
+        ("GET", ["api", "office", portal, office, "audit"]) => {
+            workspace::audit(app, request, portal, office).await
+        }
+        ("GET", ["api", "office", "applications", id]) => workspace::one(app, request, id).await,
+        ("GET", ["api", "office", "applications", id, "export"]) => {
+            workspace::export(app, request, id).await
         }
         ("POST", ["api", "office", "applications", id, "status"]) => {
             office::set_status(app, request, id).await
@@ -273,8 +300,9 @@ fn allowed_methods(route: &[&str]) -> Option<&'static str> {
         | ["api", "status"]
         | ["api", "applications" | "office", "applications", _, "messages"]
         | ["api", "applications", _, "messages"] => "GET, HEAD, POST",
-        ["api", "office", "applications", _] => "DELETE",
+        ["api", "office", "applications", _] => "GET, HEAD, DELETE",
         ["api", "logout"]
+        | ["api", "amt", "logout"]
         | ["api", "payment", "retry"]
         | ["api", "office", "applications", _, "status"] => "POST",
         ["api", "applications", _]
@@ -284,7 +312,9 @@ fn allowed_methods(route: &[&str]) -> Option<&'static str> {
         | ["api", "payment", "return"]
         | ["api", "applications", _, "attachments", _]
         | ["api", "office", "applications", _, "attachments", _]
-        | ["api", "office", _, _, "applications"] => "GET, HEAD",
+        | ["api", "office", _, _, "applications" | "counts" | "audit"]
+        | ["api", "office", "applications", _, "export"]
+        | ["api", "amt", "login" | "callback" | "session"] => "GET, HEAD",
         _ => return None,
     })
 }

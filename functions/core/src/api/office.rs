@@ -2,9 +2,10 @@
 
 use serde_json::{json, Value};
 
+use super::access::{office_access, OfficeAccess};
 use super::guard::{self, BodyKind};
 use super::status::history_json;
-use super::{bearer, error, App, Forms};
+use super::{error, App, Forms};
 use crate::auth::HttpClient;
 use crate::http::{Request, Response};
 use crate::ids::normalize_id;
@@ -14,38 +15,45 @@ use crate::STATUSES;
 
 const NOTE_LIMIT: usize = 2000;
 
-fn unauthorized() -> Response {
-    error(
-        401,
-        "unauthorized",
-        "Bitte melden Sie sich mit dem Zugangsschlüssel Ihrer Dienststelle an.",
-    )
-    .with_header("www-authenticate", "Bearer")
+/// The access of a request to an office's own routes (inbox, counts, audit log):
+/// authentication before any lookup, so that without it no answer tells whether an
+/// office exists; then 404 for an unknown office, 403 for another one.
+pub(super) async fn office_route<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
+    request: &Request,
+    portal: &str,
+    office: &str,
+) -> Result<OfficeAccess, Response> {
+    let access = office_access(app, request)?;
+    let known = app.forms.offices(portal).await;
+    if !known.is_some_and(|ids| ids.iter().any(|id| id == office)) {
+        return Err(error(404, "not_found", "Diese Dienststelle gibt es nicht."));
+    }
+    if !access.covers(portal, office) {
+        let message = if access.is_staff() {
+            "Sie arbeiten nicht für diese Dienststelle."
+        } else {
+            "Ihr Zugangsschlüssel gilt nicht für diese Dienststelle."
+        };
+        return Err(error(403, "forbidden", message));
+    }
+    Ok(access)
 }
 
 /// `GET /api/office/<portal>/<office>/applications`: one JSON object per application,
-/// each a complete envelope (readable by `lotse inbox decrypt`) plus its status.
+/// each a complete envelope (readable by `lotse inbox decrypt`) plus its status. With
+/// `limit`, one page of the workspace's inbox ([`super::workspace::page`]).
 pub async fn list<S: Store, F: Forms, H: HttpClient>(
     app: &App<S, F, H>,
     request: &Request,
     portal: &str,
     office: &str,
 ) -> Response {
-    // Authentication comes before any lookup, so that without a valid token no answer
-    // tells whether an office exists.
-    let Some(scope) = bearer(request).and_then(|t| app.config.office_tokens.scope(t)) else {
-        return unauthorized();
-    };
-    let known = app.forms.offices(portal).await;
-    if !known.is_some_and(|ids| ids.iter().any(|id| id == office)) {
-        return error(404, "not_found", "Diese Dienststelle gibt es nicht.");
+    if let Err(response) = office_route(app, request, portal, office).await {
+        return response;
     }
-    if !scope.covers(portal, office) {
-        return error(
-            403,
-            "forbidden",
-            "Ihr Zugangsschlüssel gilt nicht für diese Dienststelle.",
-        );
+    if request.query_param("limit").is_some() {
+        return super::workspace::page(app, request, portal, office).await;
     }
     let applications = match app.store.office_applications(portal, office).await {
         Ok(list) => list,
@@ -56,23 +64,10 @@ pub async fn list<S: Store, F: Forms, H: HttpClient>(
     let mut log = Vec::new();
     let mut entries: Vec<Value> = Vec::with_capacity(applications.len());
     for a in &applications {
-        let mut entry = inbox_entry(a).unwrap_or_else(|reason| {
-            log.push(format!(
-                "office inbox {portal}/{office}: application {}: {reason}",
-                a.id
-            ));
-            unreadable_entry(a, reason)
-        });
-        // The fee it was paid with, and the Kassenzeichen (which may have come only
-        // with the payment, after the envelope was sealed).
-        match app.store.payment(&a.id).await {
-            Ok(Some(payment)) => entry["payment"] = super::payment::payment_json(&payment),
-            Ok(None) => {}
-            Err(e) => {
-                return guard::unavailable().logged(format!("office inbox {portal}/{office}: {e}"))
-            }
+        match listed(app, a, &mut log).await {
+            Ok(entry) => entries.push(entry),
+            Err(response) => return response,
         }
-        entries.push(entry);
     }
     let mut response = Response::json(
         200,
@@ -80,6 +75,34 @@ pub async fn list<S: Store, F: Forms, H: HttpClient>(
     );
     response.log = log;
     response
+}
+
+/// An application as the office lists it: its envelope with status and payment, or
+/// why it cannot be read (with a line for the operator's log).
+pub(super) async fn listed<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
+    a: &StoredApplication,
+    log: &mut Vec<String>,
+) -> Result<Value, Response> {
+    let mut entry = inbox_entry(a).unwrap_or_else(|reason| {
+        log.push(format!(
+            "office inbox {}/{}: application {}: {reason}",
+            a.portal, a.office, a.id
+        ));
+        unreadable_entry(a, reason)
+    });
+    // The fee it was paid with, and the Kassenzeichen (which may have come only with
+    // the payment, after the envelope was sealed).
+    match app.store.payment(&a.id).await {
+        Ok(Some(payment)) => entry["payment"] = super::payment::payment_json(&payment),
+        Ok(None) => {}
+        Err(e) => {
+            return Err(
+                guard::unavailable().logged(format!("office inbox {}/{}: {e}", a.portal, a.office))
+            )
+        }
+    }
+    Ok(entry)
 }
 
 /// The stored envelope with the application's status, or why it cannot be read: a
@@ -111,22 +134,21 @@ fn unreadable_entry(a: &StoredApplication, reason: &str) -> Value {
     })
 }
 
-/// The application `id` if the request's office token covers its office. Unknown, and
-/// of another office, answer the same 404, so ids cannot be probed across offices.
+/// The application `id` if the request's token or staff session covers its office.
+/// Unknown, and of another office, answer the same 404, so ids cannot be probed across
+/// offices.
 pub(super) async fn office_application<S: Store, F: Forms, H: HttpClient>(
     app: &App<S, F, H>,
     request: &Request,
     id: &str,
-) -> Result<StoredApplication, Response> {
-    let Some(scope) = bearer(request).and_then(|t| app.config.office_tokens.scope(t)) else {
-        return Err(unauthorized());
-    };
+) -> Result<(OfficeAccess, StoredApplication), Response> {
+    let access = office_access(app, request)?;
     let not_found = || error(404, "not_found", "Diesen Antrag gibt es nicht.");
     let Some(id) = normalize_id(id) else {
         return Err(not_found());
     };
     match app.store.application(&id).await {
-        Ok(Some(a)) if scope.covers(&a.portal, &a.office) => Ok(a),
+        Ok(Some(a)) if access.covers(&a.portal, &a.office) => Ok((access, a)),
         Ok(_) => Err(not_found()),
         Err(e) => Err(guard::unavailable().logged(format!("office {id}: {e}"))),
     }
@@ -140,8 +162,8 @@ pub async fn set_status<S: Store, F: Forms, H: HttpClient>(
     request: &Request,
     id: &str,
 ) -> Response {
-    let application = match office_application(app, request, id).await {
-        Ok(application) => application,
+    let (access, application) = match office_application(app, request, id).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     if let Err(response) = guard::size(&app.config, request)
@@ -180,18 +202,24 @@ pub async fn set_status<S: Store, F: Forms, H: HttpClient>(
         "Der Hinweis wurde nicht zugestellt: Der Antrag stammt aus der Zeit vor den Nachrichten und wurde seither nicht mit Vorgangsnummer und Schlüssel geöffnet. Der Status ist gesetzt.",
     );
     let note = note.filter(|_| warning.is_none());
+    let audit = access.audit(
+        &application.portal,
+        &application.office,
+        &id,
+        "status",
+        Some(status.to_string()),
+        request.now_ms,
+    );
     match note {
         Some(note) => {
-            let stored = super::messages::store_message(
-                app,
-                &application,
-                "office",
-                &note,
-                Some(status),
-                Vec::new(),
-                request,
-            )
-            .await;
+            let new = super::messages::NewMessage {
+                from: "office",
+                text: &note,
+                status: Some(status),
+                documents: Vec::new(),
+                audit: Some(&audit),
+            };
+            let stored = super::messages::store_message(app, &application, new, request).await;
             if let Err(response) = stored {
                 return response;
             }
@@ -202,7 +230,7 @@ pub async fn set_status<S: Store, F: Forms, H: HttpClient>(
                 note: None,
                 at: rfc3339(request.now_ms),
             };
-            match app.store.set_status(&id, &entry).await {
+            match app.store.set_status(&id, &entry, Some(&audit)).await {
                 Ok(true) => {}
                 Ok(false) => return error(404, "not_found", "Diesen Antrag gibt es nicht."),
                 Err(_) => return guard::unavailable(),

@@ -7,13 +7,13 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::guard;
-use super::messages::{refused, store_message};
+use super::messages::{refused, store_message, NewMessage};
 use super::office::office_application;
 use super::{error, App, Forms};
 use crate::auth::HttpClient;
 use crate::conversation;
 use crate::http::{Request, Response};
-use crate::store::Store;
+use crate::store::{Store, StoredApplication};
 use crate::STATUSES;
 
 /// Sealed files listed inline up to this many bytes in all (a third more as base64,
@@ -27,23 +27,53 @@ pub async fn list<S: Store, F: Forms, H: HttpClient>(
     request: &Request,
     id: &str,
 ) -> Response {
-    let application = match office_application(app, request, id).await {
-        Ok(application) => application,
+    let (access, application) = match office_application(app, request, id).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
+    let (entries, log) = match sealed_thread(app, &application, access.is_staff()).await {
+        Ok(thread) => thread,
+        Err(response) => return response,
+    };
+    let mut response = Response::json(
+        200,
+        &json!({
+            "id": application.id,
+            "portal": application.portal,
+            "service": application.service,
+            "office": application.office,
+            "status": application.status,
+            "messages": entries,
+        }),
+    );
+    response.log = log;
+    response
+}
+
+/// The conversation as sealed envelopes with their files, and lines for the log. A
+/// caseworker (`by_address`) fetches each file by its address, so that every download
+/// by staff is recorded; machines get them inline up to [`INLINE_LIMIT`].
+pub(super) async fn sealed_thread<S: Store, F: Forms, H: HttpClient>(
+    app: &App<S, F, H>,
+    application: &StoredApplication,
+    by_address: bool,
+) -> Result<(Vec<Value>, Vec<String>), Response> {
+    let inline_limit = if by_address { 0 } else { INLINE_LIMIT };
     let unavailable = |e: crate::StoreError| {
         guard::unavailable_because("Die Nachrichten sind gerade nicht erreichbar.")
             .logged(format!("office conversation {}: {e}", application.id))
     };
-    let messages = match app.store.messages(&application.id).await {
-        Ok(messages) => messages,
-        Err(e) => return unavailable(e),
-    };
-    let attachments = match app.store.attachments(&application.id).await {
-        Ok(rows) => rows,
-        Err(e) => return unavailable(e),
-    };
-    let mut inline_left = INLINE_LIMIT;
+    let messages = app
+        .store
+        .messages(&application.id)
+        .await
+        .map_err(unavailable)?;
+    let attachments = app
+        .store
+        .attachments(&application.id)
+        .await
+        .map_err(unavailable)?;
+    let mut inline_left = inline_limit;
     let mut log = Vec::new();
     let mut entries = Vec::with_capacity(messages.len());
     for message in &messages {
@@ -64,7 +94,7 @@ pub async fn list<S: Store, F: Forms, H: HttpClient>(
                 "/api/office/applications/{}/attachments/{}",
                 application.id, row.id
             );
-            if (row.size as usize) > inline_left {
+            if inline_limit == 0 || (row.size as usize) > inline_left {
                 files.push(json!({"id": row.id, "size": row.size, "href": href}));
                 continue;
             }
@@ -82,25 +112,13 @@ pub async fn list<S: Store, F: Forms, H: HttpClient>(
                     ));
                     files.push(json!({"id": row.id, "unreadable": "the sealed file is missing"}));
                 }
-                Err(e) => return unavailable(e),
+                Err(e) => return Err(unavailable(e)),
             }
         }
         entry.insert("attachments".into(), Value::Array(files));
         entries.push(Value::Object(entry));
     }
-    let mut response = Response::json(
-        200,
-        &json!({
-            "id": application.id,
-            "portal": application.portal,
-            "service": application.service,
-            "office": application.office,
-            "status": application.status,
-            "messages": entries,
-        }),
-    );
-    response.log = log;
-    response
+    Ok((entries, log))
 }
 
 /// `POST /api/office/applications/<id>/messages`: JSON `{"text", "status"}` or
@@ -110,8 +128,8 @@ pub async fn post<S: Store, F: Forms, H: HttpClient>(
     request: &Request,
     id: &str,
 ) -> Response {
-    let application = match office_application(app, request, id).await {
-        Ok(application) => application,
+    let (access, application) = match office_application(app, request, id).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     if let Err(response) = guard::size_up_to(request, conversation::MESSAGE_BODY_LIMIT) {
@@ -135,17 +153,27 @@ pub async fn post<S: Store, F: Forms, H: HttpClient>(
         Ok(judged) => judged,
         Err(refusal) => return refused(&refusal),
     };
-    match store_message(
-        app,
-        &application,
-        "office",
-        &text,
-        status.as_deref(),
+    // The number of files and the status, never the text or a file's name.
+    let detail = match &status {
+        Some(status) => format!("{} Dateien, Status {status}", documents.len()),
+        None => format!("{} Dateien", documents.len()),
+    };
+    let audit = access.audit(
+        &application.portal,
+        &application.office,
+        &application.id,
+        "message",
+        Some(detail),
+        request.now_ms,
+    );
+    let new = NewMessage {
+        from: "office",
+        text: &text,
+        status: status.as_deref(),
         documents,
-        request,
-    )
-    .await
-    {
+        audit: Some(&audit),
+    };
+    match store_message(app, &application, new, request).await {
         Ok(message) => Response::json(
             201,
             &json!({"id": message, "status": status.unwrap_or(application.status)}),
@@ -161,19 +189,32 @@ pub async fn attachment<S: Store, F: Forms, H: HttpClient>(
     id: &str,
     attachment_id: &str,
 ) -> Response {
-    let application = match office_application(app, request, id).await {
-        Ok(application) => application,
+    let (access, application) = match office_application(app, request, id).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let missing = || error(404, "not_found", "Diese Datei gibt es nicht.");
+    let unreachable = |e: crate::StoreError| {
+        guard::unavailable_because("Die Datei ist gerade nicht erreichbar.")
+            .logged(format!("office conversation {}: {e}", application.id))
+    };
     let row = match app.store.attachment(&application.id, attachment_id).await {
         Ok(Some(row)) => row,
         Ok(None) => return missing(),
-        Err(e) => {
-            return guard::unavailable_because("Die Datei ist gerade nicht erreichbar.")
-                .logged(format!("office conversation {}: {e}", application.id))
-        }
+        Err(e) => return unreachable(e),
     };
+    // No record, no file.
+    let audit = access.audit(
+        &application.portal,
+        &application.office,
+        &application.id,
+        "download",
+        Some(row.id.clone()),
+        request.now_ms,
+    );
+    if let Err(e) = app.store.record_audit(&audit).await {
+        return unreachable(e);
+    }
     match app.store.object(&row.object).await {
         Ok(Some(bytes)) => Response::new(200, "application/octet-stream", bytes),
         Ok(None) => missing().logged(format!(
@@ -197,8 +238,8 @@ pub async fn delete<S: Store, F: Forms, H: HttpClient>(
     request: &Request,
     id: &str,
 ) -> Response {
-    let application = match office_application(app, request, id).await {
-        Ok(application) => application,
+    let (access, application) = match office_application(app, request, id).await {
+        Ok(found) => found,
         Err(response) => return response,
     };
     let failed = |e: crate::StoreError| {
@@ -216,7 +257,19 @@ pub async fn delete<S: Store, F: Forms, H: HttpClient>(
             return failed(e);
         }
     }
-    match app.store.delete_application(&application.id).await {
+    let audit = access.audit(
+        &application.portal,
+        &application.office,
+        &application.id,
+        "delete",
+        None,
+        request.now_ms,
+    );
+    match app
+        .store
+        .delete_application(&application.id, Some(&audit))
+        .await
+    {
         Ok(()) => Response::new(204, "text/plain; charset=utf-8", Vec::new()),
         Err(e) => failed(e),
     }

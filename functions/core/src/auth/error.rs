@@ -42,6 +42,8 @@ pub enum AuthError {
         required: TrustLevel,
         actual: TrustLevel,
     },
+    /// A staff member's ID token names no office they work for (SPEC section 9).
+    NoOffice,
 }
 
 impl AuthError {
@@ -55,7 +57,7 @@ impl AuthError {
             | AuthError::InvalidIdToken(_)
             | AuthError::UnknownKey(_)
             | AuthError::UnknownAcr(_) => 502,
-            AuthError::Denied { .. } | AuthError::LevelTooLow { .. } => 403,
+            AuthError::Denied { .. } | AuthError::LevelTooLow { .. } | AuthError::NoOffice => 403,
         }
     }
 
@@ -72,6 +74,7 @@ impl AuthError {
             AuthError::InvalidIdToken(_) | AuthError::UnknownKey(_) => "login_invalid_token",
             AuthError::UnknownAcr(_) => "login_unknown_acr",
             AuthError::LevelTooLow { .. } => "login_level_too_low",
+            AuthError::NoOffice => "login_no_office",
         }
     }
 
@@ -103,6 +106,9 @@ impl AuthError {
                 "Für diese Leistung ist eine Anmeldung mit „{}“ nötig. Bitte melden Sie sich damit erneut an.",
                 required.label_de()
             ),
+            AuthError::NoOffice => {
+                "Ihr Konto ist keiner Dienststelle zugeordnet. Bitte wenden Sie sich an die Stelle, die Ihre Zugänge verwaltet.".into()
+            }
         }
     }
 
@@ -126,6 +132,7 @@ impl AuthError {
                 actual.as_str(),
                 required.as_str()
             ),
+            AuthError::NoOffice => "the ID token's offices claim names no office".into(),
         }
     }
 }

@@ -12,7 +12,7 @@ use super::provider::{HttpClient, Oidc};
 use super::session::{
     open_cookie, seal_cookie, SessionKeys, LOGIN_COOKIE, LOGIN_TTL_MS, SESSION_TTL_MS,
 };
-use super::token::verify_id_token;
+use super::token::{verify_id_token, IdClaims};
 use super::{AuthError, Session};
 
 /// Clock skew tolerated between the provider and the functions, in seconds.
@@ -72,12 +72,6 @@ pub struct PendingLogin {
     pub level: TrustLevel,
 }
 
-fn random_text(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).expect("the system random number generator failed");
-    URL_SAFE_NO_PAD.encode(buf)
-}
-
 /// Starts a login for `portal`: where to send the citizen, and the value of the
 /// [`LOGIN_COOKIE`] to set (valid [`LOGIN_TTL_MS`]).
 ///
@@ -115,34 +109,23 @@ pub async fn begin_login<H: HttpClient>(
         portal: portal.to_owned(),
         level,
     };
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(pending.verifier.as_bytes()));
-    let config = &oidc.config;
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    query
-        .append_pair("response_type", "code")
-        .append_pair("client_id", &config.client_id)
-        .append_pair("redirect_uri", &config.redirect_uri)
-        .append_pair("scope", &config.scope)
-        .append_pair("state", &pending.state)
-        .append_pair("nonce", &pending.nonce)
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256")
-        .append_pair("acr_values", acr_for_level(&config.acr, level))
-        .append_pair("ui_locales", "de");
+    let acr = acr_for_level(&oidc.config.acr, level);
+    let mut extra = vec![("acr_values", acr), ("ui_locales", "de")];
     // `acr_values` is only a wish: a provider may answer from its single sign-on
     // session at the level the citizen logged in with before, and that answer is then
     // refused as too low, on every retry. From "substantial" on (ELSTER, eID) the
     // citizen proves their identity anew for each login anyway, so ask for it.
     if level >= TrustLevel::Substantial {
-        query.append_pair("prompt", "login");
+        extra.push(("prompt", "login"));
     }
-    let query = query.finish();
-    let separator = if metadata.authorization_endpoint.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    let url = format!("{}{separator}{query}", metadata.authorization_endpoint);
+    let url = authorization_url(
+        &metadata.authorization_endpoint,
+        &oidc.config,
+        &pending.state,
+        &pending.nonce,
+        &pending.verifier,
+        &extra,
+    );
     let cookie = seal_cookie(LOGIN_COOKIE, &pending, keys, now_ms, LOGIN_TTL_MS);
     Ok((url, cookie))
 }
@@ -197,78 +180,8 @@ pub async fn finish_login<H: HttpClient>(
     let pending: PendingLogin = login_cookie
         .and_then(|text| open_cookie(LOGIN_COOKIE, text, keys, now_ms))
         .ok_or(AuthError::LoginExpired)?;
-    let state = params.state.as_deref().unwrap_or("");
-    if state.is_empty() || !bool::from(state.as_bytes().ct_eq(pending.state.as_bytes())) {
-        return Err(AuthError::StateMismatch);
-    }
-    if let Some(error) = &params.error {
-        let error: String = error
-            .chars()
-            .filter(|c| c.is_ascii_graphic())
-            .take(64)
-            .collect();
-        return Err(AuthError::Denied { error });
-    }
-    if let Some(iss) = &params.iss {
-        if iss != &config.issuer {
-            return Err(AuthError::BadRequest(
-                "iss of the authorization response is not the configured issuer".into(),
-            ));
-        }
-    }
-    let code = params
-        .code
-        .as_deref()
-        .filter(|c| !c.is_empty() && c.len() <= 4096)
-        .ok_or_else(|| AuthError::BadRequest("callback without code".into()))?;
-
-    let metadata = oidc.metadata(http, now_ms).await?;
-    let (status, body) = http
-        .post_form(
-            &metadata.token_endpoint,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", &config.redirect_uri),
-                ("code_verifier", &pending.verifier),
-            ],
-            Some((&config.client_id, &config.client_secret)),
-        )
-        .await?;
-    if status != 200 {
-        let error: String = body
-            .get("error")
-            .and_then(|e| e.as_str())
-            .unwrap_or("(no error code)")
-            .chars()
-            .filter(|c| c.is_ascii_graphic())
-            .take(64)
-            .collect();
-        return Err(AuthError::TokenExchange(format!(
-            "token endpoint answered {status} `{error}`"
-        )));
-    }
-    let id_token = body
-        .get("id_token")
-        .and_then(|t| t.as_str())
-        .ok_or_else(|| AuthError::TokenExchange("answer without id_token".into()))?;
-
-    let jwks = oidc.jwks(http, now_ms, false).await?;
-    let verify = |jwks| {
-        verify_id_token(
-            id_token,
-            jwks,
-            &config.issuer,
-            &config.client_id,
-            &pending.nonce,
-            now_ms,
-        )
-    };
-    let claims = match verify(&jwks) {
-        Err(AuthError::UnknownKey(_)) => verify(&oidc.jwks(http, now_ms, true).await?)?,
-        other => other?,
-    };
-
+    let code = check_callback(params, &pending.state, &config.issuer)?;
+    let claims = redeem_code(oidc, http, code, &pending.verifier, &pending.nonce, now_ms).await?;
     let acr = claims
         .acr
         .ok_or_else(|| AuthError::UnknownAcr("(none)".into()))?;
@@ -297,6 +210,136 @@ pub async fn finish_login<H: HttpClient>(
         exp: now_ms + SESSION_TTL_MS,
     };
     Ok((session, pending.return_path))
+}
+
+/// Checks a callback against the pending login's `state` (in constant time), the
+/// provider's error and the RFC 9207 `iss`; returns the authorization code.
+pub(crate) fn check_callback<'a>(
+    params: &'a CallbackParams,
+    expected_state: &str,
+    issuer: &str,
+) -> Result<&'a str, AuthError> {
+    let state = params.state.as_deref().unwrap_or("");
+    if state.is_empty() || !bool::from(state.as_bytes().ct_eq(expected_state.as_bytes())) {
+        return Err(AuthError::StateMismatch);
+    }
+    if let Some(error) = &params.error {
+        let error: String = error
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(64)
+            .collect();
+        return Err(AuthError::Denied { error });
+    }
+    if let Some(iss) = &params.iss {
+        if iss != issuer {
+            return Err(AuthError::BadRequest(
+                "iss of the authorization response is not the configured issuer".into(),
+            ));
+        }
+    }
+    params
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty() && c.len() <= 4096)
+        .ok_or_else(|| AuthError::BadRequest("callback without code".into()))
+}
+
+/// Exchanges the code at the token endpoint (with the PKCE verifier, client
+/// authentication `client_secret_basic`) and verifies the ID token (refetching the key
+/// set once for an unknown key).
+pub(crate) async fn redeem_code<H: HttpClient>(
+    oidc: &Oidc,
+    http: &H,
+    code: &str,
+    verifier: &str,
+    nonce: &str,
+    now_ms: u64,
+) -> Result<IdClaims, AuthError> {
+    let config = &oidc.config;
+    let metadata = oidc.metadata(http, now_ms).await?;
+    let (status, body) = http
+        .post_form(
+            &metadata.token_endpoint,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", &config.redirect_uri),
+                ("code_verifier", verifier),
+            ],
+            Some((&config.client_id, &config.client_secret)),
+        )
+        .await?;
+    if status != 200 {
+        let error: String = body
+            .get("error")
+            .and_then(|e| e.as_str())
+            .unwrap_or("(no error code)")
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(64)
+            .collect();
+        return Err(AuthError::TokenExchange(format!(
+            "token endpoint answered {status} `{error}`"
+        )));
+    }
+    let id_token = body
+        .get("id_token")
+        .and_then(|t| t.as_str())
+        .ok_or_else(|| AuthError::TokenExchange("answer without id_token".into()))?;
+    let jwks = oidc.jwks(http, now_ms, false).await?;
+    let verify = |jwks| {
+        verify_id_token(
+            id_token,
+            jwks,
+            &config.issuer,
+            &config.client_id,
+            nonce,
+            now_ms,
+        )
+    };
+    match verify(&jwks) {
+        Err(AuthError::UnknownKey(_)) => verify(&oidc.jwks(http, now_ms, true).await?),
+        other => other,
+    }
+}
+
+/// The authorization request (code flow, PKCE S256) with `extra` parameters.
+pub(crate) fn authorization_url(
+    endpoint: &str,
+    config: &super::OidcConfig,
+    state: &str,
+    nonce: &str,
+    verifier: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let challenge = pkce_challenge(verifier);
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &config.client_id)
+        .append_pair("redirect_uri", &config.redirect_uri)
+        .append_pair("scope", &config.scope)
+        .append_pair("state", state)
+        .append_pair("nonce", nonce)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    query.extend_pairs(extra.iter().copied());
+    let query = query.finish();
+    let separator = if endpoint.contains('?') { '&' } else { '?' };
+    format!("{endpoint}{separator}{query}")
+}
+
+/// A random URL-safe text of `bytes` random bytes (state, nonce, PKCE verifier).
+pub(crate) fn random_text(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the system random number generator failed");
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// The S256 PKCE challenge of a verifier.
+pub(crate) fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ mod error;
 mod flow;
 mod provider;
 mod session;
+pub mod staff;
 mod token;
 
 pub use error::AuthError;
@@ -28,7 +29,7 @@ pub use flow::{
 };
 pub use provider::{
     basic_authorization, HttpClient, NoNetwork, Oidc, OidcConfig, ProviderMetadata, CACHE_TTL_MS,
-    DEFAULT_SCOPE,
+    DEFAULT_SCOPE, STAFF_CALLBACK_PATH,
 };
 pub use session::{
     clear_cookie, cookie_value, open_cookie, seal_cookie, set_cookie, AccountKey, Address, Session,

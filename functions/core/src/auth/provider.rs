@@ -57,6 +57,9 @@ pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
     )
 }
 
+/// Where the staff's provider sends them back (SPEC section 9).
+pub const STAFF_CALLBACK_PATH: &str = "/api/amt/callback";
+
 /// The scopes asked for: the subject, names and e-mail address.
 pub const DEFAULT_SCOPE: &str = "openid profile email";
 
@@ -151,6 +154,29 @@ impl OidcConfig {
         Ok(config)
     }
 
+    /// The staff's provider (region.toml `[office_login]`) with its client secret
+    /// (`OFFICE_OIDC_CLIENT_SECRET`, `LOTSE_OFFICE_OIDC_CLIENT_SECRET`); the redirect URI
+    /// is `<origin>/api/amt/callback`. Staff need no trust level, so no `acr` is asked.
+    pub fn for_staff(
+        login: &lotse_model::OfficeLoginConfig,
+        client_secret: &str,
+        site_url: &str,
+    ) -> Result<OidcConfig, AuthError> {
+        let origin = origin(site_url).ok_or_else(|| {
+            AuthError::NotConfigured(format!("site URL `{site_url}` has no origin"))
+        })?;
+        let config = OidcConfig {
+            issuer: login.issuer.clone(),
+            client_id: login.client_id.clone(),
+            client_secret: client_secret.to_owned(),
+            redirect_uri: format!("{origin}{STAFF_CALLBACK_PATH}"),
+            acr: AcrMap::default(),
+            scope: DEFAULT_SCOPE.into(),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
     /// Checks what can be checked without the network.
     pub fn validate(&self) -> Result<(), AuthError> {
         let bad = |why: String| Err(AuthError::NotConfigured(why));
@@ -169,9 +195,12 @@ impl OidcConfig {
                     .into(),
             );
         }
-        if !acceptable_url(&self.redirect_uri) || !self.redirect_uri.ends_with("/api/callback") {
+        let callback = ["/api/callback", STAFF_CALLBACK_PATH]
+            .iter()
+            .any(|path| self.redirect_uri.ends_with(path));
+        if !acceptable_url(&self.redirect_uri) || !callback {
             return bad(format!(
-                "redirect URI `{}` must be <https origin>/api/callback",
+                "redirect URI `{}` must be <https origin>/api/callback (or {STAFF_CALLBACK_PATH})",
                 self.redirect_uri
             ));
         }

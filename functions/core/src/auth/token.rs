@@ -27,8 +27,12 @@ pub struct IdClaims {
     pub family_name: Option<String>,
     pub email: Option<String>,
     pub address: Option<Address>,
+    /// The `name` claim (staff: how the audit log names them).
+    pub name: Option<String>,
     /// Expiry of the ID token, seconds since the epoch.
     pub exp: u64,
+    /// Every verified claim, for the ones only some logins use (the staff's offices).
+    pub all: Value,
 }
 
 fn invalid(why: impl Into<String>) -> AuthError {
@@ -230,6 +234,8 @@ pub fn verify_id_token(
         family_name: string(&claims, "family_name"),
         email: string(&claims, "email"),
         address,
+        name: string(&claims, "name"),
         exp,
+        all: claims,
     })
 }
