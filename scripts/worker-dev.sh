@@ -19,6 +19,11 @@
 #   RATE_LIMIT_PER_MINUTE  overrides the value in wrangler.toml
 #   OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, SESSION_SECRET, ACCOUNT_SECRET
 #                          citizen login (docs/login.md); secrets on Cloudflare
+#   OFFICE_OIDC_ISSUER, OFFICE_OIDC_CLIENT_SECRET, STAFF_SESSION_SECRET
+#                          staff login of the caseworkers' workspace (docs/workspace.md):
+#                          another issuer than region.toml's [office_login] (a local test
+#                          provider), the client secret, the staff session key; secrets
+#                          on Cloudflare
 #   HASH_SECRET            key of the hashed client addresses and Idempotency-Keys
 #                          (base64 of 32 bytes; docs/envelope.md); a secret on Cloudflare
 #   PAYMENT_BASE_URL, PAYMENT_CLIENT_SECRET
@@ -42,7 +47,7 @@ while [ $# -gt 0 ]; do
         --port) PORT=$2; shift 2 ;;
         --state) STATE=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
-        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "error: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -84,9 +89,9 @@ vars=()
 if [ -n "${OFFICE_TOKENS:-}" ]; then
     vars+=(--var "OFFICE_TOKENS:$OFFICE_TOKENS")
 fi
-# Rate limit and login: on Cloudflare these are [vars] and secrets; locally, whatever of
+# Rate limit and logins: on Cloudflare these are [vars] and secrets; locally, whatever of
 # them is set in the environment is passed as a variable.
-for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET ACCOUNT_SECRET HASH_SECRET MAIL_API_URL MAIL_API_TOKEN MAIL_FROM PAYMENT_BASE_URL PAYMENT_CLIENT_SECRET PAYMENT_RECHECK_MS; do
+for name in RATE_LIMIT_PER_MINUTE OIDC_ISSUER OIDC_CLIENT_ID OIDC_CLIENT_SECRET SESSION_SECRET ACCOUNT_SECRET OFFICE_OIDC_ISSUER OFFICE_OIDC_CLIENT_SECRET STAFF_SESSION_SECRET HASH_SECRET MAIL_API_URL MAIL_API_TOKEN MAIL_FROM PAYMENT_BASE_URL PAYMENT_CLIENT_SECRET PAYMENT_RECHECK_MS; do
     if [ -n "${!name:-}" ]; then
         vars+=(--var "$name:${!name}")
     fi

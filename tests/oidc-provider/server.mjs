@@ -1,18 +1,57 @@
 // A local OpenID provider for the Lotse login tests, built on the certified
-// `oidc-provider` package. It logs in one fixed test citizen automatically, at the trust
-// level (acr) the client asks for, so a plain HTTP client that follows redirects and
-// keeps cookies can run the whole authorization code flow.
+// `oidc-provider` package. It logs in automatically, so a plain HTTP client that follows
+// redirects and keeps cookies can run the whole authorization code flow:
+//
+// - the citizens' clients (BundID's stand-in) log in one fixed test citizen (sub
+//   `buerger-4711`, Erika Mustermann) at the trust level (acr) the client asks for;
+// - the caseworkers' workspace client (the city's own provider's stand-in) logs in the
+//   staff account its `login_hint` names (the authorization parameter of OpenID Connect
+//   Core; Lotse's /api/amt/login passes it on), `petra.schulte` without one. An unknown hint
+//   sends the browser back to the client with `error=access_denied`.
+//
+// A provider session of another account than the one a login is for (another staff
+// member, or the citizen at the staff client) is not reused: the provider first ends it
+// with its own self-submitting form (`POST /session/end/confirm`, fields `xsrf` and
+// `logout=yes`; a browser with JavaScript submits it, an HTTP client posts it), then the
+// named account logs in.
 //
 //   node server.mjs [port]        (port also from PORT; 0 or unset = any free port)
 //
 // Environment:
-//   CLIENT_ID, CLIENT_SECRET, REDIRECT_URI   the one confidential client (defaults below);
-//                                            a second client `<CLIENT_ID>-es256` with the
-//                                            same secret and redirect URI gets ES256 ID
-//                                            tokens instead of RS256
-//   FORCE_ACR                                log in at this acr whatever is asked for
+//   CLIENT_ID, CLIENT_SECRET, REDIRECT_URI   the citizens' confidential client (defaults
+//                                            below); a second client `<CLIENT_ID>-es256`
+//                                            with the same secret and redirect URI gets
+//                                            ES256 ID tokens instead of RS256
+//   FORCE_ACR                                log citizens in at this acr whatever is
+//                                            asked for
+//   STAFF_CLIENT_ID, STAFF_CLIENT_SECRET, STAFF_REDIRECT_URI
+//                                            the workspace's confidential client
+//                                            (client_secret_basic, RS256; defaults
+//                                            `lotse-arbeitsplatz`,
+//                                            `lotse-arbeitsplatz-secret-0123456789abcdef`,
+//                                            http://127.0.0.1:9/api/amt/callback)
 //
-// Per request (tests only): the authorization parameter `test_acr` overrides the acr.
+// Staff accounts (login_hint: the username, the sub or the email). With scope `openid
+// profile email` the ID token carries sub, name, given_name, family_name,
+// preferred_username, email, email_verified and, where the account has it,
+// `lotse_offices`:
+//
+//   username        sub       name              lotse_offices
+//   petra.schulte   ma-1001   Petra Schulte     ["bottrop/buergerbuero"]
+//   murat.yilmaz    ma-1002   Murat Yilmaz      ["gelsenkirchen/buergerbuero"]
+//   jana.kowalski   ma-1003   Jana Kowalski     ["bottrop/buergerbuero", "bottrop/standesamt"]
+//   lena.berg       ma-1004   Lena Berg         "gelsenkirchen/standesamt kein-amt" (one
+//                                               space-separated string, one id not
+//                                               <portal>/<office>)
+//   ohne.amt        ma-1005   Olaf Ohneamt      (no claim)
+//   falsch.amt      ma-1006   Frieda Falsch     ["buergerbuero", "bottrop/"] (no id of
+//                                               the form <portal>/<office>)
+//
+// Email addresses are <username>@stadt.example.
+//
+// Per request (tests only): the authorization parameter `test_acr` overrides the acr,
+// which is in the ID token when the client asks for one (`acr_values`). FORCE_ACR is for
+// the citizens' clients; the mischief below (`/__mischief/<mode>`) applies to every client.
 //
 // Listens on 127.0.0.1 only and prints one line `listening http://127.0.0.1:<port>` when
 // ready. When stdin is a pipe (started by a test), exits when it closes or after an hour.
@@ -21,7 +60,7 @@ import { createServer } from 'node:http';
 import { createHmac, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import { fstatSync } from 'node:fs';
 
-import Provider from 'oidc-provider';
+import Provider, { interactionPolicy } from 'oidc-provider';
 
 const ACR_VALUES = ['STORK-QAA-Level-1', 'STORK-QAA-Level-3', 'STORK-QAA-Level-4'];
 const CITIZEN = {
@@ -38,11 +77,51 @@ const CITIZEN = {
   },
 };
 
+function staff(username, sub, givenName, familyName, offices) {
+  return {
+    sub,
+    name: `${givenName} ${familyName}`,
+    given_name: givenName,
+    family_name: familyName,
+    preferred_username: username,
+    email: `${username}@stadt.example`,
+    email_verified: true,
+    ...(offices === undefined ? {} : { lotse_offices: offices }),
+  };
+}
+
+const STAFF = [
+  staff('petra.schulte', 'ma-1001', 'Petra', 'Schulte', ['bottrop/buergerbuero']),
+  staff('murat.yilmaz', 'ma-1002', 'Murat', 'Yilmaz', ['gelsenkirchen/buergerbuero']),
+  staff('jana.kowalski', 'ma-1003', 'Jana', 'Kowalski', ['bottrop/buergerbuero', 'bottrop/standesamt']),
+  staff('lena.berg', 'ma-1004', 'Lena', 'Berg', 'gelsenkirchen/standesamt kein-amt'),
+  staff('ohne.amt', 'ma-1005', 'Olaf', 'Ohneamt', undefined),
+  staff('falsch.amt', 'ma-1006', 'Frieda', 'Falsch', ['buergerbuero', 'bottrop/']),
+];
+const DEFAULT_STAFF = 'petra.schulte';
+
+// The staff account a login_hint names: by username, sub or email; none without a hint
+// is Petra Schulte.
+function staffByHint(hint) {
+  const wanted = String(hint ?? '').trim() || DEFAULT_STAFF;
+  return STAFF.find((a) => [a.preferred_username, a.sub, a.email].includes(wanted));
+}
+
 const port = Number(process.argv[2] ?? process.env.PORT ?? 0);
 const clientId = process.env.CLIENT_ID ?? 'lotse-test';
 const clientSecret = process.env.CLIENT_SECRET ?? 'lotse-test-secret-0123456789abcdef';
 const redirectUri = process.env.REDIRECT_URI ?? 'http://127.0.0.1:9/api/callback';
 const forceAcr = process.env.FORCE_ACR || undefined;
+const staffClientId = process.env.STAFF_CLIENT_ID ?? 'lotse-arbeitsplatz';
+const staffClientSecret = process.env.STAFF_CLIENT_SECRET ?? 'lotse-arbeitsplatz-secret-0123456789abcdef';
+const staffRedirectUri = process.env.STAFF_REDIRECT_URI ?? 'http://127.0.0.1:9/api/amt/callback';
+const secretOf = (id) => (id === staffClientId ? staffClientSecret : clientSecret);
+
+// Which account a client's login is for: the staff account of its login_hint for the
+// workspace's client (undefined for an unknown hint), the citizen for every other.
+function accountFor(clientId, loginHint) {
+  return clientId === staffClientId ? staffByHint(loginHint) : CITIZEN;
+}
 
 function signingKeys() {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey
@@ -58,13 +137,34 @@ function signingKeys() {
 }
 
 async function findAccount(_ctx, sub) {
-  if (sub !== CITIZEN.sub) return undefined;
+  const account = [CITIZEN, ...STAFF].find((a) => a.sub === sub);
+  if (!account) return undefined;
   return {
     accountId: sub,
     async claims() {
-      return { ...CITIZEN };
+      return structuredClone(account);
     },
   };
+}
+
+// The provider's login prompt, plus one check: a provider session of an account other
+// than the one this login is for (another staff member, or the citizen at the staff
+// client) asks for a login again, so that login_hint always decides.
+function policy() {
+  const prompts = interactionPolicy.base();
+  prompts.get('login').checks.add(new interactionPolicy.Check(
+    'other_account',
+    'the session belongs to another account than the login is for',
+    (ctx) => {
+      const { oidc } = ctx;
+      if (!oidc.session.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      const wanted = accountFor(oidc.client.clientId, oidc.params.login_hint);
+      return wanted?.sub === oidc.session.accountId
+        ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+        : interactionPolicy.Check.REQUEST_PROMPT;
+    },
+  ));
+  return prompts;
 }
 
 // Mischief for refusal tests: `GET /__mischief/<mode>` makes the token endpoint hand out
@@ -76,7 +176,7 @@ const keys = signingKeys();
 const b64url = (data) => Buffer.from(data).toString('base64url');
 const parse = (part) => JSON.parse(Buffer.from(part, 'base64url').toString());
 
-function tamper(idToken) {
+function tamper(idToken, secret) {
   const [, body] = idToken.split('.');
   const claims = parse(body);
   const now = Math.floor(Date.now() / 1000);
@@ -90,7 +190,7 @@ function tamper(idToken) {
   if (mischief === 'hs256') header = { alg: 'HS256', typ: 'JWT', kid: 'rsa-1' };
   const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
   if (mischief === 'none') return `${input}.`;
-  if (mischief === 'hs256') return `${input}.${createHmac('sha256', clientSecret).update(input).digest('base64url')}`;
+  if (mischief === 'hs256') return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
   return `${input}.${sign('sha256', Buffer.from(input), rsa).toString('base64url')}`;
 }
 
@@ -109,6 +209,12 @@ server.listen(port, '127.0.0.1', () => {
     clients: [
       client,
       { ...client, client_id: `${clientId}-es256`, id_token_signed_response_alg: 'ES256' },
+      {
+        ...client,
+        client_id: staffClientId,
+        client_secret: staffClientSecret,
+        redirect_uris: [staffRedirectUri],
+      },
     ],
     jwks: keys,
     findAccount,
@@ -116,7 +222,8 @@ server.listen(port, '127.0.0.1', () => {
     extraParams: ['test_acr'],
     claims: {
       openid: ['sub'],
-      profile: ['given_name', 'family_name'],
+      // name, preferred_username and lotse_offices only staff accounts have.
+      profile: ['name', 'given_name', 'family_name', 'preferred_username', 'lotse_offices'],
       email: ['email', 'email_verified'],
       address: ['address'],
       acr: null,
@@ -128,7 +235,10 @@ server.listen(port, '127.0.0.1', () => {
     conformIdTokenClaims: false,
     pkce: { methods: ['S256'], required: () => true },
     features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: {
+      policy: policy(),
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
     cookies: { keys: ['lotse-test-cookie-key-not-secret'] },
     ttl: { AuthorizationCode: 60, IdToken: 300, AccessToken: 300, Interaction: 600, Session: 600, Grant: 600 },
   });
@@ -136,18 +246,29 @@ server.listen(port, '127.0.0.1', () => {
   provider.use(async (ctx, next) => {
     await next();
     if (mischief && ctx.path === '/token' && ctx.body && ctx.body.id_token) {
-      ctx.body = { ...ctx.body, id_token: tamper(ctx.body.id_token) };
+      ctx.body = { ...ctx.body, id_token: tamper(ctx.body.id_token, secretOf(ctx.oidc?.client?.clientId)) };
     }
   });
 
-  // The automatic login: log the citizen in at the requested level, grant everything
-  // asked for, and send the browser straight back to the authorization endpoint.
+  // The automatic login: log the citizen in at the requested level (or the staff member
+  // the login_hint names), grant everything asked for, and send the browser straight
+  // back to the authorization endpoint.
   async function interaction(req, res) {
     try {
       const details = await provider.interactionDetails(req, res);
       const { prompt, params } = details;
       if (prompt.name === 'login') {
         const requested = String(params.acr_values ?? '').split(' ').filter(Boolean);
+        if (params.client_id === staffClientId) {
+          const account = staffByHint(params.login_hint);
+          const result = account
+            ? {
+              login: { accountId: account.sub, acr: params.test_acr ?? requested[0] ?? ACR_VALUES[0], amr: ['pwd'] },
+            }
+            : { error: 'access_denied', error_description: 'unknown login_hint' };
+          await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+          return;
+        }
         const acr = forceAcr ?? params.test_acr ?? requested[0] ?? ACR_VALUES[0];
         await provider.interactionFinished(req, res, {
           login: { accountId: CITIZEN.sub, acr, amr: ['pwd'] },

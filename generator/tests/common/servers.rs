@@ -127,6 +127,7 @@ pub fn lotse_serve(
         .env("LOTSE_OFFICE_TOKEN", "browser-office-token-0123456789")
         .env("LOTSE_RATE_LIMIT", "1000")
         .env_remove("LOTSE_OIDC_CLIENT_SECRET")
+        .env_remove("LOTSE_OFFICE_OIDC_CLIENT_SECRET")
         .envs(env.iter().copied());
     // The server's log goes into its data folder, so that the checks of what rests
     // there (no plaintext, no token) read the log too.
@@ -166,11 +167,34 @@ pub struct Provider {
     _running: Running,
 }
 
+/// The caseworkers' workspace client at the test provider (`STAFF_CLIENT_ID`,
+/// `STAFF_CLIENT_SECRET`, `STAFF_REDIRECT_URI`): it logs in the staff account the
+/// `login_hint` names (`petra.schulte` without one; the accounts are listed in
+/// tests/oidc-provider/server.mjs).
+pub struct StaffClient<'a> {
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+    /// `<site origin>/api/amt/callback`.
+    pub redirect_uri: &'a str,
+}
+
 pub fn start_provider(
     client_id: &str,
     client_secret: &str,
     redirect_uri: &str,
     force_acr: Option<&str>,
+) -> Provider {
+    start_provider_with_staff(client_id, client_secret, redirect_uri, force_acr, None)
+}
+
+/// [`start_provider`] with the workspace's client configured too (`None`: the
+/// provider's defaults, a client whose callback is on a dead port).
+pub fn start_provider_with_staff(
+    client_id: &str,
+    client_secret: &str,
+    redirect_uri: &str,
+    force_acr: Option<&str>,
+    staff: Option<&StaffClient>,
 ) -> Provider {
     // Tests start providers in parallel; `npm ci` must run once, not concurrently.
     static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -193,6 +217,16 @@ pub fn start_provider(
     match force_acr {
         Some(acr) => command.env("FORCE_ACR", acr),
         None => command.env_remove("FORCE_ACR"),
+    };
+    match staff {
+        Some(staff) => command
+            .env("STAFF_CLIENT_ID", staff.client_id)
+            .env("STAFF_CLIENT_SECRET", staff.client_secret)
+            .env("STAFF_REDIRECT_URI", staff.redirect_uri),
+        None => command
+            .env_remove("STAFF_CLIENT_ID")
+            .env_remove("STAFF_CLIENT_SECRET")
+            .env_remove("STAFF_REDIRECT_URI"),
     };
     let mut child = command.spawn().expect("node starts the OpenID provider");
     let stdout = child.stdout.take().unwrap();
