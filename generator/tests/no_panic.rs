@@ -528,7 +528,9 @@ proptest! {
             .collect();
         let page = String::from_utf8(files["stadt-a/leistung/index.html"].clone()).unwrap();
         for (path, bytes) in &files {
-            if path.ends_with(".html") {
+            // The caseworkers' workspace (amt/) shows no content and loads its own
+            // modules from /amt/ (tests/workspace_output.rs).
+            if path.ends_with(".html") && !path.starts_with("amt/") {
                 assert_safe_html(&String::from_utf8_lossy(bytes))?;
             }
         }

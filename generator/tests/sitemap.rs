@@ -144,7 +144,8 @@ fn a_region_past_50000_urls_gets_a_sitemap_index_of_portal_sitemaps() {
     html_pages(&out, "", &mut pages);
     let expected: BTreeSet<String> = pages
         .iter()
-        .filter(|p| *p != "404.html")
+        // The caseworkers' workspace is no page of the site (tests/workspace_output.rs).
+        .filter(|p| *p != "404.html" && !p.starts_with("amt/"))
         .map(|p| format!("{BASE}/{}", p.strip_suffix("index.html").unwrap()))
         .collect();
     assert!(expected.len() > MAX_URLS, "{} pages", expected.len());

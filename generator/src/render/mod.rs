@@ -8,6 +8,7 @@ mod redirects;
 mod selection;
 pub mod sitemap;
 mod videos;
+pub mod workspace;
 
 pub use selection::{changes, Selection};
 
@@ -149,7 +150,7 @@ pub fn render_site(
     }
     put(
         "robots.txt",
-        extras::robots_txt(&site.region.base_url).as_bytes(),
+        workspace::robots_txt(&site.region.base_url).as_bytes(),
     )?;
     put(
         "_headers",
@@ -160,7 +161,7 @@ pub fn render_site(
         extras::theme_css(site.region.theme.primary.as_deref()).as_bytes(),
     )?;
     for (path, bytes) in &theme.static_files {
-        put(&format!("assets/{path}"), bytes)?;
+        put(&workspace::static_path(path), bytes)?;
     }
     for ps in &site.portals {
         let slug = &ps.portal.slug;
@@ -198,6 +199,7 @@ pub fn render_site(
     let canonical = |portal: &Portal, path: &str| renderer.canonical(Some(portal), path);
     redirects::put_all(site, &canonical, &mut put)?;
     videos::put_all(site, &mut put)?;
+    workspace::put_all(site, theme, &mut put)?;
     Ok(RenderStats {
         pages: jobs.len(),
         files: jobs.len() + files,
