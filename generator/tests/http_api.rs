@@ -3,7 +3,7 @@
 mod common;
 mod http;
 
-use http::{cases, conversation, login, notify, payment, server, Client};
+use http::{cases, conversation, login, notify, payment, server, workspace, Client};
 
 #[test]
 fn lotse_serve_passes_the_http_suite() {
@@ -14,6 +14,29 @@ fn lotse_serve_passes_the_http_suite() {
         server.state(),
         conversation::Runtime::Serve,
     );
+    workspace::unconfigured(&Client::new(&server.base));
+}
+
+/// The caseworkers' workspace (docs/workspace.md): staff log in through the test
+/// provider's workspace client, on a server of its own that logs citizens in too.
+#[test]
+fn lotse_serve_runs_the_workspace() {
+    let port = server::free_port();
+    let provider = workspace::start_provider(port);
+    let env = workspace::serve_env(&provider, Some(workspace::STAFF_SESSION_SECRET));
+    let server = server::lotse_serve_on(port, 1000, &workspace::refs(&env));
+    workspace::all(&Client::new(&server.base), server.state());
+    let sealed = workspace::staff_cookie(&Client::new(&server.base));
+    drop(server);
+    // The keys rotated: the former one still opens a session.
+    let env = workspace::serve_env(&provider, Some(workspace::ROTATED_STAFF_SESSION_SECRET));
+    let rotated = server::lotse_serve_on(server::free_port(), 1000, &workspace::refs(&env));
+    workspace::key_rotation(&Client::new(&rotated.base), &sealed);
+    drop(rotated);
+    // Without LOTSE_STAFF_SESSION_SECRET: random keys of this process.
+    let env = workspace::serve_env(&provider, None);
+    let random = server::lotse_serve_on(server::free_port(), 1000, &workspace::refs(&env));
+    workspace::other_keys(&Client::new(&random.base), &sealed);
 }
 
 #[test]
@@ -117,6 +140,7 @@ fn workerd_passes_the_http_suite() {
             server.state(),
             conversation::Runtime::Workerd,
         );
+        workspace::unconfigured(&Client::new(&server.base));
     }
     {
         let limited = server::wrangler_dev(3);
@@ -140,6 +164,27 @@ fn workerd_passes_the_http_suite() {
     login::too_low(&client);
     login::token_refusals(&client, &provider);
     drop(with_login);
+
+    // The caseworkers' workspace: staff login (OFFICE_OIDC_* and STAFF_SESSION_SECRET,
+    // passed by scripts/worker-dev.sh); after a rotation of STAFF_SESSION_SECRET; and
+    // with the staff session key derived from the other secrets.
+    let port = server::free_port();
+    let provider = workspace::start_provider(port);
+    let env = workspace::worker_env(&provider, Some(workspace::STAFF_SESSION_SECRET));
+    let with_staff = server::wrangler_dev_on(port, 1000, &workspace::refs(&env));
+    workspace::all(&Client::new(&with_staff.base), with_staff.state());
+    let sealed = workspace::staff_cookie(&Client::new(&with_staff.base));
+    drop(with_staff);
+    let env = workspace::worker_env(&provider, Some(workspace::ROTATED_STAFF_SESSION_SECRET));
+    let rotated = server::wrangler_dev_on(server::free_port(), 1000, &workspace::refs(&env));
+    workspace::key_rotation(&Client::new(&rotated.base), &sealed);
+    drop(rotated);
+    let port = server::free_port();
+    let provider = workspace::start_provider(port);
+    let env = workspace::worker_env(&provider, None);
+    let derived = server::wrangler_dev_on(port, 1000, &workspace::refs(&env));
+    workspace::derived_keys(&Client::new(&derived.base), &sealed);
+    drop(derived);
 
     // Notifications: right after the office writes, the worker sends what its message
     // queued through the HTTP mail API on loopback (wrangler dev cannot fire the Cron

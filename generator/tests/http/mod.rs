@@ -8,6 +8,7 @@ pub mod login;
 pub mod notify;
 pub mod payment;
 pub mod server;
+pub mod workspace;
 
 use std::time::Duration;
 
