@@ -55,6 +55,17 @@ pub async fn list<S: Store, F: Forms, H: HttpClient>(
     if request.query_param("limit").is_some() {
         return super::workspace::page(app, request, portal, office).await;
     }
+    // Filters without `limit` would be silently ignored: the whole list is the whole list.
+    if ["status", "service", "id", "order", "cursor"]
+        .iter()
+        .any(|name| request.query_param(name).is_some())
+    {
+        return error(
+            400,
+            "limit_required",
+            "Filter, Suche und Seiten gibt es nur zusammen mit `limit` (1 bis 100).",
+        );
+    }
     let applications = match app.store.office_applications(portal, office).await {
         Ok(list) => list,
         Err(e) => {
