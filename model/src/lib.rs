@@ -6,6 +6,8 @@
 //! functions only: no file system, no template engine, no TOML parsing. `markup` is the
 //! HTML of a form field, built as a string, for the theme and the functions alike.
 
+pub mod appointment;
+pub mod calendar;
 pub mod form;
 pub mod markup;
 pub mod payment;

@@ -28,6 +28,18 @@ pub struct Region {
     /// `[office_login]`, SPEC section 9).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub office_login: Option<OfficeLoginConfig>,
+    /// How many weeks ahead citizens can book appointments (region.toml
+    /// `[appointments] weeks`, default [`crate::appointment::DEFAULT_HORIZON_WEEKS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment_weeks: Option<u32>,
+}
+
+impl Region {
+    /// How many weeks ahead appointments can be booked.
+    pub fn booking_weeks(&self) -> u32 {
+        self.appointment_weeks
+            .unwrap_or(crate::appointment::DEFAULT_HORIZON_WEEKS)
+    }
 }
 
 /// The city's own OpenID Connect provider for staff (Keycloak, ADFS, Azure AD): the
@@ -138,4 +150,7 @@ pub struct Office {
     pub hours: Vec<String>,
     /// X25519 public key, standard base64 of 32 bytes; applications are encrypted to it.
     pub public_key: Option<String>,
+    /// Its bookable hours (`[[offices.opening]]`, `capacity`, `closed`; SPEC section 2).
+    #[serde(default)]
+    pub appointments: crate::appointment::OfficeHours,
 }

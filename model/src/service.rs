@@ -106,6 +106,9 @@ pub struct Service {
     /// The fee paid online at the end of the application (`[payment]`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<ServicePayment>,
+    /// Booked at its office (`appointment = { duration = N }`), if it can be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<crate::appointment::ServiceAppointment>,
     /// Earlier addresses of the service in this portal (`/bottrop/alter-name/`); each
     /// redirects to the current one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -1,5 +1,8 @@
 //! RFC 3339 timestamps from milliseconds since the epoch (WebAssembly has no clock or
-//! time zone database; UTC is what the store keeps).
+//! time zone database; UTC is what the store keeps). The calendar arithmetic and
+//! Germany's summer-time rule are `lotse_model::calendar`'s.
+
+use lotse_model::calendar::{civil_from_days, days_from_civil, utc_ms_to_berlin};
 
 pub fn rfc3339(now_ms: u64) -> String {
     let secs = now_ms / 1000;
@@ -31,55 +34,15 @@ pub fn german_local(at: &str) -> Option<String> {
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
         return None;
     }
-    let utc_minutes = (days_from_civil(year, month as u32, day as u32) * 24 + hour) * 60 + minute;
-    let summer_start = (last_sunday(year, 3) * 24 + 1) * 60;
-    let summer_end = (last_sunday(year, 10) * 24 + 1) * 60;
-    let offset = if (summer_start..summer_end).contains(&utc_minutes) {
-        120
-    } else {
-        60
-    };
-    let local = utc_minutes + offset;
-    let (y, m, d) = civil_from_days(local.div_euclid(24 * 60));
-    let minutes = local.rem_euclid(24 * 60);
+    let utc_ms =
+        ((days_from_civil(year, month as u32, day as u32) * 24 + hour) * 60 + minute) * 60_000;
+    let (local_day, minutes) = utc_ms_to_berlin(utc_ms);
+    let (y, m, d) = civil_from_days(local_day);
     Some(format!(
         "{d:02}.{m:02}.{y}, {:02}:{:02} Uhr",
         minutes / 60,
         minutes % 60
     ))
-}
-
-/// The day number (days since 1970-01-01) of the last Sunday of a month (March or
-/// October: 31 days).
-fn last_sunday(year: i64, month: u32) -> i64 {
-    let last = days_from_civil(year, month, 31);
-    // 1970-01-01 was a Thursday: day 0 has weekday 4 (Sunday = 0).
-    last - (last + 4).rem_euclid(7)
-}
-
-/// Howard Hinnant's civil-to-days algorithm.
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let mp = (i64::from(month) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

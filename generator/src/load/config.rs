@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use lotse_model::payment::PaymentProvider;
 use lotse_model::region::DEFAULT_OFFICES_CLAIM;
 use lotse_model::{
-    AcrMap, Category, LoginConfig, OfficeLoginConfig, Office, Portal, PortalKind, Region, Theme,
+    AcrMap, Category, LoginConfig, Office, OfficeLoginConfig, Portal, PortalKind, Region, Theme,
 };
 
 use super::fields::{Fields, Located, TomlDoc};
@@ -55,6 +55,7 @@ pub fn parse_region(src: &SourceText, diags: &Diagnostics) -> Option<(Region, Re
         office_login: f
             .table("office_login", "[office_login]")
             .and_then(parse_office_login),
+        appointment_weeks: None,
     };
     f.finish();
     let locs = RegionLocs {
@@ -214,10 +215,9 @@ fn parse_office_login(mut f: Fields<'_, '_, '_>) -> Option<OfficeLoginConfig> {
     if let Some(claim) = &claim {
         let plain = !claim.value.is_empty()
             && claim.value.len() <= 64
-            && claim
-                .value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/'));
+            && claim.value.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':' | b'/')
+            });
         if !plain {
             f.diags().error(
                 claim.loc.clone(),
@@ -229,8 +229,8 @@ fn parse_office_login(mut f: Fields<'_, '_, '_>) -> Option<OfficeLoginConfig> {
         }
     }
     if let Some(issuer) = &issuer {
-        let loopback_http =
-            issuer.value.starts_with("http://") && http_host(&issuer.value).is_some_and(is_loopback);
+        let loopback_http = issuer.value.starts_with("http://")
+            && http_host(&issuer.value).is_some_and(is_loopback);
         if !(issuer.value.starts_with("https://") || loopback_http) {
             f.diags().error(
                 issuer.loc.clone(),
@@ -420,6 +420,7 @@ pub fn parse_portal(src: &SourceText, slug: String, diags: &Diagnostics) -> Opti
             address: entry.str("address").map(|s| s.value),
             hours: entry.text_list("hours").unwrap_or_default(),
             public_key: public_key.as_ref().map(|k| k.value.clone()),
+            appointments: Default::default(),
         };
         entry.finish();
         if let Some(key) = &public_key {

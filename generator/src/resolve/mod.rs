@@ -185,6 +185,7 @@ fn finish_service(draft: ServiceDraft, loaded: &LoadedPortal) -> Option<Resolved
             login: draft.login.map(|l| l.value).unwrap_or_default(),
             form: draft.form.map(|f| f.value),
             payment,
+            appointment: None,
             aliases,
         },
         body: draft.body,
