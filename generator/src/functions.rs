@@ -42,6 +42,16 @@ impl Forms for SiteForms {
         let list: lotse_functions::OfficeList = serde_json::from_slice(&bytes).ok()?;
         (list.portal == portal).then_some(list.offices)
     }
+
+    async fn appointment(
+        &self,
+        portal: &str,
+        service: &str,
+    ) -> Option<lotse_model::appointment::BookableService> {
+        let files = self.files.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let path = lotse_model::appointment::appointment_path(portal, service);
+        serde_json::from_slice(&files.get(&path)?).ok()
+    }
 }
 
 /// Reaches the OpenID provider with a blocking client: the functions run on a blocking

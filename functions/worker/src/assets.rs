@@ -69,6 +69,21 @@ impl Forms for AssetForms {
         (list.portal == portal).then_some(list.offices)
     }
 
+    async fn appointment(
+        &self,
+        portal: &str,
+        service: &str,
+    ) -> Option<lotse_model::appointment::BookableService> {
+        if !(is_slug(portal) && is_slug(service)) {
+            return None;
+        }
+        let path = format!(
+            "/{}",
+            lotse_model::appointment::appointment_path(portal, service)
+        );
+        self.json(&path).await
+    }
+
     async fn schema(&self, portal: &str, service: &str) -> Option<FormSchema> {
         let path = schema_path(portal, service)?;
         let schema: FormSchema = self.json(&path).await?;

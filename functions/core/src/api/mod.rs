@@ -32,6 +32,16 @@ pub trait Forms {
     /// The ids of a portal's offices (`forms/<portal>/_offices.json`); `None` for an
     /// unknown portal.
     async fn offices(&self, portal: &str) -> Option<Vec<String>>;
+    /// A service that can be booked at its office
+    /// (`lotse_model::appointment::appointment_path`); `None` for any other.
+    async fn appointment(
+        &self,
+        portal: &str,
+        service: &str,
+    ) -> Option<lotse_model::appointment::BookableService> {
+        let _ = (portal, service);
+        None
+    }
 }
 
 /// The asset the generator writes with the office ids of a portal, for [`Forms::offices`].
