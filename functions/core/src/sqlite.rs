@@ -10,13 +10,13 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::store::{
     newest_first, retry_after_ms, sql, AuditEntry, Completion, IdempotencyRecord, OfficeCounts,
     OfficeQuery, OutboxEntry, RateSlot, StatusEntry, Store, StoreError, StoreResult,
-    StoredApplication, StoredAttachment, StoredMessage, StoredPayment,
+    StoredApplication, StoredAppointment, StoredAttachment, StoredMessage, StoredPayment,
 };
 
 /// The migrations, in order. D1 applies the same files with `wrangler d1 migrations`
 /// (and records them in its `d1_migrations` table); here `PRAGMA user_version` counts
 /// the ones applied.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     include_str!("../../migrations/0001_applications.sql"),
     include_str!("../../migrations/0002_idempotency_claims.sql"),
     include_str!("../../migrations/0003_messages.sql"),
@@ -24,6 +24,7 @@ const MIGRATIONS: [&str; 7] = [
     include_str!("../../migrations/0005_outbox_claims.sql"),
     include_str!("../../migrations/0006_payments.sql"),
     include_str!("../../migrations/0007_workspace.sql"),
+    include_str!("../../migrations/0008_appointments.sql"),
 ];
 
 pub struct SqliteStore {
@@ -149,6 +150,35 @@ fn payment_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredPayment> 
         created_at: row.get::<_, i64>("created_at")? as u64,
         next_check_at: row.get::<_, i64>("next_check_at")? as u64,
     })
+}
+
+fn appointment_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredAppointment> {
+    Ok(StoredAppointment {
+        id: row.get("id")?,
+        portal: row.get("portal")?,
+        service: row.get("service")?,
+        office: row.get("office")?,
+        start_ms: row.get("start_ms")?,
+        end_ms: row.get("end_ms")?,
+        seat: row.get("seat")?,
+        token_hash: row.get("token_hash")?,
+        account_hash: row.get("account_hash")?,
+        envelope: row.get("envelope")?,
+        citizen_key: row.get("citizen_key")?,
+        contact: row.get("contact")?,
+        origin: row.get("origin")?,
+        status: row.get("status")?,
+        sequence: row.get("sequence")?,
+        cancelled_by: row.get("cancelled_by")?,
+        office_message: row.get("office_message")?,
+        created_ms: row.get("created_ms")?,
+        updated_at: row.get("updated_at")?,
+    })
+}
+
+/// Whether a statement failed on a constraint (a seat someone holds).
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
 }
 
 fn audit_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
@@ -447,6 +477,145 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn book_appointment(&self, a: &StoredAppointment, units: &[i64]) -> StoreResult<bool> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let booked = (|| -> rusqlite::Result<()> {
+                tx.execute(
+                    sql::INSERT_APPOINTMENT,
+                    params![
+                        a.id,
+                        a.portal,
+                        a.service,
+                        a.office,
+                        a.start_ms,
+                        a.end_ms,
+                        a.seat,
+                        a.token_hash,
+                        a.account_hash,
+                        a.envelope,
+                        a.citizen_key,
+                        a.contact,
+                        a.origin,
+                        a.status,
+                        a.sequence,
+                        a.cancelled_by,
+                        a.office_message,
+                        a.created_ms,
+                        a.updated_at
+                    ],
+                )?;
+                for unit in units {
+                    tx.execute(
+                        sql::INSERT_SEAT,
+                        params![a.portal, a.office, unit, a.seat, a.id],
+                    )?;
+                }
+                Ok(())
+            })();
+            match booked {
+                Ok(()) => tx.commit().map(|_| true),
+                // Dropping the transaction rolls the row and every seat back.
+                Err(e) if is_constraint(&e) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    async fn appointment(&self, id: &str) -> StoreResult<Option<StoredAppointment>> {
+        self.with(|c| {
+            c.query_row(sql::APPOINTMENT, params![id], appointment_from_row)
+                .optional()
+        })
+    }
+
+    async fn seats_taken(
+        &self,
+        portal: &str,
+        office: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<(i64, u32)>> {
+        self.with(|c| {
+            let mut statement = c.prepare(sql::SEATS_TAKEN)?;
+            let rows = statement.query_map(params![portal, office, from_ms, to_ms], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?;
+            rows.collect()
+        })
+    }
+
+    async fn cancel_appointment(
+        &self,
+        id: &str,
+        by: &str,
+        at: &str,
+        office_message: Option<&str>,
+        notify: Option<&OutboxEntry>,
+    ) -> StoreResult<bool> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            if tx.execute(sql::CANCEL_APPOINTMENT, params![id, by, at, office_message])? == 0 {
+                return Ok(false);
+            }
+            tx.execute(sql::FREE_SEATS, params![id])?;
+            tx.execute(sql::DROP_REMINDER, params![id])?;
+            if let Some(n) = notify {
+                tx.execute(
+                    sql::QUEUE_APPOINTMENT_MAIL,
+                    params![n.id, id, n.origin, n.created_at as i64, n.kind],
+                )?;
+            }
+            tx.execute(sql::FORGET_APPOINTMENT_CONTACT, params![id])?;
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    async fn office_appointments(
+        &self,
+        portal: &str,
+        office: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<StoredAppointment>> {
+        self.with(|c| {
+            let mut statement = c.prepare(sql::OFFICE_APPOINTMENTS)?;
+            let rows = statement.query_map(
+                params![portal, office, from_ms, to_ms],
+                appointment_from_row,
+            )?;
+            rows.collect()
+        })
+    }
+
+    async fn account_appointments(
+        &self,
+        account_hashes: &[String],
+    ) -> StoreResult<Vec<StoredAppointment>> {
+        self.with(|c| {
+            let mut out = Vec::new();
+            let mut statement = c.prepare(sql::ACCOUNT_APPOINTMENTS)?;
+            for hash in account_hashes {
+                let rows = statement.query_map(params![hash], appointment_from_row)?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            out.sort_by(|a, b| (a.start_ms, &a.id).cmp(&(b.start_ms, &b.id)));
+            Ok(out)
+        })
+    }
+
+    async fn queue_reminders(&self, now_ms: i64) -> StoreResult<()> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(sql::QUEUE_REMINDERS, params![now_ms])?;
+            tx.execute(sql::MARK_REMINDED, params![now_ms])?;
+            tx.commit()
+        })
+    }
+
     async fn take_rate_slot(
         &self,
         client_hash: &str,
@@ -618,6 +787,7 @@ impl Store for SqliteStore {
                     attempts: row.get(4)?,
                     next_attempt_at: row.get::<_, i64>(5)? as u64,
                     contact: row.get(6)?,
+                    kind: row.get(7)?,
                 })
             })?;
             rows.collect()

@@ -70,6 +70,48 @@ pub struct OutboxEntry {
     /// The sealed address, copied from the application (see [`crate::notify`]).
     #[serde(default)]
     pub contact: Option<String>,
+    /// What it is about: `message` (then `application_id` is an application's), or
+    /// `reminder` / `cancelled` (an appointment's id).
+    #[serde(default = "message_kind")]
+    pub kind: String,
+}
+
+fn message_kind() -> String {
+    "message".into()
+}
+
+/// A booked (or cancelled) appointment (SPEC section 8): when and where in clear, who
+/// sealed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredAppointment {
+    pub id: String,
+    pub portal: String,
+    pub service: String,
+    pub office: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    /// Which of the office's seats it holds.
+    pub seat: u32,
+    pub token_hash: String,
+    pub account_hash: Option<String>,
+    /// Name and address, an envelope sealed to the office's key.
+    pub envelope: String,
+    /// The appointment's citizen key (public, base64), as for applications.
+    pub citizen_key: Option<String>,
+    /// The address for the reminder, sealed (see [`crate::notify::seal_contact`]).
+    pub contact: Option<String>,
+    /// The site it was booked on.
+    pub origin: String,
+    /// `booked` or `cancelled`.
+    pub status: String,
+    /// Raised with every change (RFC 5545 SEQUENCE).
+    pub sequence: u32,
+    /// `citizen` or `office`, once cancelled.
+    pub cancelled_by: Option<String>,
+    /// The office's word on cancelling, a sealed message envelope.
+    pub office_message: Option<String>,
+    pub created_ms: i64,
+    pub updated_at: String,
 }
 
 /// One message of the conversation on an application: who and when in clear, what in
@@ -383,6 +425,57 @@ pub trait Store {
     /// Deletes a sealed file; deleting one that is not there is no error.
     async fn delete_object(&self, name: &str) -> StoreResult<()>;
 
+    /// Books an appointment: its row and one seat row per unit in `units` (at its seat),
+    /// all or nothing. `false` when a seat row is taken (another booking holds it).
+    async fn book_appointment(
+        &self,
+        appointment: &StoredAppointment,
+        units: &[i64],
+    ) -> StoreResult<bool>;
+
+    async fn appointment(&self, id: &str) -> StoreResult<Option<StoredAppointment>>;
+
+    /// The seats held at an office in `[from_ms, to_ms)`: (unit start, seat).
+    async fn seats_taken(
+        &self,
+        portal: &str,
+        office: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<(i64, u32)>>;
+
+    /// Cancels a booked appointment and frees its seats at once, with the office's
+    /// sealed message and a notification when given, all or nothing. `false` when it
+    /// was not booked (any more).
+    async fn cancel_appointment(
+        &self,
+        id: &str,
+        by: &str,
+        at: &str,
+        office_message: Option<&str>,
+        notify: Option<&OutboxEntry>,
+    ) -> StoreResult<bool>;
+
+    /// An office's appointments starting in `[from_ms, to_ms)`, booked and cancelled, by
+    /// start.
+    async fn office_appointments(
+        &self,
+        portal: &str,
+        office: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<StoredAppointment>>;
+
+    /// A logged-in citizen's appointments (any of the keyed hashes), by start.
+    async fn account_appointments(
+        &self,
+        account_hashes: &[String],
+    ) -> StoreResult<Vec<StoredAppointment>>;
+
+    /// Queues the reminders of appointments starting within a day of `now_ms` (booked
+    /// more than a day before their start, with an address), each once.
+    async fn queue_reminders(&self, now_ms: i64) -> StoreResult<()>;
+
     /// Counts a submission of a client if fewer than `limit` were counted in the
     /// `window_ms` before `now_ms` (a sliding window; submissions refused are not
     /// counted), dropping what left every window.
@@ -514,7 +607,7 @@ pub mod sql {
         AND EXISTS (SELECT 1 FROM messages WHERE id = ?5 AND application_id = ?2)";
     /// ?1 now (ms), ?2 limit.
     pub const DUE_NOTIFICATIONS: &str =
-        "SELECT id, application_id, origin, created_at, attempts, next_attempt_at, contact FROM outbox \
+        "SELECT id, application_id, origin, created_at, attempts, next_attempt_at, contact, kind FROM outbox \
         WHERE next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2";
     /// ?1 id, ?2 the next attempt as read, ?3 the lease's end.
     pub const CLAIM_NOTIFICATION: &str =
@@ -619,6 +712,54 @@ pub mod sql {
         ));
         (sql, params)
     }
+
+    /// The appointment's columns ?1..?20, see [`StoredAppointment`].
+    pub const INSERT_APPOINTMENT: &str = "INSERT INTO appointments \
+        (id, portal, service, office, start_ms, end_ms, seat, token_hash, account_hash, envelope, \
+        citizen_key, contact, origin, status, sequence, cancelled_by, office_message, reminded, created_ms, updated_at) \
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 0, ?18, ?19)";
+    /// ?1 portal, ?2 office, ?3 unit, ?4 seat, ?5 appointment. A plain insert: a seat
+    /// someone holds fails it, and with it the booking's whole transaction.
+    pub const INSERT_SEAT: &str =
+        "INSERT INTO appointment_seats (portal, office, unit_ms, seat, appointment_id) \
+        VALUES (?1, ?2, ?3, ?4, ?5)";
+    pub const APPOINTMENT: &str = "SELECT * FROM appointments WHERE id = ?1";
+    /// ?1 portal, ?2 office, ?3 from, ?4 to (ms).
+    pub const SEATS_TAKEN: &str = "SELECT unit_ms, seat FROM appointment_seats \
+        WHERE portal = ?1 AND office = ?2 AND unit_ms >= ?3 AND unit_ms < ?4";
+    /// ?1 id, ?2 by, ?3 at, ?4 the office's message.
+    pub const CANCEL_APPOINTMENT: &str = "UPDATE appointments \
+        SET status = 'cancelled', sequence = sequence + 1, cancelled_by = ?2, updated_at = ?3, \
+        office_message = ?4, contact = CASE WHEN ?4 IS NULL THEN NULL ELSE contact END \
+        WHERE id = ?1 AND status = 'booked'";
+    /// ?1 id: only once it is cancelled.
+    pub const FREE_SEATS: &str = "DELETE FROM appointment_seats WHERE appointment_id = ?1 \
+        AND EXISTS (SELECT 1 FROM appointments WHERE id = ?1 AND status = 'cancelled')";
+    /// ?1 id: a cancelled appointment is not reminded of.
+    pub const DROP_REMINDER: &str =
+        "DELETE FROM outbox WHERE application_id = ?1 AND kind = 'reminder'";
+    /// ?1 id, ?2 appointment, ?3 origin, ?4 created (ms), ?5 kind: with the address the
+    /// appointment has.
+    pub const QUEUE_APPOINTMENT_MAIL: &str =
+        "INSERT OR IGNORE INTO outbox (id, application_id, origin, created_at, attempts, next_attempt_at, contact, kind) \
+        SELECT ?1, ?2, ?3, ?4, 0, ?4, contact, ?5 FROM appointments WHERE id = ?2 AND contact IS NOT NULL";
+    /// After [`CANCEL_APPOINTMENT`] with an office message (which keeps the address for
+    /// this one mail): the address goes.
+    pub const FORGET_APPOINTMENT_CONTACT: &str =
+        "UPDATE appointments SET contact = NULL WHERE id = ?1 AND status = 'cancelled'";
+    /// ?1 portal, ?2 office, ?3 from, ?4 to (ms).
+    pub const OFFICE_APPOINTMENTS: &str = "SELECT * FROM appointments \
+        WHERE portal = ?1 AND office = ?2 AND start_ms >= ?3 AND start_ms < ?4 ORDER BY start_ms, id";
+    pub const ACCOUNT_APPOINTMENTS: &str =
+        "SELECT * FROM appointments WHERE account_hash = ?1 ORDER BY start_ms, id";
+    /// ?1 now (ms). Deterministic outbox ids: two sweeps queue one reminder.
+    pub const QUEUE_REMINDERS: &str =
+        "INSERT OR IGNORE INTO outbox (id, application_id, origin, created_at, attempts, next_attempt_at, contact, kind) \
+        SELECT 'reminder-' || id, id, origin, ?1, 0, ?1, contact, 'reminder' FROM appointments \
+        WHERE status = 'booked' AND reminded = 0 AND contact IS NOT NULL \
+        AND start_ms > ?1 AND start_ms <= ?1 + 86400000 AND created_ms < start_ms - 86400000";
+    pub const MARK_REMINDED: &str = "UPDATE appointments SET reminded = 1 \
+        WHERE status = 'booked' AND reminded = 0 AND start_ms > ?1 AND start_ms <= ?1 + 86400000";
 
     /// ?1 the window's start (ms): hits at or before it count for nobody any more.
     pub const DROP_OLD_HITS: &str = "DELETE FROM rate_hits WHERE at <= ?1";

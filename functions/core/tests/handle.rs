@@ -15,7 +15,7 @@ use lotse_functions::auth::{AccountKey, AuthError, HttpClient, SessionKeys};
 use lotse_functions::sqlite::SqliteStore;
 use lotse_functions::store::{
     AuditEntry, Completion, IdempotencyRecord, OfficeCounts, OfficeQuery, OutboxEntry, RateSlot,
-    StatusEntry, StoreResult, StoredAttachment, StoredMessage, StoredPayment,
+    StatusEntry, StoreResult, StoredAppointment, StoredAttachment, StoredMessage, StoredPayment,
 };
 use lotse_functions::{
     handle, App, Config, LoginSetup, Request, Store, StoreError, StoredApplication,
@@ -167,6 +167,40 @@ impl Store for BrokenStore {
         self.fail()
     }
     async fn delete_application(&self, _: &str, _: Option<&AuditEntry>) -> StoreResult<()> {
+        self.fail()
+    }
+    async fn book_appointment(&self, _: &StoredAppointment, _: &[i64]) -> StoreResult<bool> {
+        self.fail()
+    }
+    async fn appointment(&self, _: &str) -> StoreResult<Option<StoredAppointment>> {
+        self.fail()
+    }
+    async fn seats_taken(&self, _: &str, _: &str, _: i64, _: i64) -> StoreResult<Vec<(i64, u32)>> {
+        self.fail()
+    }
+    async fn cancel_appointment(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+        _: Option<&OutboxEntry>,
+    ) -> StoreResult<bool> {
+        self.fail()
+    }
+    async fn office_appointments(
+        &self,
+        _: &str,
+        _: &str,
+        _: i64,
+        _: i64,
+    ) -> StoreResult<Vec<StoredAppointment>> {
+        self.fail()
+    }
+    async fn account_appointments(&self, _: &[String]) -> StoreResult<Vec<StoredAppointment>> {
+        self.fail()
+    }
+    async fn queue_reminders(&self, _: i64) -> StoreResult<()> {
         self.fail()
     }
     async fn put_object(&self, _: &str, _: &[u8]) -> StoreResult<()> {
@@ -402,7 +436,7 @@ fn allowed_statuses(method: &str, path: &str, office_token: bool) -> Option<&'st
         ("POST", ["api", "logout"]) => &[200, 303, 403],
         ("GET", ["api", "receipt"]) => &[200, 404],
         ("POST", ["api", "status"]) => &[200, 403, 404, 413, 415],
-        ("GET", ["api", "office", _, _, "applications"]) if office_token => &[200, 403, 404],
+        ("GET", ["api", "office", _, _, "applications"]) if office_token => &[200, 400, 403, 404],
         ("POST", ["api", "office", "applications", _, "status"]) if office_token => {
             &[200, 400, 404, 413, 415]
         }

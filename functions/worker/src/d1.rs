@@ -4,8 +4,8 @@
 
 use lotse_functions::store::{
     newest_first, retry_after_ms, sql, AuditEntry, Completion, IdempotencyRecord, OfficeCounts,
-    OfficeQuery, OutboxEntry, RateSlot, StoreResult, StoredAttachment, StoredMessage,
-    StoredPayment,
+    OfficeQuery, OutboxEntry, RateSlot, StoreResult, StoredAppointment, StoredAttachment,
+    StoredMessage, StoredPayment,
 };
 use lotse_functions::{StatusEntry, Store, StoreError, StoredApplication};
 use serde::Deserialize;
@@ -185,6 +185,68 @@ struct OutboxRow {
     attempts: f64,
     next_attempt_at: f64,
     contact: Option<String>,
+    kind: String,
+}
+
+/// An appointment row as D1 returns it (numbers are JavaScript numbers).
+#[derive(Deserialize)]
+struct AppointmentRow {
+    id: String,
+    portal: String,
+    service: String,
+    office: String,
+    start_ms: f64,
+    end_ms: f64,
+    seat: f64,
+    token_hash: String,
+    account_hash: Option<String>,
+    envelope: String,
+    citizen_key: Option<String>,
+    contact: Option<String>,
+    origin: String,
+    status: String,
+    sequence: f64,
+    cancelled_by: Option<String>,
+    office_message: Option<String>,
+    created_ms: f64,
+    updated_at: String,
+}
+
+impl From<AppointmentRow> for StoredAppointment {
+    fn from(r: AppointmentRow) -> Self {
+        StoredAppointment {
+            id: r.id,
+            portal: r.portal,
+            service: r.service,
+            office: r.office,
+            start_ms: r.start_ms as i64,
+            end_ms: r.end_ms as i64,
+            seat: r.seat as u32,
+            token_hash: r.token_hash,
+            account_hash: r.account_hash,
+            envelope: r.envelope,
+            citizen_key: r.citizen_key,
+            contact: r.contact,
+            origin: r.origin,
+            status: r.status,
+            sequence: r.sequence as u32,
+            cancelled_by: r.cancelled_by,
+            office_message: r.office_message,
+            created_ms: r.created_ms as i64,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SeatRow {
+    unit_ms: f64,
+    seat: f64,
+}
+
+/// A number of ms as a JavaScript number (appointments: signed, far inside 53 bits).
+fn ms(value: i64) -> D1Type<'static> {
+    D1Type::Real(value as f64)
 }
 
 #[derive(Deserialize)]
@@ -676,6 +738,7 @@ impl Store for D1Store {
                 attempts: row.attempts as u32,
                 next_attempt_at: row.next_attempt_at as u64,
                 contact: row.contact,
+                kind: row.kind,
             })
             .collect())
     }
@@ -795,6 +858,164 @@ impl Store for D1Store {
         for statement in sql::DELETE_APPLICATION {
             batch.push(self.statement(statement, &[text(id)])?);
         }
+        self.db.batch(batch).await.map_err(failed).map(|_| ())
+    }
+
+    async fn book_appointment(&self, a: &StoredAppointment, units: &[i64]) -> StoreResult<bool> {
+        let mut batch = vec![self.statement(
+            sql::INSERT_APPOINTMENT,
+            &[
+                text(&a.id),
+                text(&a.portal),
+                text(&a.service),
+                text(&a.office),
+                ms(a.start_ms),
+                ms(a.end_ms),
+                D1Type::Real(f64::from(a.seat)),
+                text(&a.token_hash),
+                optional_text(a.account_hash.as_deref()),
+                text(&a.envelope),
+                optional_text(a.citizen_key.as_deref()),
+                optional_text(a.contact.as_deref()),
+                text(&a.origin),
+                text(&a.status),
+                D1Type::Real(f64::from(a.sequence)),
+                optional_text(a.cancelled_by.as_deref()),
+                optional_text(a.office_message.as_deref()),
+                ms(a.created_ms),
+                text(&a.updated_at),
+            ],
+        )?];
+        for unit in units {
+            batch.push(self.statement(
+                sql::INSERT_SEAT,
+                &[
+                    text(&a.portal),
+                    text(&a.office),
+                    ms(*unit),
+                    D1Type::Real(f64::from(a.seat)),
+                    text(&a.id),
+                ],
+            )?);
+        }
+        // A batch is one transaction: a seat someone holds fails it, and D1 rolls the
+        // whole of it back.
+        match self.db.batch(batch).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.to_string().contains("UNIQUE constraint failed") => Ok(false),
+            Err(e) => Err(failed(e)),
+        }
+    }
+
+    async fn appointment(&self, id: &str) -> StoreResult<Option<StoredAppointment>> {
+        Ok(self
+            .statement(sql::APPOINTMENT, &[text(id)])?
+            .first::<AppointmentRow>(None)
+            .await
+            .map_err(failed)?
+            .map(StoredAppointment::from))
+    }
+
+    async fn seats_taken(
+        &self,
+        portal: &str,
+        office: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<(i64, u32)>> {
+        let rows = self
+            .statement(
+                sql::SEATS_TAKEN,
+                &[text(portal), text(office), ms(from_ms), ms(to_ms)],
+            )?
+            .all()
+            .await
+            .map_err(failed)?
+            .results::<SeatRow>()
+            .map_err(failed)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.unit_ms as i64, r.seat as u32))
+            .collect())
+    }
+
+    async fn cancel_appointment(
+        &self,
+        id: &str,
+        by: &str,
+        at: &str,
+        office_message: Option<&str>,
+        notify: Option<&OutboxEntry>,
+    ) -> StoreResult<bool> {
+        let mut batch = vec![
+            self.statement(
+                sql::CANCEL_APPOINTMENT,
+                &[text(id), text(by), text(at), optional_text(office_message)],
+            )?,
+            self.statement(sql::FREE_SEATS, &[text(id)])?,
+            self.statement(sql::DROP_REMINDER, &[text(id)])?,
+        ];
+        if let Some(n) = notify {
+            batch.push(self.statement(
+                sql::QUEUE_APPOINTMENT_MAIL,
+                &[
+                    text(&n.id),
+                    text(id),
+                    text(&n.origin),
+                    millis(n.created_at),
+                    text(&n.kind),
+                ],
+            )?);
+        }
+        batch.push(self.statement(sql::FORGET_APPOINTMENT_CONTACT, &[text(id)])?);
+        let results = self.db.batch(batch).await.map_err(failed)?;
+        Ok(changes(results.first())? == 1)
+    }
+
+    async fn office_appointments(
+        &self,
+        portal: &str,
+        office: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> StoreResult<Vec<StoredAppointment>> {
+        let rows = self
+            .statement(
+                sql::OFFICE_APPOINTMENTS,
+                &[text(portal), text(office), ms(from_ms), ms(to_ms)],
+            )?
+            .all()
+            .await
+            .map_err(failed)?
+            .results::<AppointmentRow>()
+            .map_err(failed)?;
+        Ok(rows.into_iter().map(StoredAppointment::from).collect())
+    }
+
+    async fn account_appointments(
+        &self,
+        account_hashes: &[String],
+    ) -> StoreResult<Vec<StoredAppointment>> {
+        let mut out: Vec<StoredAppointment> = Vec::new();
+        for hash in account_hashes {
+            let rows = self
+                .statement(sql::ACCOUNT_APPOINTMENTS, &[text(hash)])?
+                .all()
+                .await
+                .map_err(failed)?
+                .results::<AppointmentRow>()
+                .map_err(failed)?;
+            out.extend(rows.into_iter().map(StoredAppointment::from));
+        }
+        out.sort_by(|a, b| (a.start_ms, &a.id).cmp(&(b.start_ms, &b.id)));
+        Ok(out)
+    }
+
+    async fn queue_reminders(&self, now_ms: i64) -> StoreResult<()> {
+        let batch = vec![
+            self.statement(sql::QUEUE_REMINDERS, &[ms(now_ms)])?,
+            self.statement(sql::MARK_REMINDED, &[ms(now_ms)])?,
+        ];
         self.db.batch(batch).await.map_err(failed).map(|_| ())
     }
 

@@ -694,6 +694,7 @@ pub(crate) async fn store_message<S: Store, F: Forms, H: HttpClient>(
             next_attempt_at: now_ms,
             // Copied from the application by the store, in the same statement.
             contact: None,
+            kind: "message".into(),
         });
         match app
             .store
