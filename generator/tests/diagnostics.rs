@@ -2608,3 +2608,475 @@ fn a_sign_language_video_file_must_exist_next_to_the_page() {
         region.assert_errors(&[region.line(page, 3, 9, "error", message)]);
     }
 }
+
+// --- appointments (SPEC sections 2 and 8) -------------------------------------------
+
+const PORTAL_A: &str = "portals/stadt-a/portal.toml";
+const PORTAL_B: &str = "portals/stadt-b/portal.toml";
+
+/// Valid bookable hours for an office: Mo–Fr 08:00–12:00 (the `[[offices.opening]]` at
+/// its fourth line, `from` at its sixth).
+const HOURS: &str = "capacity = 2\nclosed = [\"2026-12-24\", \"2026-12-31\"]\n\n[[offices.opening]]\ndays = [\"Mo\", \"Di\", \"Mi\", \"Do\", \"Fr\"]\nfrom = \"08:00\"\nto = \"12:00\"\n";
+
+/// A portal.toml whose Bürgerbüro has `keys` from line 9 on (then the office
+/// `ohne-schluessel`, without a key, in Stadt A).
+fn portal_with(name: &str, keys: &str) -> String {
+    let key = if name == "A" { KEY_A } else { KEY_B };
+    let mut text = format!(
+        "name = \"Stadt {name}\"\nshort_name = \"{name}\"\nkind = \"city\"\n\n[[offices]]\nid = \"buergerbuero\"\nname = \"Bürgerbüro {name}\"\npublic_key = \"{key}\"\n{keys}"
+    );
+    if name == "A" {
+        text.push_str("\n[[offices]]\nid = \"ohne-schluessel\"\nname = \"Amt ohne Schlüssel\"\n");
+    }
+    text
+}
+
+/// A region whose Bürgerbüros both have [`HOURS`].
+fn bookable_region() -> Region {
+    let region = Region::new();
+    region.write(PORTAL_A, portal_with("A", HOURS));
+    region.write(PORTAL_B, portal_with("B", HOURS));
+    region
+}
+
+/// A regional service of the Bürgerbüro (line 6) with `appointment` at line 7 (its
+/// table at column 15, `duration`'s value at column 28 when written first).
+fn bookable(appointment: &str) -> String {
+    service(&format!(
+        "office = \"buergerbuero\"\nappointment = {appointment}\n"
+    ))
+}
+
+/// The resolved portal `slug`.
+fn resolved_portal(region: &Region, slug: &str) -> lotse_model::Portal {
+    let (site, diags) = build::check(region.root());
+    let site = site.unwrap_or_else(|| panic!("{:#?}", lines(&diags)));
+    site.portals
+        .iter()
+        .find(|p| p.portal.slug == slug)
+        .unwrap()
+        .portal
+        .clone()
+}
+
+#[test]
+fn office_hours_and_a_bookable_service_are_read() {
+    use lotse_model::appointment::{OfficeHours, Opening, ServiceAppointment};
+    let region = bookable_region();
+    region.write(SERVICE, bookable("{ duration = 30 }"));
+    region.assert_warnings(&[]);
+    let hours = resolved_portal(&region, "stadt-a")
+        .office("buergerbuero")
+        .unwrap()
+        .appointments
+        .clone();
+    assert_eq!(
+        hours,
+        OfficeHours {
+            opening: vec![Opening {
+                days: vec![0, 1, 2, 3, 4],
+                from: 8 * 60,
+                to: 12 * 60,
+            }],
+            capacity: 2,
+            closed: vec!["2026-12-24".into(), "2026-12-31".into()],
+        }
+    );
+    assert_eq!(
+        resolved(&region, "stadt-b", "leistung").appointment,
+        Some(ServiceAppointment { duration: 30 })
+    );
+    // `capacity` defaults to 1, `closed` to none; days are sorted Monday first, once
+    // each; two openings of a day that touch do not overlap; 24:00 ends the day.
+    region.write(
+        PORTAL_A,
+        portal_with(
+            "A",
+            "\n[[offices.opening]]\ndays = [\"Do\", \"Mo\", \"Do\"]\nfrom = \"08:00\"\nto = \"12:00\"\n\n[[offices.opening]]\ndays = [\"Do\"]\nfrom = \"12:00\"\nto = \"24:00\"\n",
+        ),
+    );
+    region.assert_warnings(&[]);
+    let hours = resolved_portal(&region, "stadt-a")
+        .office("buergerbuero")
+        .unwrap()
+        .appointments
+        .clone();
+    assert_eq!(hours.capacity, 1);
+    assert!(hours.closed.is_empty());
+    assert_eq!(hours.opening[0].days, vec![0, 3]);
+    assert_eq!(hours.opening[1].to, 24 * 60);
+    // An office without any of the keys has the defaults and takes no appointments.
+    let plain = resolved_portal(&region, "stadt-a")
+        .office("ohne-schluessel")
+        .unwrap()
+        .appointments
+        .clone();
+    assert_eq!(plain, OfficeHours::default());
+}
+
+#[test]
+fn opening_days_must_be_german_day_names() {
+    let region = bookable_region();
+    region.write(
+        PORTAL_A,
+        portal_with("A", &HOURS.replace("\"Do\"", "\"Thu\"")),
+    );
+    region.assert_errors(&[region.line(
+        PORTAL_A,
+        13,
+        27,
+        "error",
+        "unknown day `Thu`; use Mo, Di, Mi, Do, Fr, Sa, So",
+    )]);
+    region.write(
+        PORTAL_A,
+        portal_with(
+            "A",
+            &HOURS.replace(
+                "days = [\"Mo\", \"Di\", \"Mi\", \"Do\", \"Fr\"]",
+                "days = []",
+            ),
+        ),
+    );
+    region.assert_errors(&[region.line(
+        PORTAL_A,
+        12,
+        1,
+        "error",
+        "`days` needs at least one weekday: Mo, Di, Mi, Do, Fr, Sa, So",
+    )]);
+}
+
+#[test]
+fn opening_times_must_be_hh_mm() {
+    let region = bookable_region();
+    for (from, to, at, bad, key) in [
+        ("8:00", "12:00", 8, "8:00", "from"),
+        ("08:00", "12:60", 6, "12:60", "to"),
+        ("08.00", "12:00", 8, "08.00", "from"),
+        ("08:00", "mittags", 6, "mittags", "to"),
+    ] {
+        let hours = HOURS
+            .replace("from = \"08:00\"", &format!("from = \"{from}\""))
+            .replace("to = \"12:00\"", &format!("to = \"{to}\""));
+        region.write(PORTAL_A, portal_with("A", &hours));
+        let line = if key == "from" { 14 } else { 15 };
+        region.assert_errors(&[region.line(
+            PORTAL_A,
+            line,
+            at,
+            "error",
+            &format!(
+                "`{key}` must be a time as `HH:MM` (24 hours, two digits each), e.g. `08:00`, found `{bad}`"
+            ),
+        )]);
+    }
+    region.write(
+        PORTAL_A,
+        portal_with(
+            "A",
+            "\n[[offices.opening]]\ndays = [\"Mo\"]\nform = \"08:00\"\nto = \"12:00\"\n",
+        ),
+    );
+    region.assert_errors(&[
+        region.line(
+            PORTAL_A,
+            10,
+            1,
+            "error",
+            "missing required key `from` in [[offices.opening]]",
+        ),
+        region.line(
+            PORTAL_A,
+            12,
+            1,
+            "error",
+            "unknown key `form` in [[offices.opening]]; did you mean `from`?",
+        ),
+    ]);
+}
+
+#[test]
+fn openings_must_not_be_inverted_empty_off_the_grid_or_overlap() {
+    let region = bookable_region();
+    let opening = |days: &str, from: &str, to: &str| {
+        format!("\n[[offices.opening]]\ndays = [{days}]\nfrom = \"{from}\"\nto = \"{to}\"\n")
+    };
+    // Each opening takes five lines from line 9 on; `from` is its fourth, at column 8.
+    let from_line = |n: u32| 9 + 5 * n + 3;
+    region.write(
+        PORTAL_A,
+        portal_with(
+            "A",
+            &[
+                opening("\"Mo\"", "12:00", "08:00"),
+                opening("\"Di\"", "09:00", "09:00"),
+                opening("\"Mi\"", "08:02", "12:00"),
+                opening("\"Do\", \"Fr\"", "08:00", "12:00"),
+                opening("\"Fr\"", "11:30", "15:00"),
+                opening("\"Do\"", "14:00", "18:00"),
+            ]
+            .concat(),
+        ),
+    );
+    region.assert_errors(&[
+        region.line(
+            PORTAL_A,
+            from_line(0),
+            8,
+            "error",
+            "opening from 12:00 to 08:00 ends before it starts",
+        ),
+        region.line(
+            PORTAL_A,
+            from_line(1),
+            8,
+            "error",
+            "opening from 09:00 to 09:00 ends before it starts",
+        ),
+        region.line(
+            PORTAL_A,
+            from_line(2),
+            8,
+            "error",
+            "opening times must be multiples of 5 minutes, found 08:02–12:00",
+        ),
+        region.line(
+            PORTAL_A,
+            from_line(4),
+            8,
+            "error",
+            "openings on Fr overlap: 08:00–12:00 and 11:30–15:00",
+        ),
+    ]);
+}
+
+#[test]
+fn closed_days_must_be_dates_and_capacity_at_least_one() {
+    let region = bookable_region();
+    region.write(
+        PORTAL_A,
+        portal_with(
+            "A",
+            &HOURS
+                .replace("\"2026-12-31\"", "\"2026-02-30\", \"24.12.2026\"")
+                .replace("capacity = 2", "capacity = 0"),
+        ),
+    );
+    region.assert_errors(&[
+        region.line(
+            PORTAL_A,
+            9,
+            12,
+            "error",
+            "`capacity` is how many citizens the office serves at once and must be at least 1, found `0`",
+        ),
+        region.line(
+            PORTAL_A,
+            10,
+            25,
+            "error",
+            "closed day `2026-02-30` is not a date; write `YYYY-MM-DD`, e.g. `2026-12-24`",
+        ),
+        region.line(
+            PORTAL_A,
+            10,
+            39,
+            "error",
+            "closed day `24.12.2026` is not a date; write `YYYY-MM-DD`, e.g. `2026-12-24`",
+        ),
+    ]);
+    region.write(
+        PORTAL_A,
+        portal_with("A", &HOURS.replace("capacity = 2", "capacity = \"zwei\"")),
+    );
+    region.assert_errors(&[region.line(
+        PORTAL_A,
+        9,
+        12,
+        "error",
+        "`capacity` must be a whole number, found string",
+    )]);
+    region.write(
+        PORTAL_A,
+        portal_with("A", &HOURS.replace("capacity = 2", "capacty = 2")),
+    );
+    region.assert_errors(&[region.line(
+        PORTAL_A,
+        9,
+        1,
+        "error",
+        "unknown key `capacty` in [[offices]]; did you mean `capacity`?",
+    )]);
+}
+
+#[test]
+fn an_appointment_needs_a_valid_duration() {
+    let region = bookable_region();
+    for (duration, message) in [
+        (
+            "32",
+            "`duration` must be a multiple of 5 minutes, found `32`",
+        ),
+        ("0", "`duration` must be more than 0 minutes, found `0`"),
+        ("-15", "`duration` must be more than 0 minutes, found `-15`"),
+        (
+            "1445",
+            "`duration` must be at most 1440 minutes (a day), found `1445`",
+        ),
+        ("30.5", "`duration` must be a whole number, found float"),
+    ] {
+        region.write(SERVICE, bookable(&format!("{{ duration = {duration} }}")));
+        region.assert_errors(&[region.line(SERVICE, 7, 28, "error", message)]);
+    }
+    region.write(SERVICE, bookable("{ dauer = 30 }"));
+    region.assert_errors(&[
+        region.line(
+            SERVICE,
+            7,
+            15,
+            "error",
+            "missing required key `duration` in appointment: its length in minutes, e.g. `appointment = { duration = 30 }`",
+        ),
+        region.line(SERVICE, 7, 17, "error", "unknown key `dauer` in appointment"),
+    ]);
+    region.write(SERVICE, bookable("30"));
+    region.assert_errors(&[region.line(
+        SERVICE,
+        7,
+        15,
+        "error",
+        "`appointment` must be a table, found integer",
+    )]);
+}
+
+#[test]
+fn an_appointment_needs_an_office_with_opening_hours_it_fits_in() {
+    let region = bookable_region();
+    region.write(SERVICE, service("appointment = { duration = 30 }\n"));
+    region.assert_errors(&[region.line(
+        SERVICE,
+        6,
+        15,
+        "error",
+        "a service with `appointment` needs `office`, the office where citizens come to the appointment",
+    )]);
+
+    // Stadt B's Bürgerbüro has no opening hours: an error naming that portal only.
+    region.write(PORTAL_B, portal_with("B", ""));
+    region.write(SERVICE, bookable("{ duration = 30 }"));
+    region.assert_errors(&[region.line(
+        SERVICE,
+        7,
+        15,
+        "error",
+        "office `buergerbuero` of portal `stadt-b` has no opening hours for appointments: give it `[[offices.opening]]` in its portal.toml",
+    )]);
+
+    // Longer than every opening (08:00–12:00 is 240 minutes), in each portal.
+    region.write(PORTAL_B, portal_with("B", HOURS));
+    region.write(SERVICE, bookable("{ duration = 245 }"));
+    let too_long = |portal: &str| {
+        region.line(
+            SERVICE,
+            7,
+            28,
+            "error",
+            &format!(
+                "an appointment of 245 minutes fits in no opening of office `buergerbuero` of portal `{portal}`; its longest is 240 minutes"
+            ),
+        )
+    };
+    region.assert_errors(&[too_long("stadt-a"), too_long("stadt-b")]);
+    region.write(SERVICE, bookable("{ duration = 240 }"));
+    region.assert_warnings(&[]);
+}
+
+#[test]
+fn an_office_taking_appointments_needs_a_public_key() {
+    let region = bookable_region();
+    let keyless = format!("{}{HOURS}", portal_with("A", HOURS));
+    region.write(PORTAL_A, keyless);
+    region.write(
+        "portals/stadt-a/services/vorsprache.md",
+        local_service("office = \"ohne-schluessel\"\nappointment = { duration = 15 }\n"),
+    );
+    region.assert_errors(&[region.line(
+        PORTAL_A,
+        18,
+        6,
+        "error",
+        "office `ohne-schluessel` takes appointments for `vorsprache` but has no `public_key` to encrypt the citizens' names to (create one with `lotse keys new`)",
+    )]);
+}
+
+#[test]
+fn an_override_sets_or_replaces_the_appointment_in_its_portal() {
+    let region = bookable_region();
+    region.write(SERVICE, bookable("{ duration = 30 }"));
+    region.write(
+        "portals/stadt-b/services/leistung.md",
+        "+++\nextends = \"leistung\"\nappointment = { duration = 45 }\n+++\n",
+    );
+    region.assert_warnings(&[]);
+    let duration = |portal: &str| {
+        resolved(&region, portal, "leistung")
+            .appointment
+            .map(|a| a.duration)
+    };
+    assert_eq!(duration("stadt-a"), Some(30));
+    assert_eq!(duration("stadt-b"), Some(45));
+    // A regional service without one: only the overriding portal books it.
+    region.write(SERVICE, service("office = \"buergerbuero\"\n"));
+    assert_eq!(duration("stadt-a"), None);
+    assert_eq!(duration("stadt-b"), Some(45));
+}
+
+#[test]
+fn region_sets_how_many_weeks_ahead_citizens_can_book() {
+    let region = Region::new();
+    let weeks = |region: &Region| {
+        let (site, diags) = build::check(region.root());
+        let site = site.unwrap_or_else(|| panic!("{:#?}", lines(&diags)));
+        (site.region.appointment_weeks, site.region.booking_weeks())
+    };
+    assert_eq!(weeks(&region), (None, 8), "the default");
+    region.append("region.toml", "\n[appointments]\nweeks = 12\n");
+    assert_eq!(weeks(&region), (Some(12), 12));
+    for (value, message) in [
+        (
+            "0",
+            "`weeks` is how far ahead citizens can book and must be from 1 to 52, found `0`",
+        ),
+        (
+            "53",
+            "`weeks` is how far ahead citizens can book and must be from 1 to 52, found `53`",
+        ),
+        ("\"acht\"", "`weeks` must be a whole number, found string"),
+    ] {
+        region.write(
+            "region.toml",
+            fs::read_to_string(region.root().join("region.toml"))
+                .unwrap()
+                .split("\n[appointments]")
+                .next()
+                .unwrap()
+                .to_string()
+                + &format!("\n[appointments]\nweeks = {value}\n"),
+        );
+        region.assert_errors(&[region.line("region.toml", 7, 9, "error", message)]);
+    }
+    region.write(
+        "region.toml",
+        fs::read_to_string(region.root().join("region.toml"))
+            .unwrap()
+            .replace("weeks = \"acht\"", "wochen = 8"),
+    );
+    region.assert_errors(&[region.line(
+        "region.toml",
+        7,
+        1,
+        "error",
+        "unknown key `wochen` in [appointments]",
+    )]);
+}

@@ -106,6 +106,7 @@ fn is_empty_override(d: &ServiceDraft) -> bool {
         && d.login.is_none()
         && d.form.is_none()
         && d.payment.is_none()
+        && d.appointment.is_none()
         && d.aliases.is_none()
         && d.body.is_none()
 }

@@ -8,6 +8,7 @@
 
 mod accessibility;
 pub mod addresses;
+mod appointments;
 mod layers;
 mod links;
 mod paths;
@@ -57,6 +58,7 @@ pub fn check(content: &Content, site: &Site, diags: &Diagnostics) {
     references::check(&input, diags);
     layers::check(&input, diags);
     services::check(&input, diags);
+    appointments::check(&input, diags);
     paths::check(&input, diags);
     links::check(&input, diags);
     accessibility::check(&input, diags);

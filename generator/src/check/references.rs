@@ -80,7 +80,7 @@ fn check_portal_list(draft: &ServiceDraft, portals: &[&str], diags: &Diagnostics
 }
 
 /// The office of every service a portal offers must exist there, and receive
-/// applications encrypted when the service has a form.
+/// applications (and bookings) encrypted when the service has a form (or appointments).
 fn check_offices(portal: &super::PortalInput<'_>, diags: &Diagnostics) {
     let loaded = portal.loaded;
     let config = &loaded.config.portal;
@@ -101,22 +101,30 @@ fn check_offices(portal: &super::PortalInput<'_>, diags: &Diagnostics) {
                     ),
                 );
             }
-            Some(found)
-                if entry.pick(|d| d.form.as_ref()).is_some() && found.public_key.is_none() =>
-            {
+            Some(found) if found.public_key.is_none() => {
                 let at = loaded
                     .config
                     .office_locs
                     .get(&found.id)
                     .cloned()
                     .unwrap_or_else(|| loaded.loc.clone());
-                diags.error(
-                    at,
-                    format!(
-                        "office `{}` receives applications for `{}` but has no `public_key` to encrypt them to (create one with `lotse keys new`)",
-                        found.id, entry.base.slug
-                    ),
-                );
+                if entry.pick(|d| d.form.as_ref()).is_some() {
+                    diags.error(
+                        at,
+                        format!(
+                            "office `{}` receives applications for `{}` but has no `public_key` to encrypt them to (create one with `lotse keys new`)",
+                            found.id, entry.base.slug
+                        ),
+                    );
+                } else if entry.pick(|d| d.appointment.as_ref()).is_some() {
+                    diags.error(
+                        at,
+                        format!(
+                            "office `{}` takes appointments for `{}` but has no `public_key` to encrypt the citizens' names to (create one with `lotse keys new`)",
+                            found.id, entry.base.slug
+                        ),
+                    );
+                }
             }
             Some(_) => {}
         }

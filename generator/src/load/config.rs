@@ -55,7 +55,9 @@ pub fn parse_region(src: &SourceText, diags: &Diagnostics) -> Option<(Region, Re
         office_login: f
             .table("office_login", "[office_login]")
             .and_then(parse_office_login),
-        appointment_weeks: None,
+        appointment_weeks: f
+            .table("appointments", "[appointments]")
+            .and_then(super::appointments::parse_region_appointments),
     };
     f.finish();
     let locs = RegionLocs {
@@ -412,6 +414,7 @@ pub fn parse_portal(src: &SourceText, slug: String, diags: &Diagnostics) -> Opti
         let id = entry.required_str("id");
         let office_name = entry.required_str("name");
         let public_key = entry.str("public_key");
+        let appointments = super::appointments::parse_office_hours(&mut entry);
         let office = Office {
             id: String::new(),
             name: String::new(),
@@ -420,7 +423,7 @@ pub fn parse_portal(src: &SourceText, slug: String, diags: &Diagnostics) -> Opti
             address: entry.str("address").map(|s| s.value),
             hours: entry.text_list("hours").unwrap_or_default(),
             public_key: public_key.as_ref().map(|k| k.value.clone()),
-            appointments: Default::default(),
+            appointments,
         };
         entry.finish();
         if let Some(key) = &public_key {

@@ -216,6 +216,26 @@ impl<'t, 'i, 'd> Fields<'t, 'i, 'd> {
         }
     }
 
+    /// A whole number of any sign; the caller checks its range with a message that says
+    /// what the number means.
+    pub fn integer(&mut self, key: &'static str) -> Option<Located<i64>> {
+        let value = self.get(key)?;
+        let parsed = match value.get_ref() {
+            DeValue::Integer(i) => parse_integer(i.as_str(), i.radix()),
+            _ => None,
+        };
+        match parsed {
+            Some(n) => Some(Located {
+                value: n,
+                loc: self.doc.loc(value.span()),
+            }),
+            None => {
+                self.wrong_type(key, value, "a whole number");
+                None
+            }
+        }
+    }
+
     /// A sub-table such as `[form]`; its own unknown keys are reported when the returned
     /// reader finishes.
     pub fn table(&mut self, key: &'static str, what: &'static str) -> Option<Fields<'t, 'i, 'd>> {

@@ -1,6 +1,7 @@
 //! Stage 1 of the pipeline: read every content file into drafts, reporting syntax and
 //! schema problems. Cross-file checks happen in [`crate::check`].
 
+pub mod appointments;
 mod config;
 pub mod fields;
 pub mod frontmatter;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use lotse_model::{slugify, Category, Region};
 use rayon::prelude::*;
 
+pub use appointments::AppointmentDraft;
 pub use config::{parse_hex_color, PortalConfig};
 pub use page::PageDraft;
 pub use service::{Layer, PaymentDraft, ServiceDraft};

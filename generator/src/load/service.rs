@@ -41,6 +41,8 @@ pub struct ServiceDraft {
     pub form: Option<Located<Form>>,
     /// `[payment]`, located at the table; its keys are left out where invalid.
     pub payment: Option<Located<PaymentDraft>>,
+    /// `appointment = { duration = N }`, located at the table: booked at the office.
+    pub appointment: Option<Located<super::AppointmentDraft>>,
     /// Earlier addresses of the service, as written (`/bottrop/alter-name/` or, per
     /// portal, `alter-name`); resolution turns them into paths (docs/content-format.md).
     pub aliases: Option<Vec<Located<String>>>,
@@ -210,6 +212,9 @@ pub fn parse_service(
         login,
         form: f.table("form", "[form]").map(parse_form),
         payment: f.table("payment", "[payment]").map(parse_payment),
+        appointment: f
+            .table("appointment", "appointment")
+            .map(super::appointments::parse_service_appointment),
         aliases: f.str_list("aliases").map(|list| {
             list.into_iter()
                 .filter(|alias| check_alias(alias, diags))

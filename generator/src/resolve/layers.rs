@@ -154,7 +154,8 @@ pub fn plan<'a>(
 }
 
 /// A local override on top of its regional service: every key the override sets wins
-/// as a whole (`[form]` and `[payment]` as whole tables); the rest is inherited.
+/// as a whole (`[form]`, `[payment]` and `appointment` as whole tables); the rest is
+/// inherited.
 fn merge(local: &ServiceDraft, base: &ServiceDraft) -> ServiceDraft {
     fn pick<T: Clone>(local: &Option<T>, base: &Option<T>) -> Option<T> {
         local.as_ref().or(base.as_ref()).cloned()
@@ -181,6 +182,7 @@ fn merge(local: &ServiceDraft, base: &ServiceDraft) -> ServiceDraft {
         login: pick(&local.login, &base.login),
         form: pick(&local.form, &base.form),
         payment: pick(&local.payment, &base.payment),
+        appointment: pick(&local.appointment, &base.appointment),
         aliases: pick(&local.aliases, &base.aliases),
         body: body_from.body.clone(),
         body_loc: body_from.body_loc.clone(),

@@ -9,6 +9,7 @@ pub mod layers;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use lotse_model::appointment::ServiceAppointment;
 use lotse_model::payment::default_purpose;
 use lotse_model::service::ServicePayment;
 use lotse_model::{Category, Portal, Provider, Region, Service};
@@ -185,7 +186,11 @@ fn finish_service(draft: ServiceDraft, loaded: &LoadedPortal) -> Option<Resolved
             login: draft.login.map(|l| l.value).unwrap_or_default(),
             form: draft.form.map(|f| f.value),
             payment,
-            appointment: None,
+            appointment: draft.appointment.and_then(|a| {
+                Some(ServiceAppointment {
+                    duration: a.value.duration?.value,
+                })
+            }),
             aliases,
         },
         body: draft.body,
