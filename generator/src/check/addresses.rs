@@ -27,7 +27,7 @@ fn made_later(path: &str) -> bool {
 
 /// The addresses the functions answer (functions/core/src/api/mod.rs) that a page may
 /// link to.
-pub const FUNCTION_ROUTES: [&str; 8] = [
+pub const FUNCTION_ROUTES: [&str; 9] = [
     "/api/applications",
     "/api/login",
     "/api/callback",
@@ -36,13 +36,15 @@ pub const FUNCTION_ROUTES: [&str; 8] = [
     "/api/postfach",
     "/api/receipt",
     "/api/status",
+    "/api/termin",
 ];
 
 #[derive(Debug, Default)]
 pub struct Addresses {
     /// `/`, `/bottrop/`, `/bottrop/hund-anmelden/`, ...: each written as `index.html`.
     pub pages: HashSet<String>,
-    /// `/sitemap.xml`, `/bottrop/logo.svg`, `/forms/bottrop/hund-anmelden.json`, ...
+    /// `/sitemap.xml`, `/bottrop/logo.svg`, `/forms/bottrop/hund-anmelden.json`,
+    /// `/appointments/bottrop/personalausweis-beantragen.json`, ...
     pub files: HashSet<String>,
     /// The redirect pages of aliases (`/bottrop/alter-name/`).
     pub aliases: HashSet<String>,
@@ -86,6 +88,11 @@ impl Addresses {
                 if crate::render::form_schema(&ps.portal, s).is_some() {
                     a.files
                         .insert(format!("/forms/{p}/{}.json", s.service.slug));
+                }
+                let weeks = site.region.booking_weeks();
+                if crate::render::bookable_service(&ps.portal, s, weeks).is_some() {
+                    let path = lotse_model::appointment::appointment_path(p, &s.service.slug);
+                    a.files.insert(format!("/{path}"));
                 }
                 a.aliases.extend(s.service.aliases.iter().cloned());
             }

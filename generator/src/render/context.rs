@@ -331,6 +331,42 @@ pub struct ServiceDetail<'a> {
     pub form: Option<FormCtx<'a>>,
     /// The fee paid online (`[payment]`); only with a form.
     pub payment: Option<PaymentCtx<'a>>,
+    /// Booked at the office (`appointment`); only where the functions can book it.
+    pub appointment: Option<AppointmentCtx>,
+}
+
+/// A service booked at its office (`appointment = { duration = N }`).
+#[derive(Serialize)]
+pub struct AppointmentCtx {
+    /// Minutes.
+    pub duration: u32,
+    /// As a German reader reads it: `30 Minuten`, `1 Stunde`, `1 Stunde 30 Minuten`.
+    pub duration_label: String,
+    /// How many weeks ahead it can be booked.
+    pub weeks: u32,
+    /// The booking page of the functions: `/api/termin?portal=…&service=…`.
+    pub url: String,
+}
+
+/// `30` -> `30 Minuten`, `60` -> `1 Stunde`, `90` -> `1 Stunde 30 Minuten`.
+pub fn duration_label(minutes: u32) -> String {
+    let (hours, rest) = (minutes / 60, minutes % 60);
+    let hours_part = match hours {
+        0 => None,
+        1 => Some("1 Stunde".to_string()),
+        n => Some(format!("{n} Stunden")),
+    };
+    let minutes_part = match rest {
+        0 => None,
+        1 => Some("1 Minute".to_string()),
+        n => Some(format!("{n} Minuten")),
+    };
+    match (hours_part, minutes_part) {
+        (Some(h), Some(m)) => format!("{h} {m}"),
+        (Some(h), None) => h,
+        (None, Some(m)) => m,
+        (None, None) => "0 Minuten".to_string(),
+    }
 }
 
 impl<'a> ServiceDetail<'a> {
@@ -388,8 +424,24 @@ impl<'a> ServiceDetail<'a> {
                     amount_label: p.amount.label_de(),
                     purpose: &p.purpose,
                 }),
+            appointment: appointment_ctx(portal, s, site.region.booking_weeks()),
         }
     }
+}
+
+/// The appointment of `s` in `portal`, when the build publishes it for booking.
+fn appointment_ctx(portal: &Portal, s: &ResolvedService, weeks: u32) -> Option<AppointmentCtx> {
+    let plan = super::bookable_service(portal, s, weeks)?.plan;
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("portal", &portal.slug)
+        .append_pair("service", &s.service.slug)
+        .finish();
+    Some(AppointmentCtx {
+        duration: plan.duration,
+        duration_label: duration_label(plan.duration),
+        weeks: plan.horizon_weeks,
+        url: format!("/api/termin?{query}"),
+    })
 }
 
 #[derive(Serialize)]
@@ -436,4 +488,19 @@ pub struct PageCtx<'a> {
     pub form: Option<FormCtx<'a>>,
     /// Who receives what the form sends.
     pub form_office: Option<OfficeCtx<'a>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_label;
+
+    #[test]
+    fn durations_read_as_german_minutes_and_hours() {
+        assert_eq!(duration_label(15), "15 Minuten");
+        assert_eq!(duration_label(30), "30 Minuten");
+        assert_eq!(duration_label(60), "1 Stunde");
+        assert_eq!(duration_label(90), "1 Stunde 30 Minuten");
+        assert_eq!(duration_label(120), "2 Stunden");
+        assert_eq!(duration_label(125), "2 Stunden 5 Minuten");
+    }
 }

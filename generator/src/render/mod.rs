@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
+use lotse_model::appointment::{appointment_path, AppointmentPlan, BookableService};
 use lotse_model::{Category, FormSchema, Portal, PortalKind};
 use rayon::prelude::*;
 use tera::Context;
@@ -189,6 +190,13 @@ pub fn render_site(
                 put(&format!("forms/{slug}/{}.json", s.service.slug), &json)?;
             }
         }
+        let weeks = site.region.booking_weeks();
+        for s in &ps.services {
+            if let Some(bookable) = bookable_service(&ps.portal, s, weeks) {
+                let json = serde_json::to_vec_pretty(&bookable)?;
+                put(&appointment_path(slug, &s.service.slug), &json)?;
+            }
+        }
         for page in &ps.pages {
             if let Some(schema) = page_form_schema(&ps.portal, page) {
                 let json = serde_json::to_vec_pretty(&schema)?;
@@ -226,6 +234,35 @@ pub fn form_schema(portal: &Portal, s: &ResolvedService) -> Option<FormSchema> {
         form,
     )?;
     Some(FormSchema { fee, ..schema })
+}
+
+/// What the functions need to book `s` in `portal` (`appointments/<portal>/<service>.json`):
+/// `None` for a service without `appointment`, or whose office is missing or has no key
+/// (which `check` reports).
+pub fn bookable_service(
+    portal: &Portal,
+    s: &ResolvedService,
+    horizon_weeks: u32,
+) -> Option<BookableService> {
+    let svc = &s.service;
+    let appointment = svc.appointment?;
+    let office = portal.office(svc.office.as_deref()?)?;
+    Some(BookableService {
+        portal: portal.slug.clone(),
+        portal_name: portal.name.clone(),
+        service: svc.slug.clone(),
+        title: svc.title.clone(),
+        office: office.id.clone(),
+        office_name: office.name.clone(),
+        office_address: office.address.clone(),
+        public_key: office.public_key.clone()?,
+        login: svc.login,
+        plan: AppointmentPlan {
+            duration: appointment.duration,
+            hours: office.appointments.clone(),
+            horizon_weeks,
+        },
+    })
 }
 
 /// The schema of a page's form (the accessibility feedback), like a service's.
