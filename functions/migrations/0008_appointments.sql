@@ -52,6 +52,24 @@ CREATE TABLE IF NOT EXISTS appointment_seats (
 );
 CREATE INDEX IF NOT EXISTS appointment_seats_by_appointment ON appointment_seats (appointment_id);
 
--- What a notification is about: a new message (all of them until now), an appointment's
--- reminder, or its cancellation by the office.
-ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'message';
+-- The outbox now also carries mails about appointments: `kind` says what a row is about
+-- (a new message on an application, all of them until now; an appointment's reminder; its
+-- cancellation by the office), and `application_id` names an application or an
+-- appointment, so it can no longer reference `applications`. SQLite cannot drop a
+-- foreign key, so the table is built anew with its rows.
+CREATE TABLE outbox_rebuilt (
+    id              TEXT PRIMARY KEY,
+    application_id  TEXT NOT NULL,
+    origin          TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    contact         TEXT,
+    kind            TEXT NOT NULL DEFAULT 'message'
+);
+INSERT INTO outbox_rebuilt (id, application_id, origin, created_at, attempts, next_attempt_at, contact, kind)
+    SELECT id, application_id, origin, created_at, attempts, next_attempt_at, contact, 'message' FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_rebuilt RENAME TO outbox;
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at);
+CREATE INDEX IF NOT EXISTS outbox_by_application ON outbox (application_id);

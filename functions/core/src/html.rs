@@ -333,6 +333,7 @@ pub fn mailbox(
     portal: Option<&str>,
     session: &crate::auth::Session,
     applications: &[MailboxEntry],
+    appointments: &str,
 ) -> String {
     let mut main = String::from("<h1>Mein Postfach</h1>\n");
     if let Some(name) = session.display_name() {
@@ -386,6 +387,7 @@ pub fn mailbox(
             status = escape(status_label(&application.status)),
         );
     }
+    main.push_str(appointments);
     let return_path = portal.map_or_else(|| "/".to_string(), |p| format!("/{p}/"));
     let _ = write!(
         main,

@@ -4,10 +4,12 @@
 //! adapters around [`handle`]; everything here is tested natively.
 
 mod api;
+mod appointment_page;
 pub mod auth;
 pub mod conversation;
 mod html;
 pub mod http;
+pub mod ics;
 mod idempotency;
 mod ids;
 pub mod keyed;

@@ -50,6 +50,9 @@ fn contact_key(secret: &HashSecret) -> [u8; 32] {
 pub struct Contact {
     pub to: String,
     pub origin: String,
+    /// For an appointment: when and where, all its mails say of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<String>,
 }
 
 /// The contact sealed for the store ([`crate::keyed::seal_base64`] of its JSON,
@@ -89,6 +92,50 @@ pub fn message_mail(site: &str, origin: &str, application: &str, to: &str) -> Ma
     }
 }
 
+/// The reminder of an appointment the day before: time and place, and how to cancel.
+pub fn reminder_mail(site: &str, contact: &Contact, appointment: &str) -> Mail {
+    let link = format!(
+        "{}{}",
+        contact.origin.trim_end_matches('/'),
+        crate::appointment_page::STATUS_PATH
+    );
+    let about = contact.about.as_deref().unwrap_or("");
+    Mail {
+        to: contact.to.clone(),
+        subject: format!("Erinnerung an Ihren Termin {appointment}"),
+        text: format!(
+            "Guten Tag,\n\nwir erinnern Sie an Ihren Termin {appointment}:\n{about}\n\nWenn Sie nicht kommen können, sagen Sie den Termin bitte ab, mit der Vorgangsnummer und dem Schlüssel aus Ihrer Terminbestätigung:\n{link}\n\nBitte antworten Sie nicht auf diese E-Mail.\n\nMit freundlichen Grüßen\n{site}\n"
+        ),
+    }
+}
+
+/// The office cancelled an appointment: time and place, and where to read its message.
+pub fn cancelled_mail(site: &str, contact: &Contact, appointment: &str) -> Mail {
+    let link = format!(
+        "{}{}",
+        contact.origin.trim_end_matches('/'),
+        crate::appointment_page::STATUS_PATH
+    );
+    let about = contact.about.as_deref().unwrap_or("");
+    Mail {
+        to: contact.to.clone(),
+        subject: format!("Ihr Termin {appointment} wurde abgesagt"),
+        text: format!(
+            "Guten Tag,\n\nleider musste die Dienststelle Ihren Termin {appointment} absagen:\n{about}\n\nDie Nachricht der Dienststelle lesen Sie hier, mit der Vorgangsnummer und dem Schlüssel aus Ihrer Terminbestätigung; dort können Sie auch einen neuen Termin buchen:\n{link}\n\nAus Sicherheitsgründen steht der Inhalt der Nachricht nicht in dieser E-Mail.\nBitte antworten Sie nicht auf diese E-Mail.\n\nMit freundlichen Grüßen\n{site}\n"
+        ),
+    }
+}
+
+/// The mail of an outbox entry, by its kind.
+fn mail_for(site: &str, entry: &OutboxEntry, contact: &Contact) -> Mail {
+    let id = &entry.application_id;
+    match entry.kind.as_str() {
+        "reminder" => reminder_mail(site, contact, id),
+        "cancelled" => cancelled_mail(site, contact, id),
+        _ => message_mail(site, &contact.origin, id, &contact.to),
+    }
+}
+
 /// What a round of [`deliver_due`] did, for the log.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Delivery {
@@ -117,6 +164,12 @@ pub async fn deliver_due<S: Store, M: Mailer>(
         delivery
             .log
             .push(format!("notifications: cannot drop old ones: {e}"));
+    }
+    // Appointments starting within a day get their reminder into the outbox first.
+    if let Err(e) = store.queue_reminders(now_ms as i64).await {
+        delivery
+            .log
+            .push(format!("notifications: cannot queue reminders: {e}"));
     }
     let due = match store.due_notifications(now_ms, limit).await {
         Ok(due) => due,
@@ -169,7 +222,7 @@ async fn deliver_one<S: Store, M: Mailer>(
         done(store, entry, delivery).await;
         return;
     };
-    let mail = message_mail(site, &contact.origin, id, &contact.to);
+    let mail = mail_for(site, entry, &contact);
     match mailer.send(&mail).await {
         Ok(()) => {
             delivery.sent += 1;
@@ -218,6 +271,7 @@ mod tests {
         let contact = Contact {
             to: "erika@example.org".into(),
             origin: "https://bottrop.example".into(),
+            about: None,
         };
         let sealed = seal_contact(&secret, "7K3M-9QPX", &contact).unwrap();
         assert!(!sealed.contains("erika"));

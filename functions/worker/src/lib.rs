@@ -52,8 +52,8 @@ async fn fetch(
         config,
     };
     let request = into_core(request, &app.config).await?;
-    let office_wrote =
-        request.method == "POST" && request.path.starts_with("/api/office/applications/");
+    // (A message, a status with a note, an appointment cancelled with a message.)
+    let office_wrote = request.method == "POST" && request.path.starts_with("/api/office/");
     let now_ms = request.now_ms;
     let response = handle(&app, request).await;
     // What the office wrote may have queued a notification: send it once the answer is

@@ -200,7 +200,28 @@ pub async fn mailbox_json<S: Store, F: Forms, H: HttpClient>(
             "created_at": a.created_at, "updated_at": a.updated_at, "history": history_json(&history),
         }));
     }
-    Response::json(200, &json!({"applications": entries}))
+    let appointments = match app
+        .store
+        .account_appointments(&setup.accounts.account_hashes(&setup.keys, &session.sub))
+        .await
+    {
+        Ok(list) => list,
+        Err(e) => return guard::unavailable().logged(format!("mailbox appointments: {e}")),
+    };
+    let appointments: Vec<serde_json::Value> = appointments
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.id, "portal": a.portal, "service": a.service, "office": a.office,
+                "start": lotse_model::calendar::rfc3339_berlin(a.start_ms),
+                "end": lotse_model::calendar::rfc3339_berlin(a.end_ms), "status": a.status,
+            })
+        })
+        .collect();
+    Response::json(
+        200,
+        &json!({"applications": entries, "appointments": appointments}),
+    )
 }
 
 /// `GET /api/postfach?portal=…`: "Mein Postfach" as a page, no JavaScript needed.
@@ -280,5 +301,19 @@ pub async fn mailbox_html<S: Store, F: Forms, H: HttpClient>(
             new_messages,
         });
     }
-    Response::html(200, html::mailbox(site, portal.as_deref(), &session, &rows))
+    let hashes = setup.accounts.account_hashes(&setup.keys, &session.sub);
+    let appointments = match app.store.account_appointments(&hashes).await {
+        Ok(list) => list,
+        Err(e) => {
+            return html::error_from_json(
+                site,
+                &guard::unavailable().logged(format!("mailbox appointments: {e}")),
+            )
+        }
+    };
+    let section = crate::appointment_page::mailbox_section(&appointments, request.now_ms as i64);
+    Response::html(
+        200,
+        html::mailbox(site, portal.as_deref(), &session, &rows, &section),
+    )
 }

@@ -1,8 +1,10 @@
 //! The router and the configuration shared by all handlers.
 
 mod access;
-mod guard;
-mod login;
+mod appointment_office;
+pub(crate) mod appointments;
+pub(crate) mod guard;
+pub(crate) mod login;
 mod messages;
 mod office;
 mod office_thread;
@@ -259,6 +261,30 @@ async fn route<S: Store, F: Forms, H: HttpClient>(
         ("GET", ["api", "receipt"]) => status::receipt(app, request).await,
         ("GET", ["api", "status"]) => status::status_form(app),
         ("POST", ["api", "status"]) => status::status_html(app, request).await,
+        ("GET", ["api", "appointments", portal, service, "slots"]) => {
+            appointments::slots(app, request, portal, service).await
+        }
+        ("POST", ["api", "appointments"]) => appointments::book(app, request).await,
+        ("GET", ["api", "appointments", id]) => appointments::status(app, request, id).await,
+        ("DELETE", ["api", "appointments", id]) => appointments::cancel(app, request, id).await,
+        ("GET", ["api", "appointments", id, "ics"]) => appointments::ics(app, request, id).await,
+        ("POST", ["api", "appointments", id, "cancel"]) => {
+            appointments::cancel_form(app, request, id).await
+        }
+        ("GET", ["api", "termin"]) => crate::appointment_page::booking_page(app, request).await,
+        ("GET", ["api", "termin", "bestaetigung"]) => {
+            crate::appointment_page::confirmation(app, request).await
+        }
+        ("GET", ["api", "termin", "status"]) => crate::appointment_page::lookup(app),
+        ("POST", ["api", "termin", "status"]) => {
+            crate::appointment_page::lookup_post(app, request).await
+        }
+        ("GET", ["api", "office", portal, office, "appointments"]) => {
+            appointment_office::day(app, request, portal, office).await
+        }
+        ("POST", ["api", "office", "appointments", id, "cancel"]) => {
+            appointment_office::cancel(app, request, id).await
+        }
         ("GET", ["api", "amt", "login"]) => staff::login(app, request).await,
         ("GET", ["api", "amt", "callback"]) => staff::callback(app, request).await,
         ("GET", ["api", "amt", "session"]) => staff::session(app, request),
@@ -308,9 +334,13 @@ fn allowed_methods(route: &[&str]) -> Option<&'static str> {
     Some(match route {
         ["api", "applications"]
         | ["api", "status"]
+        | ["api", "termin", "status"]
         | ["api", "applications" | "office", "applications", _, "messages"]
         | ["api", "applications", _, "messages"] => "GET, HEAD, POST",
-        ["api", "office", "applications", _] => "GET, HEAD, DELETE",
+        ["api", "office", "applications", _] | ["api", "appointments", _] => "GET, HEAD, DELETE",
+        ["api", "appointments"]
+        | ["api", "appointments", _, "cancel"]
+        | ["api", "office", "appointments", _, "cancel"] => "POST",
         ["api", "logout"]
         | ["api", "amt", "logout"]
         | ["api", "payment", "retry"]
@@ -322,7 +352,11 @@ fn allowed_methods(route: &[&str]) -> Option<&'static str> {
         | ["api", "payment", "return"]
         | ["api", "applications", _, "attachments", _]
         | ["api", "office", "applications", _, "attachments", _]
-        | ["api", "office", _, _, "applications" | "counts" | "audit"]
+        | ["api", "office", _, _, "applications" | "counts" | "audit" | "appointments"]
+        | ["api", "appointments", _, _, "slots"]
+        | ["api", "appointments", _, "ics"]
+        | ["api", "termin"]
+        | ["api", "termin", "bestaetigung"]
         | ["api", "office", "applications", _, "export"]
         | ["api", "amt", "login" | "callback" | "session"] => "GET, HEAD",
         _ => return None,

@@ -366,6 +366,7 @@ async fn store_new<S: Store, F: Forms, H: HttpClient>(
                 let contact = crate::notify::Contact {
                     to: address.to_string(),
                     origin: request.site_origin(),
+                    about: None,
                 };
                 crate::notify::seal_contact(&app.config.hash_secret, &id, &contact)
             }),
