@@ -218,10 +218,11 @@ fn the_asset_carries_the_office_hours_duration_and_horizon() {
         .opening
         .contains(&opening(&[5], "09:00", "12:00")));
 
-    // The trust level is the service's `login`.
+    // Booking needs no login, even where applying online needs the Online-Ausweis:
+    // those who come to the office are the ones without it.
     assert_eq!(
         bookable("marl", "wohnsitz-anmelden").login,
-        TrustLevel::High
+        TrustLevel::None
     );
     assert_eq!(
         bookable("marl", "meldebescheinigung").login,

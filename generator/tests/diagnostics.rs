@@ -2825,14 +2825,14 @@ fn openings_must_not_be_inverted_empty_off_the_grid_or_overlap() {
             from_line(0),
             8,
             "error",
-            "opening from 12:00 to 08:00 ends before it starts",
+            "opening from 12:00 to 08:00 does not end after it starts",
         ),
         region.line(
             PORTAL_A,
             from_line(1),
             8,
             "error",
-            "opening from 09:00 to 09:00 ends before it starts",
+            "opening from 09:00 to 09:00 does not end after it starts",
         ),
         region.line(
             PORTAL_A,

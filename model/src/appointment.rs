@@ -156,7 +156,7 @@ pub fn opening_problems(openings: &[Opening]) -> Vec<String> {
     for o in openings {
         if o.from >= o.to {
             problems.push(format!(
-                "opening from {} to {} ends before it starts",
+                "opening from {} to {} does not end after it starts",
                 format_clock(o.from),
                 format_clock(o.to)
             ));
@@ -425,7 +425,7 @@ mod tests {
             },
         ]);
         assert_eq!(problems.len(), 3, "{problems:?}");
-        assert!(problems[0].contains("ends before it starts"));
+        assert!(problems[0].contains("does not end after it starts"));
         assert!(problems[1].contains("multiples of 5"));
         assert!(problems[2].contains("on Di overlap: 08:00–12:00 and 11:40–13:20"));
         assert_eq!(longest_opening(&plan().hours.opening), 240);

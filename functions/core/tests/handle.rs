@@ -305,8 +305,30 @@ fn login_app<S: Store>(store: S) -> App<S, Catalogue, DiscoveryOnly> {
         http: DiscoveryOnly,
         config: Config {
             login: Some(login_setup()),
+            staff_login: Some(staff_login()),
             ..config()
         },
+    }
+}
+
+/// Staff login at the same provider, with keys of its own.
+fn staff_login() -> lotse_functions::auth::staff::StaffLogin {
+    let login = lotse_model::OfficeLoginConfig {
+        issuer: ISSUER.into(),
+        client_id: "lotse-arbeitsplatz".into(),
+        offices_claim: "lotse_offices".into(),
+    };
+    lotse_functions::auth::staff::StaffLogin {
+        oidc: std::sync::Arc::new(lotse_functions::auth::Oidc::new(
+            lotse_functions::auth::OidcConfig::for_staff(
+                &login,
+                "secret",
+                "https://portal.example.de",
+            )
+            .unwrap(),
+        )),
+        keys: SessionKeys::random(),
+        offices_claim: login.offices_claim,
     }
 }
 
@@ -346,6 +368,13 @@ fn drafts() -> impl Strategy<Value = Draft> {
         "/api/office/[a-z]{0,8}/[a-z]{0,8}/applications",
         Just("/api/office/applications/{ID}/status".to_string()),
         "/api/office/applications/[A-Z0-9-]{0,12}/status",
+        "/api/office/musterstadt/steueramt/(counts|audit|appointments)",
+        "/api/office/applications/(\\{ID\\}|[A-Z0-9-]{0,12})(/export)?",
+        "/api/office/appointments/(\\{ID\\}|[A-Z0-9-]{0,12})/cancel",
+        "/api/appointments(/musterstadt/hund-anmelden/slots)?",
+        "/api/appointments/(\\{ID\\}|[A-Z0-9-]{0,12})(/ics|/cancel)?",
+        "/api/termin(/bestaetigung|/status)?",
+        "/api/amt/(login|callback|session|logout)",
         "/[ -~]{0,40}",
     ];
     let trailing = any::<bool>();
@@ -356,6 +385,11 @@ fn drafts() -> impl Strategy<Value = Draft> {
         "portal=(musterstadt|x y|)&return=(/musterstadt/|//evil.example|/api/postfach)&level=(low|substantial|high|hoch)",
         "code=[a-z0-9]{0,10}&state=[a-z0-9]{0,10}(&error=access_denied)?",
         Just("portal=musterstadt".to_string()),
+        "date=2026-1[0-9]-[0-3][0-9]",
+        "from=2026-12-0[0-9]&days=[0-9]{1,3}",
+        "limit=[0-9]{0,3}&cursor=[ -~]{0,20}&status=[a-z_,]{0,20}&order=(newest|oldest|x)",
+        "format=(json|print|pdf)",
+        "portal=musterstadt&service=hund-anmelden&from=[ -~]{0,12}",
     ];
     let content_types = prop::sample::select(vec![
         "application/json",
@@ -440,15 +474,50 @@ fn allowed_statuses(method: &str, path: &str, office_token: bool) -> Option<&'st
         ("POST", ["api", "office", "applications", _, "status"]) if office_token => {
             &[200, 400, 404, 413, 415]
         }
-        ("GET", ["api", "office", _, _, "applications"])
+        ("GET", ["api", "office", _, _, "counts" | "audit" | "appointments"]) if office_token => {
+            &[200, 400, 403, 404]
+        }
+        (
+            "GET",
+            ["api", "office", "applications", _] | ["api", "office", "applications", _, "export"],
+        ) if office_token => &[200, 400, 404],
+        ("GET", ["api", "office", _, _, "applications" | "counts" | "audit" | "appointments"])
+        | (
+            "GET",
+            ["api", "office", "applications", _] | ["api", "office", "applications", _, "export"],
+        )
         | ("POST", ["api", "office", "applications", _, "status"]) => &[401],
+        ("GET", ["api", "appointments", _, _, "slots"]) => &[200, 400, 404],
+        ("POST", ["api", "appointments"]) => &[201, 303, 400, 401, 403, 404, 409, 413, 415, 429],
+        ("GET", ["api", "appointments", _] | ["api", "appointments", _, "ics"]) => &[200, 404],
+        ("GET", ["api", "termin"] | ["api", "termin", "bestaetigung" | "status"]) => &[200, 404],
+        ("POST", ["api", "termin", "status"]) => &[303, 403, 404, 413, 415],
+        ("DELETE", ["api", "appointments", _]) => &[200, 403, 404, 409],
+        ("POST", ["api", "appointments", _, "cancel"]) => &[303, 403, 404, 409, 413, 415],
+        ("POST", ["api", "office", "appointments", _, "cancel"]) if office_token => {
+            &[200, 400, 404, 409, 413, 415]
+        }
+        ("POST", ["api", "office", "appointments", _, "cancel"]) => &[401, 403],
+        ("GET", ["api", "amt", "session"]) => &[200],
+        ("GET", ["api", "amt", "login"]) => &[303, 400],
+        ("GET", ["api", "amt", "callback"]) => &[303, 400, 403],
+        ("POST", ["api", "amt", "logout"]) => &[200, 403],
         (
             _,
             ["api", "applications" | "receipt" | "status" | "login" | "callback" | "session" | "logout"
             | "postfach"]
             | ["api", "applications", _]
-            | ["api", "office", _, _, "applications"]
-            | ["api", "office", "applications", _, "status"],
+            | ["api", "office", _, _, "applications" | "counts" | "audit" | "appointments"]
+            | ["api", "office", "applications", _, "status" | "export"]
+            | ["api", "office", "applications", _]
+            | ["api", "office", "appointments", _, "cancel"]
+            | ["api", "appointments", _, _, "slots"]
+            | ["api", "appointments"]
+            | ["api", "appointments", _]
+            | ["api", "appointments", _, "ics" | "cancel"]
+            | ["api", "termin"]
+            | ["api", "termin", "bestaetigung" | "status"]
+            | ["api", "amt", "login" | "callback" | "session" | "logout"],
         ) => &[405],
         _ => return None,
     };

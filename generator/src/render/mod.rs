@@ -256,7 +256,10 @@ pub fn bookable_service(
         office_name: office.name.clone(),
         office_address: office.address.clone(),
         public_key: office.public_key.clone()?,
-        login: svc.login,
+        // The service's `login` is the trust level of applying online; booking a visit
+        // needs none (logging in is offered, so the appointment shows in Mein
+        // Postfach): those who come to the office are often the ones without an eID.
+        login: lotse_model::TrustLevel::None,
         plan: AppointmentPlan {
             duration: appointment.duration,
             hours: office.appointments.clone(),
