@@ -30,8 +30,42 @@ function messageFor(status, body) {
   return MESSAGES[status] || `Die Anfrage ist fehlgeschlagen (Fehler ${status}).`;
 }
 
+// Requests under way: every answer to a staff request renews the session cookie, so an
+// answer that arrives after the logout would bring the session back. The logout waits
+// for them and lets no new one start.
+let pending = 0;
+let idle = [];
+let closing = false;
+
+function done() {
+  pending -= 1;
+  if (pending === 0) {
+    for (const resolve of idle) resolve();
+    idle = [];
+  }
+}
+
+/** Resolves once no request is under way (at most after `ms`). */
+function settled(ms = 10_000) {
+  if (pending === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    idle.push(resolve);
+    setTimeout(resolve, ms);
+  });
+}
+
 /** Sends a request and returns the JSON answer (or the Response, with `raw`). */
-export async function request(path, { method = 'GET', json, body, raw = false } = {}) {
+export async function request(path, options = {}) {
+  if (closing) throw new ApiError(401, MESSAGES[401], 'logged_out');
+  pending += 1;
+  try {
+    return await send(path, options);
+  } finally {
+    done();
+  }
+}
+
+async function send(path, { method = 'GET', json, body, raw = false } = {}) {
   const init = { method, credentials: 'same-origin', headers: { accept: 'application/json' }, cache: 'no-store' };
   if (json !== undefined) {
     init.headers['content-type'] = 'application/json';
@@ -63,7 +97,18 @@ const enc = encodeURIComponent;
 const officePath = (officeId) => officeId.split('/').map(enc).join('/');
 
 export const session = () => request('/api/amt/session');
-export const logout = () => request('/api/amt/logout', { method: 'POST' });
+/** Ends the session: no new request starts, the ones under way are waited for, then
+ *  `POST /api/amt/logout`. */
+export async function logout() {
+  closing = true;
+  await settled();
+  try {
+    return await send('/api/amt/logout', { method: 'POST' });
+  } catch (e) {
+    closing = false; // so that "Abmelden" can be tried again
+    throw e;
+  }
+}
 export const loginUrl = (returnTo) => `/api/amt/login?return=${enc(returnTo)}`;
 
 /** All offices of the region with their public keys (written by `lotse build`). */

@@ -15,10 +15,6 @@ const VIEWS = {
   erledigt: { label: 'Erledigt', statuses: ['completed', 'rejected'], order: 'newest' },
 };
 
-const ctx = await start();
-if (ctx && ctx.office) await main(ctx.office);
-else if (ctx) show();
-
 async function main(office) {
   const view = VIEWS[params.get('ansicht')] ? params.get('ansicht') : 'neu';
   const service = params.get('leistung') || '';
@@ -125,3 +121,8 @@ class Rows {
     );
   }
 }
+
+// Last: the classes above exist only once their definitions have run.
+const ctx = await start();
+if (ctx && ctx.office) await main(ctx.office);
+else if (ctx) show();

@@ -60,7 +60,7 @@ function detail(e) {
 }
 
 function row(e) {
-  const who = e.actor === 'token' ? 'Zugangsschlüssel der Dienststelle' : e.actor_name || e.actor || '–';
+  const who = e.actor === 'token' ? 'Zugangsschlüssel der Dienststelle' : e.actor_name || e.actor_id || 'Dienstkonto';
   const link = e.application ? el('a', { href: `/amt/vorgang/?id=${encodeURIComponent(e.application)}` }, e.application) : '–';
   return el(
     'tr',

@@ -7,7 +7,7 @@
 import * as keys from './keys.js';
 import { publicKeyOf } from './envelope.js';
 import { fail, officeName, show, start } from './shell.js';
-import { $, alarm, busy, dateTime, el, quiet, say } from './ui.js';
+import { $, alarm, busy, dateTime, el, local, quiet, say } from './ui.js';
 
 const MAX_KEY_FILE = 16 * 1024;
 
@@ -63,37 +63,46 @@ function removeButton(ctx, office) {
   return button;
 }
 
+/** A refused import: said in the alert region and next to the form. */
+function refuse(text) {
+  alarm(text);
+  local('ap-import-ergebnis', text, true);
+}
+
 async function importKey(ctx) {
   quiet();
+  local('ap-import-ergebnis', '');
   const office = ctx.offices.find((o) => o.id === $('ap-import-dienststelle').value);
   const input = $('ap-import-datei');
   const file = input.files[0];
-  if (!office) return alarm('Bitte wählen Sie eine Dienststelle.');
+  if (!office) return refuse('Bitte wählen Sie eine Dienststelle.');
   if (!file) {
     input.focus();
-    return alarm('Bitte wählen Sie die Schlüsseldatei aus.');
+    return refuse('Bitte wählen Sie die Schlüsseldatei aus.');
   }
-  if (file.size > MAX_KEY_FILE) return alarm(`„${file.name}“ ist keine Schlüsseldatei: Sie ist zu groß.`);
+  if (file.size > MAX_KEY_FILE) return refuse(`„${file.name}“ ist keine Schlüsseldatei: Sie ist zu groß.`);
   let publicKey;
   try {
     publicKey = await publicKeyOf(await file.text());
   } catch (e) {
-    return alarm(`„${file.name}“ ist keine gültige Schlüsseldatei. ${e.message}`);
+    return refuse(`„${file.name}“ ist keine gültige Schlüsseldatei. ${e.message}`);
   }
   if (!office.public_key) {
-    return alarm(`Für „${officeName(office)}“ ist kein öffentlicher Schlüssel veröffentlicht; an diese Dienststelle gehen keine Anträge.`);
+    return refuse(`Für „${officeName(office)}“ ist kein öffentlicher Schlüssel veröffentlicht; an diese Dienststelle gehen keine Anträge.`);
   }
   if (publicKey !== office.public_key) {
     const owner = ctx.all.find((o) => o.public_key === publicKey);
     const whose = owner ? ` Er gehört zu „${officeName(owner)}“.` : '';
-    return alarm(`Dieser Schlüssel gehört nicht zu „${officeName(office)}“.${whose} Bitte wählen Sie die Schlüsseldatei dieser Dienststelle.`);
+    return refuse(`Dieser Schlüssel gehört nicht zu „${officeName(office)}“.${whose} Bitte wählen Sie die Schlüsseldatei dieser Dienststelle.`);
   }
   try {
     await keys.store(office.id, await file.text(), publicKey);
   } catch {
-    return alarm('Der Schlüssel ließ sich in diesem Browser nicht speichern (IndexedDB). Bitte verwenden Sie kein privates Fenster.');
+    return refuse('Der Schlüssel ließ sich in diesem Browser nicht speichern (IndexedDB). Bitte verwenden Sie kein privates Fenster.');
   }
   input.value = '';
   await table(ctx);
-  say(`Der Schlüssel für „${officeName(office)}“ ist geprüft und in diesem Browser hinterlegt. Sie können jetzt Anträge öffnen.`);
+  const done = `Der Schlüssel für „${officeName(office)}“ ist geprüft und in diesem Browser hinterlegt. Sie können jetzt Anträge öffnen.`;
+  say(done);
+  local('ap-import-ergebnis', done);
 }

@@ -4,7 +4,7 @@
 
 import * as api from './api.js';
 import * as keys from './keys.js';
-import { $, alarm, el, say } from './ui.js';
+import { $, alarm, el, local, say } from './ui.js';
 
 const CHOSEN = 'lotse-amt-dienststelle';
 
@@ -15,13 +15,13 @@ function loginLink(text) {
   return el('a', { href: api.loginUrl(here()) }, text);
 }
 
-/** Shows a failed request: 401 with a link to log in again, the rest as it says. */
-export function fail(error) {
-  if (error && error.status === 401) {
-    alarm(error.message, loginLink('Erneut anmelden'));
-  } else {
-    alarm(error && error.message ? error.message : 'Unerwarteter Fehler. Bitte laden Sie die Seite neu.');
-  }
+/** Shows a failed request: 401 with a link to log in again, the rest as it says;
+ *  `at` names a paragraph next to the form that failed, which says it too. */
+export function fail(error, at = null) {
+  const text = error && error.message ? error.message : 'Unerwarteter Fehler. Bitte laden Sie die Seite neu.';
+  if (error && error.status === 401) alarm(text, loginLink('Erneut anmelden'));
+  else alarm(text);
+  if (at) local(at, text, true);
 }
 
 /** The login panel instead of the page: `title` and `text` say why. */

@@ -35,6 +35,15 @@ export function alarm(text, extra = null) {
   fill($('ap-fehler'), el('p', {}, text, extra ? ' ' : '', extra));
 }
 
+/** The same message also next to the form it answers (`id`: a paragraph there), for
+ *  eyes that are on the form; only the live regions announce it. */
+export function local(id, text, error = false) {
+  const here = $(id);
+  if (!here) return;
+  here.textContent = text;
+  here.className = error ? 'ap-ergebnis ap-ergebnis--fehler' : 'ap-ergebnis';
+}
+
 export function quiet() {
   $('ap-meldung').replaceChildren();
   $('ap-fehler').replaceChildren();

@@ -6,10 +6,7 @@ import * as api from './api.js';
 import * as antrag from './antrag.js';
 import { exportDocument } from './export.js';
 import { fail, params, show, start } from './shell.js';
-import { $, alarm, busy, download, heading, say, statusLabel } from './ui.js';
-
-const ctx = await start();
-if (ctx) await main(ctx);
+import { $, alarm, busy, download, heading, local, say, statusLabel } from './ui.js';
 
 async function main(ctx) {
   const id = (params.get('id') || '').trim().toUpperCase();
@@ -19,7 +16,9 @@ async function main(ctx) {
     return;
   }
   const page = new Vorgang(id, ctx);
-  if (await page.load()) page.wire();
+  // The forms are wired before anything shows, so that none is ever sent as a page.
+  page.wire();
+  await page.load();
 }
 
 class Vorgang {
@@ -100,9 +99,11 @@ class Vorgang {
       $('ap-notiz').value = '';
       await this.refresh();
       if (answer && answer.warning) alarm(answer.warning);
-      say(`Der Status ist jetzt „${statusLabel(status)}“.${note && !answer?.warning ? ' Der Hinweis wurde verschlüsselt zugestellt.' : ''}`);
+      const done = `Der Status ist jetzt „${statusLabel(status)}“.${note && !answer?.warning ? ' Der Hinweis wurde verschlüsselt zugestellt.' : ''}`;
+      say(done);
+      local('ap-status-ergebnis', answer?.warning ? `${done} ${answer.warning}` : done);
     } catch (e) {
-      fail(e);
+      fail(e, 'ap-status-ergebnis');
     }
   }
 
@@ -111,7 +112,9 @@ class Vorgang {
     const files = [...$('ap-dateien').files];
     const ask = $('ap-unterlagen').checked;
     if (!text && !files.length) {
-      alarm('Bitte schreiben Sie eine Nachricht oder wählen Sie eine Datei.');
+      const missing = 'Bitte schreiben Sie eine Nachricht oder wählen Sie eine Datei.';
+      alarm(missing);
+      local('ap-antwort-ergebnis', missing, true);
       $('ap-text').focus();
       return;
     }
@@ -122,7 +125,7 @@ class Vorgang {
     try {
       await api.sendMessage(this.id, form);
     } catch (e) {
-      fail(e);
+      fail(e, 'ap-antwort-ergebnis');
       return;
     }
     $('ap-antwort').reset();
@@ -133,7 +136,9 @@ class Vorgang {
     }
     const n = files.length;
     const with_ = n ? ` mit ${n === 1 ? 'einer Datei' : `${n} Dateien`}` : '';
-    say(`Die Nachricht${with_} wurde verschlüsselt gesendet.${ask ? ' Der Status ist jetzt „Rückfrage“.' : ''}`);
+    const done = `Die Nachricht${with_} wurde verschlüsselt gesendet.${ask ? ' Der Status ist jetzt „Rückfrage“.' : ''}`;
+    say(done);
+    local('ap-antwort-ergebnis', done);
   }
 
   async exportJson() {
@@ -141,9 +146,15 @@ class Vorgang {
       const data = await api.exportOf(this.id, 'json');
       const doc = await exportDocument(data, this.ctx.all);
       download(`antrag-${this.id}.json`, 'application/json', JSON.stringify(doc, null, 2));
-      say(`Der Export von ${this.id} wurde erstellt und im Protokoll vermerkt.`);
+      const done = `Der Export von ${this.id} wurde erstellt und im Protokoll vermerkt.`;
+      say(done);
+      local('ap-export-ergebnis', done);
     } catch (e) {
-      fail(e);
+      fail(e, 'ap-export-ergebnis');
     }
   }
 }
+
+// Last: the classes above exist only once their definitions have run.
+const ctx = await start();
+if (ctx) await main(ctx);
