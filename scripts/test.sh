@@ -28,9 +28,13 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 chromium --version
 
-step "SMTP server for the notification tests (aiosmtpd from PyPI, into .tools/pydeps)"
+step "SMTP server and calendar parser for the HTTP suite (aiosmtpd, icalendar from PyPI, into .tools/pydeps)"
 if ! PYTHONPATH=.tools/pydeps python3 -c 'import aiosmtpd' 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check --target .tools/pydeps 'aiosmtpd==1.4.6'
+fi
+# The appointments' calendar files are parsed by a real calendar library (tests/ics/check.py).
+if ! PYTHONPATH=.tools/pydeps python3 -c 'import icalendar' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check --target .tools/pydeps 'icalendar==7.3.0'
 fi
 
 step "worker tools and build (for the workerd run of the HTTP suite)"
