@@ -85,7 +85,8 @@ pub enum Command {
     /// Office key pairs for encrypted applications
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// The office inbox: pull, decrypt and update applications from a terminal
+    /// The office inbox: pull, decrypt and update applications, list and cancel the
+    /// office's appointments, from a terminal
     #[command(subcommand)]
     Inbox(InboxCommand),
     /// Start a region's own repository: content/ with one portal, one office with a
@@ -186,6 +187,57 @@ pub enum InboxCommand {
         #[arg(long, env = "LOTSE_OFFICE_TOKEN", hide_env_values = true)]
         token: String,
     },
+    /// List the office's appointments of one day, decrypted with the office key: time,
+    /// status, service, the citizen's name and e-mail address, id
+    #[command(
+        after_help = "Fetches GET /api/office/<portal>/<office>/appointments?date=… and opens \
+each appointment's envelope with --key. An appointment that does not open (another office's \
+key, a damaged envelope, a time that differs from the one booked) is listed as unreadable and \
+named on standard error.\n\nExample:\n  export LOTSE_OFFICE_TOKEN=…\n  lotse inbox appointments \
+--portal bottrop --office standesamt --date 2027-03-29 \\\n      --key examples/office-keys/bottrop/standesamt.key\n\n\
+Exit codes: 0 every appointment was read, 2 wrong command line, 3 an appointment could not be \
+read or the server could not be reached or refused (its reason is printed)."
+    )]
+    Appointments {
+        /// Site origin, e.g. http://127.0.0.1:8080
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The portal, e.g. bottrop
+        #[arg(long)]
+        portal: String,
+        /// The office's id in the portal's portal.toml, e.g. standesamt
+        #[arg(long)]
+        office: String,
+        /// The day, YYYY-MM-DD; today (in Germany) when absent
+        #[arg(long, value_parser = parse_day)]
+        date: Option<String>,
+        /// The office's private key file
+        #[arg(long)]
+        key: PathBuf,
+        /// Print JSON ({"portal", "office", "date", "appointments": [{"id", "service",
+        /// "service_title", "start", "end", "status", "name", "email", …}]}) instead of the
+        /// table
+        #[arg(long)]
+        json: bool,
+        /// The office's bearer token (read from the environment, not typed on the command line)
+        #[arg(long, env = "LOTSE_OFFICE_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+    /// Cancel an appointment for the office, with a message to the citizen (sealed; the
+    /// mail tells them only that it was cancelled, the message is on their appointment)
+    CancelAppointment {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// The appointment's id, as `inbox appointments` lists it
+        #[arg(long)]
+        id: String,
+        /// Why it is cancelled, for the citizen (at most 2,000 characters); `-` reads it
+        /// from standard input
+        #[arg(long)]
+        message: String,
+        #[arg(long, env = "LOTSE_OFFICE_TOKEN", hide_env_values = true)]
+        token: String,
+    },
     /// Set the status of an application, with a note the citizen will see
     Status {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -201,4 +253,12 @@ pub enum InboxCommand {
         #[arg(long, env = "LOTSE_OFFICE_TOKEN", hide_env_values = true)]
         token: String,
     },
+}
+
+/// `--date`: a calendar date as YYYY-MM-DD.
+fn parse_day(text: &str) -> Result<String, String> {
+    match lotse_model::calendar::parse_date(text) {
+        Some(_) => Ok(text.to_string()),
+        None => Err("not a date like 2027-03-29".into()),
+    }
 }

@@ -63,6 +63,31 @@ fn main() -> ExitCode {
             status,
             token,
         }) => run_reply(&server, &id, &token, text, status, attach),
+        Command::Inbox(InboxCommand::Appointments {
+            server,
+            portal,
+            office,
+            date,
+            key,
+            json,
+            token,
+        }) => print_day(
+            inbox::appointments::fetch_day(
+                &server,
+                &portal,
+                &office,
+                date.as_deref(),
+                &token,
+                &key,
+            ),
+            json,
+        ),
+        Command::Inbox(InboxCommand::CancelAppointment {
+            server,
+            id,
+            message,
+            token,
+        }) => run_cancel_appointment(&server, &id, message, &token),
         Command::Inbox(InboxCommand::Status {
             server,
             id,
@@ -124,6 +149,52 @@ fn print_inbox(result: anyhow::Result<inbox::Inbox>) -> ExitCode {
             } else {
                 ExitCode::from(exit::FAILURE)
             }
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// `lotse inbox appointments`: the day as a table (or JSON); what could not be read is
+/// named on standard error and makes the exit code 3, as for `pull`.
+fn print_day(result: anyhow::Result<inbox::appointments::Day>, json: bool) -> ExitCode {
+    match result {
+        Ok(day) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = if json {
+                writeln!(stdout, "{}", day.to_json())
+            } else {
+                write!(stdout, "{}", day.to_text())
+            };
+            for problem in &day.unreadable {
+                eprintln!(
+                    "error: {} could not be read: {}",
+                    problem.what, problem.reason
+                );
+            }
+            if day.unreadable.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(exit::FAILURE)
+            }
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// `lotse inbox cancel-appointment`: the id on standard output.
+fn run_cancel_appointment(server: &str, id: &str, message: String, token: &str) -> ExitCode {
+    let cancelled = inbox::reply::text_argument(message)
+        .and_then(|message| inbox::appointments::cancel(server, id, &message, token));
+    match cancelled {
+        Ok(answer) => {
+            println!(
+                "{}",
+                answer.get("id").and_then(|v| v.as_str()).unwrap_or(id)
+            );
+            eprintln!(
+                "cancelled; the citizen is told by mail and reads the message with their appointment"
+            );
+            ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
     }

@@ -2,8 +2,10 @@
 //! applications and their conversations (pull, decrypt, reply, set status); docs/inbox.md.
 //!
 //! `thread.rs` opens message envelopes and attachments, `folder.rs` writes what was
-//! opened into `--out DIR`, `reply.rs` sends the office's messages.
+//! opened into `--out DIR`, `reply.rs` sends the office's messages, `appointments.rs`
+//! lists and cancels the office's appointments.
 
+pub mod appointments;
 pub mod folder;
 pub mod reply;
 #[cfg(test)]
