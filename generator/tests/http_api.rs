@@ -3,7 +3,7 @@
 mod common;
 mod http;
 
-use http::{cases, conversation, login, notify, payment, server, workspace, Client};
+use http::{appointments, cases, conversation, login, notify, payment, server, workspace, Client};
 
 #[test]
 fn lotse_serve_passes_the_http_suite() {
@@ -15,6 +15,7 @@ fn lotse_serve_passes_the_http_suite() {
         conversation::Runtime::Serve,
     );
     workspace::unconfigured(&Client::new(&server.base));
+    appointments::all(&Client::new(&server.base), server.state());
 }
 
 /// The caseworkers' workspace (docs/workspace.md): staff log in through the test
@@ -26,6 +27,7 @@ fn lotse_serve_runs_the_workspace() {
     let env = workspace::serve_env(&provider, Some(workspace::STAFF_SESSION_SECRET));
     let server = server::lotse_serve_on(port, 1000, &workspace::refs(&env));
     workspace::all(&Client::new(&server.base), server.state());
+    appointments::staff_sessions(&Client::new(&server.base));
     let sealed = workspace::staff_cookie(&Client::new(&server.base));
     drop(server);
     // The keys rotated: the former one still opens a session.
@@ -117,6 +119,56 @@ fn lotse_serve_takes_payments() {
 fn lotse_serve_limits_the_submission_rate() {
     let server = server::lotse_serve(3);
     cases::rate_limited(&Client::new(&server.base), 3);
+    // Bookings share the window: it is full.
+    appointments::rate_limited(&Client::new(&server.base), 3, false);
+}
+
+#[test]
+fn lotse_serve_limits_the_booking_rate() {
+    let server = server::lotse_serve(3);
+    appointments::rate_limited(&Client::new(&server.base), 3, true);
+}
+
+/// The appointments' mails over SMTP (tests/smtp/server.py), from the outbox on the
+/// server's timer: the office's cancellation, once; nothing for the citizen's own, and no
+/// reminder for a booking made within a day of its start.
+#[test]
+fn lotse_serve_sends_appointment_mails() {
+    let smtp_port = server::free_port();
+    let smtp_url = format!("smtp://127.0.0.1:{smtp_port}");
+    let smtp = notify::SmtpServer::start(smtp_port);
+    let server = server::lotse_serve_on(
+        server::free_port(),
+        1000,
+        &[
+            ("LOTSE_SMTP_URL", smtp_url.as_str()),
+            (
+                "LOTSE_MAIL_FROM",
+                "Serviceportal Emscher-Lippe <termine@emscher-lippe.example>",
+            ),
+            ("LOTSE_MAIL_INTERVAL_MS", "200"),
+        ],
+    );
+    let mails = || {
+        smtp.mails()
+            .iter()
+            .map(|m| appointments::Mail {
+                to: m["rcpt_tos"][0].as_str().unwrap_or("").to_string(),
+                subject: m["subject"].as_str().unwrap_or("").to_string(),
+                text: m["text"].as_str().unwrap_or("").to_string(),
+            })
+            .collect()
+    };
+    appointments::mails(&Client::new(&server.base), &mails, &|| {});
+}
+
+/// Slots, bookings, calendar files and the office's day across the days the clocks
+/// change, on a copy of the example region that books 52 weeks ahead.
+#[test]
+fn lotse_serve_books_across_the_clock_changes() {
+    let (_dir, content) = appointments::year_ahead_content();
+    let (_server, base) = appointments::serve_content(&content, &[]);
+    appointments::across_the_clock_changes(&Client::new(&base));
 }
 
 /// The same suite in the real Workers runtime. CI sets LOTSE_REQUIRE_WORKERD=1, so a
@@ -141,10 +193,19 @@ fn workerd_passes_the_http_suite() {
             conversation::Runtime::Workerd,
         );
         workspace::unconfigured(&Client::new(&server.base));
+        appointments::all(&Client::new(&server.base), server.state());
     }
     {
         let limited = server::wrangler_dev(3);
         cases::rate_limited(&Client::new(&limited.base), 3);
+        // Bookings share the window: it is full.
+        appointments::rate_limited(&Client::new(&limited.base), 3, false);
+    }
+    {
+        // The days the clocks change, on the year-ahead copy of the content.
+        let (_dir, dist) = appointments::year_ahead_dist();
+        let (_server, base) = appointments::wrangler_dev_on_dist(&dist);
+        appointments::across_the_clock_changes(&Client::new(&base));
     }
     let port = server::free_port();
     let provider = login::start_provider(&format!("http://127.0.0.1:{port}/api/callback"), None);
@@ -173,6 +234,7 @@ fn workerd_passes_the_http_suite() {
     let env = workspace::worker_env(&provider, Some(workspace::STAFF_SESSION_SECRET));
     let with_staff = server::wrangler_dev_on(port, 1000, &workspace::refs(&env));
     workspace::all(&Client::new(&with_staff.base), with_staff.state());
+    appointments::staff_sessions(&Client::new(&with_staff.base));
     let sealed = workspace::staff_cookie(&Client::new(&with_staff.base));
     drop(with_staff);
     let env = workspace::worker_env(&provider, Some(workspace::ROTATED_STAFF_SESSION_SECRET));
@@ -236,6 +298,20 @@ fn workerd_passes_the_http_suite() {
     assert_eq!(written.status, 201);
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert_eq!(mail_api.received().len(), 1);
+    // The appointments' mails: the office's cancellation, sent after the office's
+    // request like the message's notification.
+    let mails = || {
+        mail_api
+            .received()
+            .iter()
+            .map(|(_, m)| appointments::Mail {
+                to: m["to"][0].as_str().unwrap_or("").to_string(),
+                subject: m["subject"].as_str().unwrap_or("").to_string(),
+                text: m["text"].as_str().unwrap_or("").to_string(),
+            })
+            .collect()
+    };
+    appointments::mails(&client, &mails, &|| appointments::office_round(&client));
     drop(with_mail);
 
     // Payments through the test provider. The citizen who never comes back is settled

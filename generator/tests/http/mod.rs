@@ -2,6 +2,7 @@
 //! `lotse serve` (native, SQLite) and the Workers runtime (`wrangler dev`, workerd, D1).
 //! Each target is a running server reachable at a base URL; the cases only speak HTTP.
 
+pub mod appointments;
 pub mod cases;
 pub mod conversation;
 pub mod login;
