@@ -16,7 +16,7 @@ use crate::store::{
 /// The migrations, in order. D1 applies the same files with `wrangler d1 migrations`
 /// (and records them in its `d1_migrations` table); here `PRAGMA user_version` counts
 /// the ones applied.
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     include_str!("../../migrations/0001_applications.sql"),
     include_str!("../../migrations/0002_idempotency_claims.sql"),
     include_str!("../../migrations/0003_messages.sql"),
@@ -25,6 +25,7 @@ const MIGRATIONS: [&str; 8] = [
     include_str!("../../migrations/0006_payments.sql"),
     include_str!("../../migrations/0007_workspace.sql"),
     include_str!("../../migrations/0008_appointments.sql"),
+    include_str!("../../migrations/0009_inbox_services.sql"),
 ];
 
 pub struct SqliteStore {
@@ -712,6 +713,20 @@ impl Store for SqliteStore {
         self.with(|c| {
             c.query_row(sql::PAYMENT, params![application_id], payment_from_row)
                 .optional()
+        })
+    }
+
+    async fn payments(&self, application_ids: &[String]) -> StoreResult<Vec<StoredPayment>> {
+        if application_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.with(|c| {
+            let mut statement = c.prepare(&sql::payments(application_ids.len()))?;
+            let rows = statement.query_map(
+                rusqlite::params_from_iter(application_ids.iter()),
+                payment_from_row,
+            )?;
+            rows.collect()
         })
     }
 

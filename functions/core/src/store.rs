@@ -252,6 +252,10 @@ pub trait Store {
 
     async fn payment(&self, application_id: &str) -> StoreResult<Option<StoredPayment>>;
 
+    /// The payments of several applications at once (an inbox page: one query, not one
+    /// per row), at most [`sql::MAX_IDS`] ids.
+    async fn payments(&self, application_ids: &[String]) -> StoreResult<Vec<StoredPayment>>;
+
     /// Payments the schedule should ask the provider about at `now_ms` (open ones, and
     /// failed or cancelled ones a while longer: a late PAYED wins).
     async fn due_payments(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<StoredPayment>>;
@@ -548,6 +552,16 @@ pub mod sql {
         SET attempt = attempt + 1, status = 'open', transaction_id = NULL, payment_url = NULL, next_check_at = ?3 \
         WHERE application_id = ?1 AND attempt = ?2 AND status IN ('failed', 'cancelled')";
     pub const PAYMENT: &str = "SELECT * FROM payments WHERE application_id = ?1";
+    /// The most ids one statement binds (D1 binds at most 100 parameters).
+    pub const MAX_IDS: usize = 100;
+    /// The payments of `count` applications, ?1..?count.
+    pub fn payments(count: usize) -> String {
+        let slots: Vec<String> = (1..=count).map(|i| format!("?{i}")).collect();
+        format!(
+            "SELECT * FROM payments WHERE application_id IN ({})",
+            slots.join(", ")
+        )
+    }
     /// ?1 now (ms), ?2 limit.
     pub const DUE_PAYMENTS: &str = "SELECT * FROM payments \
         WHERE status != 'paid' AND next_check_at <= ?1 ORDER BY next_check_at LIMIT ?2";

@@ -169,6 +169,9 @@ impl Store for BrokenStore {
     async fn delete_application(&self, _: &str, _: Option<&AuditEntry>) -> StoreResult<()> {
         self.fail()
     }
+    async fn payments(&self, _: &[String]) -> StoreResult<Vec<StoredPayment>> {
+        self.fail()
+    }
     async fn book_appointment(&self, _: &StoredAppointment, _: &[i64]) -> StoreResult<bool> {
         self.fail()
     }
@@ -493,6 +496,8 @@ fn allowed_statuses(method: &str, path: &str, office_token: bool) -> Option<&'st
         ("GET", ["api", "termin"] | ["api", "termin", "bestaetigung" | "status"]) => &[200, 404],
         ("POST", ["api", "termin", "status"]) => &[303, 403, 404, 413, 415],
         ("DELETE", ["api", "appointments", _]) => &[200, 403, 404, 409],
+        ("DELETE", ["api", "office", "applications", _]) if office_token => &[204, 404],
+        ("DELETE", ["api", "office", "applications", _]) => &[401, 403],
         ("POST", ["api", "appointments", _, "cancel"]) => &[303, 403, 404, 409, 413, 415],
         ("POST", ["api", "office", "appointments", _, "cancel"]) if office_token => {
             &[200, 400, 404, 409, 413, 415]

@@ -374,7 +374,7 @@ fn a_database_from_before_keeps_its_applications() {
     let version: i64 = connection
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 8);
+    assert_eq!(version, 9);
     let old_tables: i64 = connection
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name IN ('idempotency', 'rate_limits')",

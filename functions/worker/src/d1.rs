@@ -633,6 +633,23 @@ impl Store for D1Store {
             .map(StoredPayment::from))
     }
 
+    async fn payments(&self, application_ids: &[String]) -> StoreResult<Vec<StoredPayment>> {
+        if application_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values: Vec<D1Type<'_>> = application_ids.iter().map(|id| text(id)).collect();
+        Ok(self
+            .statement(&sql::payments(application_ids.len()), &values)?
+            .all()
+            .await
+            .map_err(failed)?
+            .results::<PaymentRow>()
+            .map_err(failed)?
+            .into_iter()
+            .map(StoredPayment::from)
+            .collect())
+    }
+
     async fn due_payments(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<StoredPayment>> {
         Ok(self
             .statement(

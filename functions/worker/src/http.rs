@@ -156,7 +156,13 @@ pub fn staff_setup(
 ) -> Option<StaffLogin> {
     let mut login = office_login?;
     let Some(secret) = binding(env, "OFFICE_OIDC_CLIENT_SECRET") else {
-        worker::console_error!("OFFICE_OIDC_CLIENT_SECRET missing, staff login off");
+        // Said once per isolate: the office API still works with the bearer tokens.
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            worker::console_log!(
+                "OFFICE_OIDC_CLIENT_SECRET not set: staff login off, office tokens only"
+            )
+        });
         return None;
     };
     if let Some(issuer) = binding(env, "OFFICE_OIDC_ISSUER") {

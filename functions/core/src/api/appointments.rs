@@ -510,6 +510,7 @@ pub(crate) async fn open_appointment<S: Store, F: Forms, H: HttpClient>(
         form_urlencoded::parse(&request.body)
             .find(|(k, _)| k == "token")
             .map(|(_, v)| v.trim().to_string())
+            .filter(|t| !t.is_empty())
     };
     let from_cookie = || {
         let name = confirmation_cookie_name(&id);

@@ -73,13 +73,10 @@ pub async fn list<S: Store, F: Forms, H: HttpClient>(
         }
     };
     let mut log = Vec::new();
-    let mut entries: Vec<Value> = Vec::with_capacity(applications.len());
-    for a in &applications {
-        match listed(app, a, &mut log).await {
-            Ok(entry) => entries.push(entry),
-            Err(response) => return response,
-        }
-    }
+    let entries = match listed(app, &applications, &mut log).await {
+        Ok(entries) => entries,
+        Err(response) => return response,
+    };
     let mut response = Response::json(
         200,
         &json!({"portal": portal, "office": office, "applications": entries}),
@@ -88,32 +85,42 @@ pub async fn list<S: Store, F: Forms, H: HttpClient>(
     response
 }
 
-/// An application as the office lists it: its envelope with status and payment, or
-/// why it cannot be read (with a line for the operator's log).
+/// Applications as the office lists them: each envelope with status and payment, or why
+/// it cannot be read (with a line for the operator's log). The payments are read in
+/// batches, one query per [`crate::store::sql::MAX_IDS`] applications, not one per row.
 pub(super) async fn listed<S: Store, F: Forms, H: HttpClient>(
     app: &App<S, F, H>,
-    a: &StoredApplication,
+    applications: &[StoredApplication],
     log: &mut Vec<String>,
-) -> Result<Value, Response> {
-    let mut entry = inbox_entry(a).unwrap_or_else(|reason| {
-        log.push(format!(
-            "office inbox {}/{}: application {}: {reason}",
-            a.portal, a.office, a.id
-        ));
-        unreadable_entry(a, reason)
-    });
-    // The fee it was paid with, and the Kassenzeichen (which may have come only with
-    // the payment, after the envelope was sealed).
-    match app.store.payment(&a.id).await {
-        Ok(Some(payment)) => entry["payment"] = super::payment::payment_json(&payment),
-        Ok(None) => {}
-        Err(e) => {
-            return Err(
-                guard::unavailable().logged(format!("office inbox {}/{}: {e}", a.portal, a.office))
-            )
-        }
+) -> Result<Vec<Value>, Response> {
+    let mut payments = std::collections::HashMap::new();
+    for chunk in applications.chunks(crate::store::sql::MAX_IDS) {
+        let ids: Vec<String> = chunk.iter().map(|a| a.id.clone()).collect();
+        let found = app
+            .store
+            .payments(&ids)
+            .await
+            .map_err(|e| guard::unavailable().logged(format!("office inbox: payments: {e}")))?;
+        payments.extend(found.into_iter().map(|p| (p.application_id.clone(), p)));
     }
-    Ok(entry)
+    Ok(applications
+        .iter()
+        .map(|a| {
+            let mut entry = inbox_entry(a).unwrap_or_else(|reason| {
+                log.push(format!(
+                    "office inbox {}/{}: application {}: {reason}",
+                    a.portal, a.office, a.id
+                ));
+                unreadable_entry(a, reason)
+            });
+            // The fee it was paid with, and the Kassenzeichen (which may have come only
+            // with the payment, after the envelope was sealed).
+            if let Some(payment) = payments.get(&a.id) {
+                entry["payment"] = super::payment::payment_json(payment);
+            }
+            entry
+        })
+        .collect())
 }
 
 /// The stored envelope with the application's status, or why it cannot be read: a

@@ -155,13 +155,10 @@ pub(super) async fn page<S: Store, F: Forms, H: HttpClient>(
         }
     };
     let mut log = Vec::new();
-    let mut entries = Vec::with_capacity(applications.len());
-    for a in &applications {
-        match listed(app, a, &mut log).await {
-            Ok(entry) => entries.push(entry),
-            Err(response) => return response,
-        }
-    }
+    let entries = match listed(app, &applications, &mut log).await {
+        Ok(entries) => entries,
+        Err(response) => return response,
+    };
     let mut response = Response::json(
         200,
         &json!({"portal": portal, "office": office, "applications": entries, "next": next}),
@@ -205,7 +202,10 @@ async fn application_json<S: Store, F: Forms, H: HttpClient>(
     application: &StoredApplication,
     log: &mut Vec<String>,
 ) -> Result<Value, Response> {
-    let mut entry = listed(app, application, log).await?;
+    let mut entry = listed(app, std::slice::from_ref(application), log)
+        .await?
+        .pop()
+        .unwrap_or(Value::Null);
     let history = app.store.history(&application.id).await.map_err(|e| {
         guard::unavailable().logged(format!("office application {}: {e}", application.id))
     })?;
