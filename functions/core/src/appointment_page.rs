@@ -496,12 +496,16 @@ pub async fn lookup_post<S: Store, F: Forms, H: HttpClient>(
 }
 
 /// The appointments of Mein Postfach, as a section of its page.
-pub fn mailbox_section(appointments: &[StoredAppointment], now_ms: i64) -> String {
+/// With each appointment the service's title, where the site still offers it.
+pub fn mailbox_section(
+    appointments: &[(StoredAppointment, Option<String>)],
+    now_ms: i64,
+) -> String {
     if appointments.is_empty() {
         return String::new();
     }
     let mut out = String::from("<section aria-labelledby=\"termine\"><h2 id=\"termine\">Ihre Termine</h2>\n<table>\n<caption>Gebuchte und abgesagte Termine</caption>\n<thead><tr><th scope=\"col\">Wann</th><th scope=\"col\">Leistung</th><th scope=\"col\">Vorgangsnummer</th><th scope=\"col\">Stand</th></tr></thead>\n<tbody>\n");
-    for a in appointments {
+    for (a, title) in appointments {
         let (day, _) = utc_ms_to_berlin(a.start_ms);
         let state = match (a.status.as_str(), a.start_ms <= now_ms) {
             ("booked", true) => "vorbei",
@@ -513,7 +517,7 @@ pub fn mailbox_section(appointments: &[StoredAppointment], now_ms: i64) -> Strin
             "<tr><td>{}, {} Uhr</td><td>{}</td><td>{}</td><td>{state}</td></tr>",
             escape(&date_in_words(day)),
             time_of(a.start_ms),
-            escape(&a.service),
+            escape(title.as_deref().unwrap_or(&a.service)),
             escape(&a.id)
         );
     }

@@ -547,3 +547,45 @@ fn the_plain_form_books_and_confirms_without_javascript() {
     let (status, _, _) = send(&app, request("GET", path, query, &[]));
     assert_eq!(status, 404);
 }
+
+#[test]
+fn a_logged_in_citizen_finds_the_appointment_in_mein_postfach() {
+    let (mut app, _) = app(1);
+    let login = common::login_setup();
+    let cookie = common::session_cookie(lotse_model::TrustLevel::Low, &login.keys);
+    app.config.login = Some(login);
+    let mut booking = book_request(TUESDAY_9, "192.0.2.6");
+    booking.headers.push(("cookie".into(), cookie.clone()));
+    let (status, json, _) = send(&app, booking);
+    assert_eq!(status, 201, "{json}");
+    let id = json["id"].as_str().unwrap().to_string();
+    // Booked without a session: not in the mailbox.
+    assert_eq!(
+        send(&app, book_request("2026-11-24T10:00:00+01:00", "192.0.2.6")).0,
+        201
+    );
+    let (status, mailbox, _) = send(
+        &app,
+        request("GET", "/api/applications", "", &[("cookie", &cookie)]),
+    );
+    assert_eq!(status, 200, "{mailbox}");
+    let listed = mailbox["appointments"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{mailbox}");
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["start"], TUESDAY_9);
+    let (status, _, page) = send(
+        &app,
+        request(
+            "GET",
+            "/api/postfach",
+            "",
+            &[("cookie", &cookie), ("accept", "text/html")],
+        ),
+    );
+    assert_eq!(status, 200);
+    let page = String::from_utf8(page.body).unwrap();
+    assert!(page.contains("Ihre Termine"), "{page}");
+    assert!(page.contains(&id));
+    assert!(page.contains("Dienstag, 24. November 2026, 09:00 Uhr"));
+    assert!(page.contains("<td>Personalausweis beantragen</td>"));
+}

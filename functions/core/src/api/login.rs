@@ -311,7 +311,16 @@ pub async fn mailbox_html<S: Store, F: Forms, H: HttpClient>(
             )
         }
     };
-    let section = crate::appointment_page::mailbox_section(&appointments, request.now_ms as i64);
+    let mut titled = Vec::with_capacity(appointments.len());
+    for a in appointments {
+        let title = app
+            .forms
+            .appointment(&a.portal, &a.service)
+            .await
+            .map(|s| s.title);
+        titled.push((a, title));
+    }
+    let section = crate::appointment_page::mailbox_section(&titled, request.now_ms as i64);
     Response::html(
         200,
         html::mailbox(site, portal.as_deref(), &session, &rows, &section),
