@@ -22,12 +22,11 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Mutex;
-use std::time::Instant;
 
+use common::browser::run_browser_script;
 use common::payment::start_payment_provider;
-use common::servers::{browser_tools, free_port, lotse_serve, repo};
+use common::servers::{browser_tools, free_port, lotse_serve};
 
 /// The bearer token of every office on the conversation test's server.
 const OFFICE_TOKEN: &str = "browser-conversation-office-token-0123456789";
@@ -45,22 +44,7 @@ fn apply_path_and_accessibility_in_chromium() {
         &[],
         &["/", "/pagefind/pagefind-entry.json"],
     );
-    let mut command = Command::new("node");
-    command
-        .arg(repo().join("tests/browser/e2e.mjs"))
-        .arg(&base)
-        .env("CHROMIUM", &chromium)
-        .current_dir(repo());
-    if let Ok(shots) = std::env::var("LOTSE_SCREENSHOTS") {
-        command.args(["--screenshots", &shots]);
-    }
-    let started = Instant::now();
-    let status = command.status().expect("node runs");
-    eprintln!("browser test: {:.1} s", started.elapsed().as_secs_f64());
-    assert!(
-        status.success(),
-        "tests/browser/e2e.mjs failed against {base} (exit {status}); see its output above"
-    );
+    run_browser_script("browser test", "e2e.mjs", &base, &chromium, &[], &base);
 }
 
 #[test]
@@ -73,26 +57,16 @@ fn conversation_without_javascript_in_chromium() {
         &[("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)],
         &["/"],
     );
-    let mut command = Command::new("node");
-    command
-        .arg(repo().join("tests/browser/conversation.mjs"))
-        .arg(&base)
-        .env("CHROMIUM", &chromium)
-        .env("LOTSE_BIN", env!("CARGO_BIN_EXE_lotse"))
-        .env("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)
-        .current_dir(repo());
-    if let Ok(shots) = std::env::var("LOTSE_SCREENSHOTS") {
-        command.args(["--screenshots", &shots]);
-    }
-    let started = Instant::now();
-    let status = command.status().expect("node runs");
-    eprintln!(
-        "conversation browser test: {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        status.success(),
-        "tests/browser/conversation.mjs failed against {base} (exit {status}); see its output above"
+    run_browser_script(
+        "conversation browser test",
+        "conversation.mjs",
+        &base,
+        &chromium,
+        &[
+            ("LOTSE_BIN", env!("CARGO_BIN_EXE_lotse")),
+            ("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN),
+        ],
+        &base,
     );
 }
 
@@ -112,25 +86,12 @@ fn payment_with_and_without_javascript_in_chromium() {
         ],
         &["/"],
     );
-    let mut command = Command::new("node");
-    command
-        .arg(repo().join("tests/browser/payment.mjs"))
-        .arg(&base)
-        .env("CHROMIUM", &chromium)
-        .env("LOTSE_PAYMENT_BASE_URL", &provider.base)
-        .current_dir(repo());
-    if let Ok(shots) = std::env::var("LOTSE_SCREENSHOTS") {
-        command.args(["--screenshots", &shots]);
-    }
-    let started = Instant::now();
-    let status = command.status().expect("node runs");
-    eprintln!(
-        "payment browser test: {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        status.success(),
-        "tests/browser/payment.mjs failed against {base} with the provider at {} (exit {status}); see its output above",
-        provider.base
+    run_browser_script(
+        "payment browser test",
+        "payment.mjs",
+        &base,
+        &chromium,
+        &[("LOTSE_PAYMENT_BASE_URL", provider.base.as_str())],
+        &format!("{base} with the provider at {}", provider.base),
     );
 }

@@ -9,32 +9,19 @@
 
 mod common;
 
-use std::process::Command;
-use std::time::Instant;
-
-use common::servers::{browser_tools, free_port, lotse_serve, repo};
+use common::browser::run_browser_script;
+use common::servers::{browser_tools, free_port, lotse_serve};
 
 #[test]
 fn booking_an_appointment_without_javascript_in_chromium() {
     let chromium = browser_tools("the appointment browser test");
     let (_server, base) = lotse_serve(free_port(), &["--no-search"], &[], &["/"]);
-    let mut command = Command::new("node");
-    command
-        .arg(repo().join("tests/browser/appointments.mjs"))
-        .arg(&base)
-        .env("CHROMIUM", &chromium)
-        .current_dir(repo());
-    if let Ok(shots) = std::env::var("LOTSE_SCREENSHOTS") {
-        command.args(["--screenshots", &shots]);
-    }
-    let started = Instant::now();
-    let status = command.status().expect("node runs");
-    eprintln!(
-        "appointment browser test: {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        status.success(),
-        "tests/browser/appointments.mjs failed against {base} (exit {status}); see its output above"
+    run_browser_script(
+        "appointment browser test",
+        "appointments.mjs",
+        &base,
+        &chromium,
+        &[],
+        &base,
     );
 }

@@ -9,10 +9,10 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Instant;
 
-use common::servers::{browser_tools, free_port, lotse_serve, repo, start_provider};
+use common::browser::run_browser_script;
+use common::servers::{browser_tools, free_port, lotse_serve, start_provider};
 
 const CLIENT_ID: &str = "lotse-emscher-lippe";
 const CLIENT_SECRET: &str = "browser-login-client-secret-0123456789";
@@ -23,7 +23,6 @@ const SESSION_SECRET: &str =
 #[test]
 fn login_apply_and_mailbox_in_chromium() {
     let chromium = browser_tools("the browser login test");
-    let browser_dir = repo().join("tests/browser");
 
     let started = Instant::now();
     let port = free_port();
@@ -50,20 +49,12 @@ fn login_apply_and_mailbox_in_chromium() {
         started.elapsed().as_secs_f64()
     );
 
-    let running = Instant::now();
-    let status = Command::new("node")
-        .arg(browser_dir.join("login.mjs"))
-        .arg(&base)
-        .env("CHROMIUM", &chromium)
-        .current_dir(repo())
-        .status()
-        .expect("node runs");
-    eprintln!(
-        "browser login test: {:.1} s",
-        running.elapsed().as_secs_f64()
-    );
-    assert!(
-        status.success(),
-        "tests/browser/login.mjs failed against {base} with the provider at {issuer} ({status}); see its output above"
+    run_browser_script(
+        "browser login test",
+        "login.mjs",
+        &base,
+        &chromium,
+        &[],
+        &format!("{base} with the provider at {issuer}"),
     );
 }

@@ -11,11 +11,11 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Instant;
 
+use common::browser::run_browser_script;
 use common::servers::{
-    browser_tools, free_port, lotse_serve, repo, start_provider_with_staff, StaffClient,
+    browser_tools, free_port, lotse_serve, start_provider_with_staff, StaffClient,
 };
 
 const CLIENT_ID: &str = "lotse-emscher-lippe";
@@ -62,24 +62,12 @@ fn workspace_in_chromium() {
         "provider {issuer}, lotse serve {base}: up in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let mut command = Command::new("node");
-    command
-        .arg(repo().join("tests/browser/workspace.mjs"))
-        .arg(&base)
-        .env("CHROMIUM", &chromium)
-        .env("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)
-        .current_dir(repo());
-    if let Ok(shots) = std::env::var("LOTSE_SCREENSHOTS") {
-        command.args(["--screenshots", &shots]);
-    }
-    let running = Instant::now();
-    let status = command.status().expect("node runs");
-    eprintln!(
-        "workspace browser test: {:.1} s",
-        running.elapsed().as_secs_f64()
-    );
-    assert!(
-        status.success(),
-        "tests/browser/workspace.mjs failed against {base} with the provider at {issuer} ({status}); see its output above"
+    run_browser_script(
+        "workspace browser test",
+        "workspace.mjs",
+        &base,
+        &chromium,
+        &[("LOTSE_OFFICE_TOKEN", OFFICE_TOKEN)],
+        &format!("{base} with the provider at {issuer}"),
     );
 }

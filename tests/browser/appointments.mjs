@@ -21,23 +21,16 @@
 // `cargo test --test browser_appointments`.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Steps, WCAG, check, launchChromium } from './harness.mjs';
+import { Steps, check, checkAxe, checkReflow, focusVisible as focusShown, focused, launchChromium, newContext, onCopy, options, runAxe, screenshots, tabTo as tabUntil } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-const args = process.argv.slice(2);
-const base = (args.find((a) => !a.startsWith('--')) || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
-const shotsAt = args.indexOf('--screenshots');
-const shotsDir = shotsAt >= 0 ? resolve(args[shotsAt + 1]) : null;
+const { base, only, shotsDir } = options();
 
 // Personalausweis beantragen in Bottrop: 30 minutes at the Bürgerbüro
 // (content/services/personalausweis-beantragen.md, content/portals/bottrop/portal.toml).
@@ -54,53 +47,19 @@ const needs = (...earlier) => steps.needs(...earlier);
 const browser = await launchChromium();
 
 // The citizen: JavaScript off (the pages must work without it), downloads on.
-const ctx = await browser.newContext({
-  locale: 'de-DE',
-  viewport: { width: 1280, height: 900 },
-  javaScriptEnabled: false,
-  acceptDownloads: true,
-});
-// No live reload: edits by others while the test runs must not reload pages under test.
-await ctx.route('**/__lotse/**', (route) => route.abort());
+const ctx = await newContext(browser, { javaScriptEnabled: false, acceptDownloads: true });
 const page = await ctx.newPage();
 // Only for the checks that need JavaScript: no cookies, nothing but the kept page and
 // its stylesheets.
-const axeCtx = await browser.newContext({ locale: 'de-DE', viewport: { width: 1280, height: 900 } });
-await axeCtx.route('**/__lotse/**', (route) => route.abort());
+const axeCtx = await newContext(browser);
 
 const mainText = async () => (await page.locator('main').innerText()).trim();
 
-/** The focused element: its id, else its text (page.evaluate runs through DevTools, also
- *  with JavaScript off). */
-const active = () =>
-  page.evaluate(() => {
-    const a = document.activeElement;
-    return a && a !== document.body ? a.id || a.textContent.trim() : null;
-  });
-
-async function tabTo(target, limit = 120) {
-  const seen = [];
-  for (let i = 0; i < limit; i++) {
-    await page.keyboard.press('Tab');
-    const now = await active();
-    if (typeof target === 'function' ? target(now) : now === target) return now;
-    seen.push(now);
-  }
-  throw new Error(`${target} not reached with Tab on ${page.url()}; the Tab stops were: ${JSON.stringify(seen.slice(0, 40))}`);
-}
-
+const active = () => focused(page);
+const tabTo = (target, limit = 120) => tabUntil(page, target, { limit });
 /** WCAG 2.4.7: the focused element, or for a radio button its label (the theme draws the
  *  ring there), shows a focus indicator. */
-async function focusVisible() {
-  const style = await page.evaluate(() => {
-    let el = document.activeElement;
-    if (el.type === 'radio' && el.nextElementSibling?.tagName === 'LABEL') el = el.nextElementSibling;
-    const cs = getComputedStyle(el);
-    return { outline: cs.outlineStyle, width: parseFloat(cs.outlineWidth), color: cs.outlineColor, shadow: cs.boxShadow };
-  });
-  const outlined = style.outline !== 'none' && style.width > 0 && !/rgba\(0, 0, 0, 0\)/.test(style.color);
-  check(outlined || style.shadow !== 'none', `no visible focus indicator on ${await active()}: ${JSON.stringify(style)}`);
-}
+const focusVisible = () => focusShown(page, { radioLabel: true });
 
 // The states checked for accessibility, by their screenshot names.
 const STATES = {
@@ -113,65 +72,25 @@ const kept = {}; // name -> { url, html }
 /** The page as it stands now, for the checks that need JavaScript. */
 async function keep(name) {
   kept[name] = { url: page.url(), html: await page.content() };
-  if (shotsDir) {
-    mkdirSync(shotsDir, { recursive: true });
-    const before = page.viewportSize();
-    await page.screenshot({ path: join(shotsDir, `termin-${name}.png`), fullPage: true, scale: 'css' });
-    await page.setViewportSize({ width: 320, height: 800 });
-    await page.screenshot({ path: join(shotsDir, `termin-${name}-320.png`), fullPage: true, scale: 'css' });
-    await page.setViewportSize(before);
-  }
+  await screenshots(page, shotsDir, `termin-${name}`);
 }
 
-/** Opens a kept state at its own address in the context with JavaScript on; its
- *  stylesheets come from the server. */
-async function reopen(state, viewport) {
-  const probe = await axeCtx.newPage();
-  if (viewport) await probe.setViewportSize(viewport);
-  await probe.route(state.url, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: state.html }));
-  await probe.goto(state.url);
-  return probe;
-}
-
-/** axe-core (WCAG 2.1 A/AA) and reflow at 320 px on a kept state, each its own step. */
+/** axe-core (WCAG 2.1 A/AA) and reflow at 320 px on a kept state, opened at its own
+ *  address in the context with JavaScript on, each its own step. */
 async function accessibility(name) {
   const { label, include } = STATES[name];
   await step(`axe (WCAG 2.1 A/AA): ${label}`, async () => {
     check(kept[name], `no ${label} to check: an earlier step failed`);
-    const probe = await reopen(kept[name]);
-    try {
-      await probe.evaluate(AXE_SOURCE);
-      const result = await probe.evaluate(
-        ([tags, include]) => window.axe.run(include ? { include: [include] } : document, { runOnly: { type: 'tag', values: tags } }),
-        [WCAG, include || null],
-      );
-      check(result.passes.length >= (include ? 3 : 10), `axe passed only ${result.passes.length} rules on ${label}: did it run?`);
-      const lines = result.violations.map(
-        (v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.slice(0, 4).map((n) => n.target.join(' ') + ' :: ' + n.html.slice(0, 160)).join('\n  ')}`,
-      );
-      check(result.violations.length === 0, `${result.violations.length} violation(s) on ${label} (${kept[name].url}):\n${lines.join('\n')}`);
-    } finally {
-      await probe.close();
-    }
+    const result = await onCopy(axeCtx, kept[name], null, (probe) => runAxe(probe, include || null));
+    checkAxe(result, label, { url: kept[name].url, minPasses: include ? 3 : 10 });
   });
   await step(`reflow at 320 px: ${label}`, async () => {
     check(kept[name], `no ${label} to check: an earlier step failed`);
-    const probe = await reopen(kept[name], { width: 320, height: 800 });
-    try {
+    await onCopy(axeCtx, kept[name], { width: 320, height: 800 }, async (probe) => {
       // Open "Weitere Termine" too: the later weeks must reflow as well.
       await probe.evaluate(() => document.querySelectorAll('details').forEach((d) => { d.open = true; }));
-      const { scroll, culprits } = await probe.evaluate(() => {
-        const out = [];
-        for (const el of document.querySelectorAll('body *')) {
-          const r = el.getBoundingClientRect();
-          if (r.right > 321 && r.width > 0) out.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(r.right)}`);
-        }
-        return { scroll: document.documentElement.scrollWidth, culprits: out.slice(0, 5) };
-      });
-      check(scroll <= 320, `scrollWidth ${scroll} > 320 on ${label}; too wide: ${culprits.join(', ')}`);
-    } finally {
-      await probe.close();
-    }
+      await checkReflow(probe, label);
+    });
   });
 }
 

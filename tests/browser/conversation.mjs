@@ -16,24 +16,17 @@
 // token is missing. Normally started by `cargo test --test browser`.
 
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deflateSync } from 'node:zlib';
 
-import { Steps, WCAG, check, launchChromium } from './harness.mjs';
+import { pdf, png, sha256 } from './fixtures.mjs';
+import { Steps, check, checkAxe, checkReflow, focusVisible as focusShown, focused, launchChromium, newContext, onCopy, options, runAxe, screenshots, tabTo as tabUntil } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-const base = (process.argv.slice(2).find((a) => !a.startsWith('--')) || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
-const shotsAt = process.argv.indexOf('--screenshots');
-const shotsDir = shotsAt >= 0 ? resolve(process.argv[shotsAt + 1]) : null;
+const { base, only, shotsDir } = options();
 const LOTSE = process.env.LOTSE_BIN;
 const OFFICE_TOKEN = process.env.LOTSE_OFFICE_TOKEN;
 if (!LOTSE || !existsSync(LOTSE)) {
@@ -57,75 +50,12 @@ const REFUSED_TEXT = 'Hier noch mein Ausweis, wie gewünscht.';
 
 // ---------------------------------------------------------------- files
 const work = mkdtempSync(join(tmpdir(), 'lotse-conversation-'));
-const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
-
-/** A real PNG (the server judges by the first bytes; the browser and the office open it). */
-function png(width, height) {
-  const table = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = table[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'latin1');
-    const tail = Buffer.alloc(4);
-    tail.writeUInt32BE(crc(Buffer.concat([head.subarray(4), data])), 0);
-    return Buffer.concat([head, data, tail]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8); // 8 bit, RGB
-  const rows = [];
-  for (let y = 0; y < height; y++) {
-    rows.push(0);
-    for (let x = 0; x < width; x++) rows.push((x * 37) & 0xff, (y * 53) & 0xff, ((x + y) * 11) & 0xff);
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(Buffer.from(rows))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-/** A small one-page PDF (with the binary comment line real PDFs have). */
-function pdf() {
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    null,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  const stream = 'BT /F1 18 Tf 72 770 Td (Bescheid: Fundsache Fahrrad) Tj ET';
-  objects[3] = `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`;
-  let out = Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1');
-  const offsets = [];
-  objects.forEach((body, i) => {
-    offsets.push(out.length);
-    out = Buffer.concat([out, Buffer.from(`${i + 1} 0 obj\n${body}\nendobj\n`, 'latin1')]);
-  });
-  const xref = out.length;
-  const entries = offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('');
-  return Buffer.concat([
-    out,
-    Buffer.from(`xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${entries}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`, 'latin1'),
-  ]);
-}
 
 const PHOTO = png(24, 16);
 const PHOTO_NAME = 'foto-fahrrad.png';
 const PHOTO_PATH = join(work, PHOTO_NAME);
 writeFileSync(PHOTO_PATH, PHOTO);
-const DECISION = pdf();
+const DECISION = pdf('Bescheid: Fundsache Fahrrad');
 const DECISION_NAME = 'bescheid.pdf';
 const DECISION_PATH = join(work, DECISION_NAME);
 writeFileSync(DECISION_PATH, DECISION);
@@ -156,51 +86,18 @@ const needs = (...earlier) => steps.needs(...earlier);
 const browser = await launchChromium();
 
 // The citizen: JavaScript off (the pages must work without it), default downloads on.
-const ctx = await browser.newContext({
-  locale: 'de-DE',
-  viewport: { width: 1280, height: 900 },
-  javaScriptEnabled: false,
-  acceptDownloads: true,
-});
-// No live reload: edits by others while the test runs must not reload pages under test.
-await ctx.route('**/__lotse/**', (route) => route.abort());
+const ctx = await newContext(browser, { javaScriptEnabled: false, acceptDownloads: true });
 const page = await ctx.newPage();
 // Only for the checks that need JavaScript (see `accessibility`): no cookies, nothing
 // but the kept page and its stylesheets.
-const axeCtx = await browser.newContext({ locale: 'de-DE', viewport: { width: 1280, height: 900 } });
-await axeCtx.route('**/__lotse/**', (route) => route.abort());
+const axeCtx = await newContext(browser);
 
 const mainText = async () => (await page.locator('main').innerText()).trim();
 
-/** The focused element's id, else its text (page.evaluate runs through DevTools, also
- *  with JavaScript off). */
-const active = () =>
-  page.evaluate(() => {
-    const a = document.activeElement;
-    return a && a !== document.body ? a.id || a.textContent.trim() : null;
-  });
-
-async function tabTo(target, limit = 80) {
-  const seen = [];
-  for (let i = 0; i < limit; i++) {
-    await page.keyboard.press('Tab');
-    const now = await active();
-    if (now === target) return;
-    seen.push(now);
-  }
-  throw new Error(`${target} not reached with Tab on ${page.url()}; the Tab stops were: ${JSON.stringify(seen.slice(0, 30))}`);
-}
-
-/** WCAG 2.4.7: the focused element shows the theme's focus indicator (outline, box
- *  shadow or the yellow focus background of links). */
-async function focusVisible() {
-  const style = await page.evaluate(() => {
-    const cs = getComputedStyle(document.activeElement);
-    return { outline: cs.outlineStyle, width: parseFloat(cs.outlineWidth), color: cs.outlineColor, shadow: cs.boxShadow };
-  });
-  const outlined = style.outline !== 'none' && style.width > 0 && !/rgba\(0, 0, 0, 0\)/.test(style.color);
-  check(outlined || style.shadow !== 'none', `no visible focus indicator on ${await active()}: ${JSON.stringify(style)}`);
-}
+const active = () => focused(page);
+const tabTo = (target, limit = 80) => tabUntil(page, target, { limit, shown: 30 });
+/** WCAG 2.4.7: the focused element shows the theme's focus indicator. */
+const focusVisible = () => focusShown(page);
 
 // The states of the thread page that are checked, by their screenshot names.
 const STATES = {
@@ -217,64 +114,25 @@ async function keep(name) {
   states[name] = { url: page.url(), html: await page.content() };
 }
 
-/** Opens a kept state at its own address in a context with JavaScript on (as e2e.mjs
- *  does for POST answers); its stylesheets come from the server. */
-async function reopen(state, viewport) {
-  const probe = await axeCtx.newPage();
-  if (viewport) await probe.setViewportSize(viewport);
-  await probe.route(state.url, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: state.html }));
-  await probe.goto(state.url);
-  return probe;
-}
-
 /** axe-core (WCAG 2.1 A/AA) and reflow at 320 px (WCAG 1.4.10; 1280 px at 400 % zoom)
- *  on a kept state, each its own step: a finding does not stop the conversation. */
+ *  on a kept state, opened at its own address in a context with JavaScript on (as
+ *  e2e.mjs does for POST answers), each its own step: a finding does not stop the
+ *  conversation. */
 async function accessibility(name) {
   const label = STATES[name];
   await step(`axe (WCAG 2.1 A/AA): ${label}`, async () => {
     check(states[name], `no ${label} to check: an earlier step failed`);
-    const probe = await reopen(states[name]);
-    try {
-      await probe.evaluate(AXE_SOURCE);
-      const result = await probe.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), WCAG);
-      check(result.passes.length >= 10, `axe passed only ${result.passes.length} rules on ${label}: did it run?`);
-      const lines = result.violations.map(
-        (v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.slice(0, 4).map((n) => n.target.join(' ') + ' :: ' + n.html.slice(0, 160)).join('\n  ')}`,
-      );
-      check(result.violations.length === 0, `${result.violations.length} violation(s) on ${label} (${states[name].url}):\n${lines.join('\n')}`);
-    } finally {
-      await probe.close();
-    }
+    const result = await onCopy(axeCtx, states[name], null, (probe) => runAxe(probe));
+    checkAxe(result, label, { url: states[name].url });
   });
   await step(`reflow at 320 px: ${label}`, async () => {
     check(states[name], `no ${label} to check: an earlier step failed`);
-    const probe = await reopen(states[name], { width: 320, height: 800 });
-    try {
-      const { scroll, culprits } = await probe.evaluate(() => {
-        const out = [];
-        for (const el of document.querySelectorAll('body *')) {
-          const r = el.getBoundingClientRect();
-          if (r.right > 321 && r.width > 0) out.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(r.right)}`);
-        }
-        return { scroll: document.documentElement.scrollWidth, culprits: out.slice(0, 5) };
-      });
-      check(scroll <= 320, `scrollWidth ${scroll} > 320 on ${label}; too wide: ${culprits.join(', ')}`);
-    } finally {
-      await probe.close();
-    }
+    await onCopy(axeCtx, states[name], { width: 320, height: 800 }, (probe) => checkReflow(probe, label));
   });
 }
 
 /** With --screenshots DIR: the page at 1280 px and at 320 px, whole. */
-async function shot(name) {
-  if (!shotsDir) return;
-  mkdirSync(shotsDir, { recursive: true });
-  const before = page.viewportSize();
-  await page.screenshot({ path: join(shotsDir, `${name}.png`), fullPage: true, scale: 'css' });
-  await page.setViewportSize({ width: 320, height: 800 });
-  await page.screenshot({ path: join(shotsDir, `${name}-320.png`), fullPage: true, scale: 'css' });
-  await page.setViewportSize(before);
-}
+const shot = (name) => screenshots(page, shotsDir, name);
 
 /** What every state of the thread page shows; kept for `accessibility`. */
 async function threadPage(name) {

@@ -7,21 +7,14 @@
 // the server cannot be reached. Normally started by `cargo test --test browser`.
 
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Steps, WCAG, check, launchChromium } from './harness.mjs';
+import { AXE_PATH as AXE, Steps, WCAG, check, checkAxe, checkReflow, launchChromium, newContext, options } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const AXE = require.resolve('axe-core/axe.min.js');
 
-const args = process.argv.slice(2);
-const base = (args.find((a) => !a.startsWith('--')) || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const shotsAt = args.indexOf('--screenshots');
-const shotsDir = shotsAt >= 0 ? resolve(args[shotsAt + 1]) : null;
-const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
+const { base, only, shotsDir } = options();
 
 const SERVICE = '/bottrop/fundsache-melden/';
 const SERVICE_TITLE = 'Fundsache melden oder Verlust anzeigen';
@@ -32,16 +25,8 @@ const browser = await launchChromium();
 
 // Every context gets a fresh profile (playwright uses a temporary user-data-dir).
 async function context(options = {}) {
-  const ctx = await browser.newContext({
-    locale: 'de-DE',
-    viewport: { width: 1280, height: 900 },
-    // The served pages have `script-src 'self'`; axe is injected from outside.
-    bypassCSP: true,
-    ...options,
-  });
-  // No live reload: edits by others while the test runs must not reload pages under test.
-  await ctx.route('**/__lotse/**', (route) => route.abort());
-  return ctx;
+  // The served pages have `script-src 'self'`; axe is injected from outside.
+  return newContext(browser, { bypassCSP: true, ...options });
 }
 
 
@@ -327,12 +312,7 @@ for (const type of byType) {
     await page.addScriptTag({ path: AXE });
     const result = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), WCAG);
     axeSummary[name] = result.violations.map((v) => v.id);
-    // Guard against a silent no-op: axe must have run its rules on the page.
-    check(result.passes.length >= 10, `axe passed only ${result.passes.length} rules on ${page.url()}: did it run?`);
-    const lines = result.violations.map(
-      (v) => `${v.id} (${v.impact}): ${v.help}\n       ${v.nodes.slice(0, 4).map((n) => n.target.join(' ') + ' :: ' + n.html.slice(0, 160)).join('\n       ')}`,
-    );
-    check(result.violations.length === 0, `${result.violations.length} violation(s) on ${page.url()}:\n${lines.join('\n')}`);
+    checkAxe(result, page.url(), { indent: '       ' });
     await ctx.close();
   });
   for (const [label, width] of [['320 px', 320], ['200 % zoom', 640]]) {
@@ -342,15 +322,7 @@ for (const type of byType) {
       const ctx = await context({ viewport: { width, height: 800 } });
       const page = await ctx.newPage();
       await open(page, target);
-      const { scroll, culprits } = await page.evaluate((w) => {
-        const out = [];
-        for (const el of document.querySelectorAll('body *')) {
-          const r = el.getBoundingClientRect();
-          if (r.right > w + 1 && r.width > 0) out.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(r.right)}`);
-        }
-        return { scroll: document.documentElement.scrollWidth, culprits: out.slice(0, 5) };
-      }, width);
-      check(scroll <= width, `scrollWidth ${scroll} > ${width} on ${page.url()}; too wide: ${culprits.join(', ')}`);
+      await checkReflow(page, page.url(), width);
       await ctx.close();
     });
   }

@@ -9,15 +9,9 @@
 // citizen: its cookies carry the login from step to step. Exits 1 if any check fails, 2
 // if Chromium cannot be started. Normally started by `cargo test --test browser_login`.
 
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { Steps, check, checkAxe, launchChromium, newContext, options, runAxe } from './harness.mjs';
 
-import { Steps, WCAG, check, launchChromium } from './harness.mjs';
-
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-
-const base = (process.argv.slice(2).find((a) => !a.startsWith('--')) || 'http://127.0.0.1:8080').replace(/\/$/, '');
+const { base } = options();
 const SERVICE = '/bottrop/gewerbe-anmelden/';
 const SERVICE_TITLE = 'Gewerbe anmelden';
 const HIGH_SERVICE = '/bottrop/wohnsitz-anmelden/';
@@ -32,11 +26,8 @@ const step = (name, fn) => steps.step(name, fn);
 const needs = (...earlier) => steps.needs(...earlier);
 const browser = await launchChromium();
 
-const ctx = await browser.newContext({ locale: 'de-DE', viewport: { width: 1280, height: 900 }, javaScriptEnabled: true });
-// No live reload: edits by others while the test runs must not reload pages under test.
-await ctx.route('**/__lotse/**', (route) => route.abort());
 // Nothing but loopback: the login runs between `lotse serve` and the provider on 127.0.0.1.
-await ctx.route((url) => !['127.0.0.1', 'localhost'].includes(url.hostname), (route) => route.abort());
+const ctx = await newContext(browser, { javaScriptEnabled: true }, { loopbackOnly: true });
 const page = await ctx.newPage();
 
 const mainText = async () => (await page.locator('main').innerText()).trim();
@@ -110,14 +101,7 @@ async function fillGewerbe({ email } = {}) {
 }
 
 async function axe(label) {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), WCAG);
-  // Guard against a silent no-op: axe must have run its rules on the page.
-  check(result.passes.length >= 10, `axe passed only ${result.passes.length} rules on ${label}: did it run?`);
-  const lines = result.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.slice(0, 4).map((n) => n.target.join(' ') + ' :: ' + n.html.slice(0, 160)).join('\n  ')}`,
-  );
-  check(result.violations.length === 0, `${result.violations.length} violation(s) on ${label} (${page.url()}):\n${lines.join('\n')}`);
+  checkAxe(await runAxe(page), label, { url: page.url() });
 }
 
 const S1 = '1. service page without login: BundID login required, submission refused (401)';

@@ -29,20 +29,9 @@
 // Exits 1 if a check fails, 2 if Chromium or the provider's address is missing.
 // Normally started by `cargo test --test browser payment`.
 
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { Steps, check, checkAxe, checkReflow, focusVisible as focusShown, focused, launchChromium, newContext, onCopy, options, runAxe, screenshots, tabTo as tabUntil } from './harness.mjs';
 
-import { Steps, WCAG, check, launchChromium } from './harness.mjs';
-
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-
-const args = process.argv.slice(2);
-const base = (args.find((a) => !a.startsWith('--')) || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
-const shotsAt = args.indexOf('--screenshots');
-const shotsDir = shotsAt >= 0 ? resolve(args[shotsAt + 1]) : null;
+const { base, only, shotsDir } = options();
 const PROVIDER = (process.env.LOTSE_PAYMENT_BASE_URL || '').replace(/\/$/, '');
 if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(PROVIDER)) {
   console.error(`error: LOTSE_PAYMENT_BASE_URL must be the test payment provider on 127.0.0.1 that the server uses (got ${JSON.stringify(PROVIDER)})`);
@@ -96,8 +85,7 @@ const browser = await launchChromium();
 
 // Only for the checks that need JavaScript on the pages of the run without it: no
 // cookies, nothing but the kept page and its stylesheets.
-const axeCtx = await browser.newContext({ locale: 'de-DE', viewport: { width: 1280, height: 900 } });
-await axeCtx.route('**/__lotse/**', (route) => route.abort());
+const axeCtx = await newContext(browser);
 
 const schema = await (await fetch(`${base}/forms/${PORTAL}/${SERVICE}.json`)).json();
 
@@ -160,46 +148,16 @@ async function workAroundCsp(ctx) {
 
 for (const javaScript of [true, false]) {
   const mode = javaScript ? 'JavaScript on' : 'JavaScript off';
-  const ctx = await browser.newContext({
-    locale: 'de-DE',
-    viewport: { width: 1280, height: 900 },
-    javaScriptEnabled: javaScript,
-  });
-  // No live reload: edits by others while the test runs must not reload pages under test.
-  await ctx.route('**/__lotse/**', (route) => route.abort());
+  const ctx = await newContext(browser, { javaScriptEnabled: javaScript });
   await workAroundCsp(ctx);
   const page = await ctx.newPage();
 
   const mainText = async () => norm(await page.locator('main').innerText());
 
-  /** The focused element's id, else its text (page.evaluate runs through DevTools, also
-   *  with JavaScript off). */
-  const active = () =>
-    page.evaluate(() => {
-      const a = document.activeElement;
-      return a && a !== document.body ? a.id || a.textContent.trim() : null;
-    });
-
-  async function tabTo(target, limit = 120) {
-    const seen = [];
-    for (let i = 0; i < limit; i++) {
-      await page.keyboard.press('Tab');
-      const now = await active();
-      if (now === target) return;
-      seen.push(now);
-    }
-    throw new Error(`${target} not reached with Tab on ${page.url()}; the Tab stops were: ${JSON.stringify(seen.slice(0, 40))}`);
-  }
-
+  const active = () => focused(page);
+  const tabTo = (target, limit = 120) => tabUntil(page, target, { limit });
   /** WCAG 2.4.7: the focused element shows a focus indicator (outline or box shadow). */
-  async function focusVisible() {
-    const style = await page.evaluate(() => {
-      const cs = getComputedStyle(document.activeElement);
-      return { outline: cs.outlineStyle, width: parseFloat(cs.outlineWidth), color: cs.outlineColor, shadow: cs.boxShadow };
-    });
-    const outlined = style.outline !== 'none' && style.width > 0 && !/rgba\(0, 0, 0, 0\)/.test(style.color);
-    check(outlined || style.shadow !== 'none', `no visible focus indicator on ${await active()} (${page.url()}): ${JSON.stringify(style)}`);
-  }
+  const focusVisible = () => focusShown(page, { withUrl: true });
 
   /** Presses `key` on the focused button; resolves with the final response of the
    *  navigation it starts (redirects followed). */
@@ -259,14 +217,7 @@ for (const javaScript of [true, false]) {
   /** The page as it stands now, for the checks below. */
   async function keep(name) {
     states[name] = { url: page.url(), html: await page.content() };
-    if (shotsDir) {
-      mkdirSync(shotsDir, { recursive: true });
-      const file = `bezahlung-${name}${javaScript ? '' : '-ohne-js'}`;
-      await page.screenshot({ path: join(shotsDir, `${file}.png`), fullPage: true, scale: 'css' });
-      await page.setViewportSize({ width: 320, height: 800 });
-      await page.screenshot({ path: join(shotsDir, `${file}-320.png`), fullPage: true, scale: 'css' });
-      await page.setViewportSize({ width: 1280, height: 900 });
-    }
+    await screenshots(page, shotsDir, `bezahlung-${name}${javaScript ? '' : '-ohne-js'}`);
   }
 
   /** With JavaScript on, the page itself (at `viewport`, put back afterwards); with
@@ -283,15 +234,7 @@ for (const javaScript of [true, false]) {
         await page.setViewportSize(before);
       }
     }
-    const probe = await axeCtx.newPage();
-    try {
-      if (viewport) await probe.setViewportSize(viewport);
-      await probe.route(states[name].url, (route) => route.fulfill({ contentType: 'text/html; charset=utf-8', body: states[name].html }));
-      await probe.goto(states[name].url);
-      return await fn(probe);
-    } finally {
-      await probe.close();
-    }
+    return onCopy(axeCtx, states[name], viewport, fn);
   }
 
   /** axe-core (WCAG 2.1 A/AA) and reflow at 320 px on a kept state, each its own step. */
@@ -299,29 +242,12 @@ for (const javaScript of [true, false]) {
     const label = `${LABELS[name]} (${mode})`;
     await step(`axe (WCAG 2.1 A/AA): ${label}`, async () => {
       check(states[name], `no ${label} to check: an earlier step failed`);
-      const result = await onPage(name, null, async (probe) => {
-        await probe.evaluate(AXE_SOURCE);
-        return probe.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), WCAG);
-      });
-      check(result.passes.length >= 10, `axe passed only ${result.passes.length} rules on ${label}: did it run?`);
-      const lines = result.violations.map(
-        (v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.slice(0, 4).map((n) => n.target.join(' ') + ' :: ' + n.html.slice(0, 160)).join('\n  ')}`,
-      );
-      check(result.violations.length === 0, `${result.violations.length} violation(s) on ${label} (${states[name].url}):\n${lines.join('\n')}`);
+      const result = await onPage(name, null, (probe) => runAxe(probe));
+      checkAxe(result, label, { url: states[name].url });
     });
     await step(`reflow at 320 px: ${label}`, async () => {
       check(states[name], `no ${label} to check: an earlier step failed`);
-      const { scroll, culprits } = await onPage(name, { width: 320, height: 800 }, (probe) =>
-        probe.evaluate(() => {
-          const out = [];
-          for (const el of document.querySelectorAll('body *')) {
-            const r = el.getBoundingClientRect();
-            if (r.right > 321 && r.width > 0) out.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(r.right)}`);
-          }
-          return { scroll: document.documentElement.scrollWidth, culprits: out.slice(0, 5) };
-        }),
-      );
-      check(scroll <= 320, `scrollWidth ${scroll} > 320 on ${label}; too wide: ${culprits.join(', ')}`);
+      await onPage(name, { width: 320, height: 800 }, (probe) => checkReflow(probe, label));
     });
   }
 

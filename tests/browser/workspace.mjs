@@ -20,24 +20,17 @@
 // check the office API as a machine. Exits 1 if a check fails, 2 if Chromium or the
 // token is missing. Normally started by `cargo test --test browser_workspace`.
 
-import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deflateSync } from 'node:zlib';
 
-import { Steps, WCAG, check, launchChromium } from './harness.mjs';
+import { pdf, png, sha256 } from './fixtures.mjs';
+import { Steps, check, checkAxe, focusVisible as focusShown, focused, launchChromium, newContext as freshContext, options, overflow, runAxe, tabTo as tabUntil } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-const base = (process.argv.slice(2).find((a) => !a.startsWith('--')) || 'http://127.0.0.1:8080').replace(/\/$/, '');
-const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
-const shotsAt = process.argv.indexOf('--screenshots');
-const shotsDir = shotsAt >= 0 ? resolve(process.argv[shotsAt + 1]) : null;
+const { base, only, shotsDir } = options();
 if (shotsDir) mkdirSync(shotsDir, { recursive: true });
 const OFFICE_TOKEN = process.env.LOTSE_OFFICE_TOKEN;
 if (!OFFICE_TOKEN) {
@@ -54,70 +47,8 @@ const CITIZEN_TEXT = 'Hier ein Foto des Fahrrads.';
 
 // ---------------------------------------------------------------- files
 const work = mkdtempSync(join(tmpdir(), 'lotse-workspace-'));
-const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
-/** A real PNG (the server judges files by their first bytes). */
-function png(width, height) {
-  const table = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (buf) => {
-    let c = 0xffffffff;
-    for (const b of buf) c = table[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type, data) => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, 'latin1');
-    const tail = Buffer.alloc(4);
-    tail.writeUInt32BE(crc(Buffer.concat([head.subarray(4), data])), 0);
-    return Buffer.concat([head, data, tail]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  const rows = [];
-  for (let y = 0; y < height; y++) {
-    rows.push(0);
-    for (let x = 0; x < width; x++) rows.push((x * 29) & 0xff, (y * 41) & 0xff, ((x + y) * 7) & 0xff);
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(Buffer.from(rows))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-/** A small one-page PDF. */
-function pdf(text) {
-  const stream = `BT /F1 18 Tf 72 770 Td (${text}) Tj ET`;
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
-    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
-    `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  let out = Buffer.from('%PDF-1.7\n%\xe2\xe3\xcf\xd3\n', 'latin1');
-  const offsets = [];
-  objects.forEach((body, i) => {
-    offsets.push(out.length);
-    out = Buffer.concat([out, Buffer.from(`${i + 1} 0 obj\n${body}\nendobj\n`, 'latin1')]);
-  });
-  const xref = out.length;
-  const entries = offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('');
-  return Buffer.concat([
-    out,
-    Buffer.from(`xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${entries}trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`, 'latin1'),
-  ]);
-}
-
-const PHOTO = png(20, 12);
+const PHOTO = png(20, 12, [29, 41, 7]);
 const PHOTO_NAME = 'fahrrad.png';
 const REQUEST_PDF = pdf('Bitte Ausweiskopie nachreichen');
 const REQUEST_PDF_NAME = 'nachforderung.pdf';
@@ -199,11 +130,8 @@ const needs = (...earlier) => steps.needs(...earlier);
 const browser = await launchChromium();
 
 async function newContext(who) {
-  const ctx = await browser.newContext({ locale: 'de-DE', viewport: { width: 1280, height: 900 }, acceptDownloads: true });
-  // No live reload: edits by others while the test runs must not reload pages under test.
-  await ctx.route('**/__lotse/**', (route) => route.abort());
   // Nothing but loopback: the login runs between `lotse serve` and the provider.
-  await ctx.route((url) => !['127.0.0.1', 'localhost'].includes(url.hostname), (route) => route.abort());
+  const ctx = await freshContext(browser, { acceptDownloads: true }, { loopbackOnly: true });
   record(ctx, who);
   const page = await ctx.newPage();
   page.on('pageerror', (e) => consoleLines.push(`${who}: pageerror: ${e.message}`));
@@ -213,32 +141,10 @@ async function newContext(who) {
 const petra = await newContext('petra');
 let page = petra.page;
 
-const active = () =>
-  page.evaluate(() => {
-    const a = document.activeElement;
-    return a && a !== document.body ? a.id || a.textContent.trim() : null;
-  });
-
+const active = () => focused(page);
 /** Tabs forward until the focused element's id (or text) is `target`. */
-async function tabTo(target, limit = 120) {
-  const seen = [];
-  for (let i = 0; i < limit; i++) {
-    await page.keyboard.press('Tab');
-    const now = await active();
-    if (now === target || (target instanceof RegExp && target.test(now || ''))) return;
-    seen.push(now);
-  }
-  throw new Error(`${target} not reached with Tab on ${page.url()}; the Tab stops were: ${JSON.stringify(seen.slice(0, 40))}`);
-}
-
-async function focusVisible() {
-  const style = await page.evaluate(() => {
-    const cs = getComputedStyle(document.activeElement);
-    return { outline: cs.outlineStyle, width: parseFloat(cs.outlineWidth), color: cs.outlineColor, shadow: cs.boxShadow };
-  });
-  const outlined = style.outline !== 'none' && style.width > 0 && !/rgba\(0, 0, 0, 0\)/.test(style.color);
-  check(outlined || style.shadow !== 'none', `no visible focus indicator on ${await active()}: ${JSON.stringify(style)}`);
-}
+const tabTo = (target, limit = 120) => tabUntil(page, target, { limit });
+const focusVisible = () => focusShown(page);
 
 /** Waits until the page has decided: the workspace (`#ap-seite`) or the login panel. */
 async function settled() {
@@ -281,28 +187,14 @@ async function shot(name) {
 /** axe-core (WCAG 2.1 A/AA; zero violations) and reflow at 320 px on the page as it is. */
 async function accessibility(label) {
   await step(`axe (WCAG 2.1 A/AA): ${label}`, async () => {
-    await page.evaluate(AXE_SOURCE);
-    const result = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), WCAG);
-    check(result.passes.length >= 10, `axe passed only ${result.passes.length} rules on ${label}: did it run?`);
-    const lines = result.violations.map(
-      (v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.slice(0, 4).map((n) => n.target.join(' ') + ' :: ' + n.html.slice(0, 160)).join('\n  ')}`,
-    );
-    check(result.violations.length === 0, `${result.violations.length} violation(s) on ${label} (${page.url()}):\n${lines.join('\n')}`);
+    checkAxe(await runAxe(page), label, { url: page.url() });
   });
   await step(`reflow at 320 px: ${label}`, async () => {
     const before = page.viewportSize();
     await page.setViewportSize({ width: 320, height: 800 });
     try {
-      const { scroll, culprits } = await page.evaluate(() => {
-        const out = [];
-        for (const el of document.querySelectorAll('body *')) {
-          // Inside a table's own scrolling region is allowed (WCAG 1.4.10, data tables).
-          if (el.closest('.ap-rolle')) continue;
-          const r = el.getBoundingClientRect();
-          if (r.right > 321 && r.width > 0) out.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(r.right)}`);
-        }
-        return { scroll: document.documentElement.scrollWidth, culprits: out.slice(0, 5) };
-      });
+      // Inside a table's own scrolling region is allowed (WCAG 1.4.10, data tables).
+      const { scroll, culprits } = await overflow(page, { skip: '.ap-rolle' });
       check(scroll <= 320, `${label} scrolls sideways at 320 px (${scroll} px): ${culprits.join(', ')}`);
     } finally {
       await page.setViewportSize(before);

@@ -4,6 +4,7 @@
 //! Each test binary uses a different subset, hence the blanket `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod payment;
 pub mod servers;
 
