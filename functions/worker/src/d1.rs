@@ -32,6 +32,20 @@ impl D1Store {
     fn statement(&self, sql: &str, values: &[D1Type<'_>]) -> StoreResult<D1PreparedStatement> {
         self.db.prepare(sql).bind_refs(values).map_err(failed)
     }
+
+    /// Every row a query answers, as `T`.
+    async fn rows<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        values: &[D1Type<'_>],
+    ) -> StoreResult<Vec<T>> {
+        self.statement(sql, values)?
+            .all()
+            .await
+            .map_err(failed)?
+            .results::<T>()
+            .map_err(failed)
+    }
 }
 
 /// Logs the database's message (bound values never appear in it) and hands it on; the
@@ -341,12 +355,7 @@ impl Store for D1Store {
     }
 
     async fn history(&self, id: &str) -> StoreResult<Vec<StatusEntry>> {
-        self.statement(sql::HISTORY, &[text(id)])?
-            .all()
-            .await
-            .map_err(failed)?
-            .results::<StatusEntry>()
-            .map_err(failed)
+        self.rows::<StatusEntry>(sql::HISTORY, &[text(id)]).await
     }
 
     async fn account_applications(
@@ -356,12 +365,8 @@ impl Store for D1Store {
         let mut out = Vec::new();
         for hash in account_hashes {
             let rows = self
-                .statement(sql::ACCOUNT_APPLICATIONS, &[text(hash)])?
-                .all()
-                .await
-                .map_err(failed)?
-                .results::<StoredApplication>()
-                .map_err(failed)?;
+                .rows::<StoredApplication>(sql::ACCOUNT_APPLICATIONS, &[text(hash)])
+                .await?;
             out.extend(rows);
         }
         newest_first(&mut out);
@@ -373,23 +378,14 @@ impl Store for D1Store {
         portal: &str,
         office: &str,
     ) -> StoreResult<Vec<StoredApplication>> {
-        self.statement(sql::OFFICE_APPLICATIONS, &[text(portal), text(office)])?
-            .all()
+        self.rows::<StoredApplication>(sql::OFFICE_APPLICATIONS, &[text(portal), text(office)])
             .await
-            .map_err(failed)?
-            .results::<StoredApplication>()
-            .map_err(failed)
     }
 
     async fn office_page(&self, query: &OfficeQuery) -> StoreResult<Vec<StoredApplication>> {
         let (statement, values) = sql::office_page(query);
         let values: Vec<D1Type<'_>> = values.iter().map(|v| text(v)).collect();
-        self.statement(&statement, &values)?
-            .all()
-            .await
-            .map_err(failed)?
-            .results::<StoredApplication>()
-            .map_err(failed)
+        self.rows::<StoredApplication>(&statement, &values).await
     }
 
     async fn office_counts(&self, portal: &str, office: &str) -> StoreResult<OfficeCounts> {
@@ -399,12 +395,8 @@ impl Store for D1Store {
             (sql::OFFICE_SERVICE_COUNTS, &mut counts.services),
         ] {
             let rows = self
-                .statement(statement, &[text(portal), text(office)])?
-                .all()
-                .await
-                .map_err(failed)?
-                .results::<CountRow>()
-                .map_err(failed)?;
+                .rows::<CountRow>(statement, &[text(portal), text(office)])
+                .await?;
             into.extend(rows.into_iter().map(|r| (r.name, r.n as u64)));
         }
         Ok(counts)
@@ -428,7 +420,7 @@ impl Store for D1Store {
         // A JavaScript number holds every seq; "before none" is before the largest.
         let before = before_seq.map_or(9.0e15, |seq| seq as f64);
         let rows = self
-            .statement(
+            .rows::<AuditRow>(
                 &sql::audit_log(),
                 &[
                     text(portal),
@@ -436,12 +428,8 @@ impl Store for D1Store {
                     D1Type::Real(before),
                     D1Type::Real(f64::from(limit)),
                 ],
-            )?
-            .all()
-            .await
-            .map_err(failed)?
-            .results::<AuditRow>()
-            .map_err(failed)?;
+            )
+            .await?;
         Ok(rows.into_iter().map(AuditEntry::from).collect())
     }
 
@@ -639,12 +627,8 @@ impl Store for D1Store {
         }
         let values: Vec<D1Type<'_>> = application_ids.iter().map(|id| text(id)).collect();
         Ok(self
-            .statement(&sql::payments(application_ids.len()), &values)?
-            .all()
-            .await
-            .map_err(failed)?
-            .results::<PaymentRow>()
-            .map_err(failed)?
+            .rows::<PaymentRow>(&sql::payments(application_ids.len()), &values)
+            .await?
             .into_iter()
             .map(StoredPayment::from)
             .collect())
@@ -652,15 +636,11 @@ impl Store for D1Store {
 
     async fn due_payments(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<StoredPayment>> {
         Ok(self
-            .statement(
+            .rows::<PaymentRow>(
                 sql::DUE_PAYMENTS,
                 &[millis(now_ms), D1Type::Real(f64::from(limit))],
-            )?
-            .all()
-            .await
-            .map_err(failed)?
-            .results::<PaymentRow>()
-            .map_err(failed)?
+            )
+            .await?
             .into_iter()
             .map(StoredPayment::from)
             .collect())
@@ -736,15 +716,11 @@ impl Store for D1Store {
 
     async fn due_notifications(&self, now_ms: u64, limit: u32) -> StoreResult<Vec<OutboxEntry>> {
         let rows = self
-            .statement(
+            .rows::<OutboxRow>(
                 sql::DUE_NOTIFICATIONS,
                 &[millis(now_ms), D1Type::Real(f64::from(limit))],
-            )?
-            .all()
-            .await
-            .map_err(failed)?
-            .results::<OutboxRow>()
-            .map_err(failed)?;
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .map(|row| OutboxEntry {
@@ -814,12 +790,8 @@ impl Store for D1Store {
     }
 
     async fn messages(&self, application_id: &str) -> StoreResult<Vec<StoredMessage>> {
-        self.statement(sql::MESSAGES, &[text(application_id)])?
-            .all()
+        self.rows::<StoredMessage>(sql::MESSAGES, &[text(application_id)])
             .await
-            .map_err(failed)?
-            .results::<StoredMessage>()
-            .map_err(failed)
     }
 
     async fn attachment(
@@ -840,12 +812,8 @@ impl Store for D1Store {
 
     async fn attachments(&self, application_id: &str) -> StoreResult<Vec<StoredAttachment>> {
         Ok(self
-            .statement(sql::ATTACHMENTS, &[text(application_id)])?
-            .all()
-            .await
-            .map_err(failed)?
-            .results::<AttachmentRow>()
-            .map_err(failed)?
+            .rows::<AttachmentRow>(sql::ATTACHMENTS, &[text(application_id)])
+            .await?
             .into_iter()
             .map(StoredAttachment::from)
             .collect())
@@ -941,15 +909,11 @@ impl Store for D1Store {
         to_ms: i64,
     ) -> StoreResult<Vec<(i64, u32)>> {
         let rows = self
-            .statement(
+            .rows::<SeatRow>(
                 sql::SEATS_TAKEN,
                 &[text(portal), text(office), ms(from_ms), ms(to_ms)],
-            )?
-            .all()
-            .await
-            .map_err(failed)?
-            .results::<SeatRow>()
-            .map_err(failed)?;
+            )
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| (r.unit_ms as i64, r.seat as u32))
@@ -997,15 +961,11 @@ impl Store for D1Store {
         to_ms: i64,
     ) -> StoreResult<Vec<StoredAppointment>> {
         let rows = self
-            .statement(
+            .rows::<AppointmentRow>(
                 sql::OFFICE_APPOINTMENTS,
                 &[text(portal), text(office), ms(from_ms), ms(to_ms)],
-            )?
-            .all()
-            .await
-            .map_err(failed)?
-            .results::<AppointmentRow>()
-            .map_err(failed)?;
+            )
+            .await?;
         Ok(rows.into_iter().map(StoredAppointment::from).collect())
     }
 
@@ -1016,12 +976,8 @@ impl Store for D1Store {
         let mut out: Vec<StoredAppointment> = Vec::new();
         for hash in account_hashes {
             let rows = self
-                .statement(sql::ACCOUNT_APPOINTMENTS, &[text(hash)])?
-                .all()
-                .await
-                .map_err(failed)?
-                .results::<AppointmentRow>()
-                .map_err(failed)?;
+                .rows::<AppointmentRow>(sql::ACCOUNT_APPOINTMENTS, &[text(hash)])
+                .await?;
             out.extend(rows.into_iter().map(StoredAppointment::from));
         }
         out.sort_by(|a, b| (a.start_ms, &a.id).cmp(&(b.start_ms, &b.id)));
