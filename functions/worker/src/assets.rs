@@ -6,6 +6,12 @@ use lotse_model::slug::is_slug;
 use lotse_model::FormSchema;
 use worker::{console_error, Fetcher};
 
+thread_local! {
+    /// [`AssetForms::office_login`] once this isolate has read it.
+    static OFFICE_LOGIN: std::cell::RefCell<Option<lotse_model::OfficeLoginConfig>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 pub struct AssetForms {
     assets: Fetcher,
 }
@@ -53,9 +59,20 @@ impl AssetForms {
 
 impl AssetForms {
     /// region.toml's `[office_login]`, as `lotse build` wrote it; `None` without one.
+    /// Kept once read (per isolate): the assets are the deployment's and do not change
+    /// under it, and every office API request needs it. A miss is not kept, so that a
+    /// failed fetch does not switch staff login off for the isolate's life.
     pub async fn office_login(&self) -> Option<lotse_model::OfficeLoginConfig> {
-        self.json(&format!("/{}", lotse_functions::OFFICE_LOGIN_ASSET))
-            .await
+        if let Some(known) = OFFICE_LOGIN.with(|cell| cell.borrow().clone()) {
+            return Some(known);
+        }
+        let read: Option<lotse_model::OfficeLoginConfig> = self
+            .json(&format!("/{}", lotse_functions::OFFICE_LOGIN_ASSET))
+            .await;
+        if let Some(config) = &read {
+            OFFICE_LOGIN.with(|cell| *cell.borrow_mut() = Some(config.clone()));
+        }
+        read
     }
 }
 
