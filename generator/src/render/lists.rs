@@ -1,0 +1,134 @@
+//! The lists several pages show: breadcrumbs, footer links, topic cards and the
+//! navigation, a topic's services across the region, the A–Z letters. Built from the
+//! resolved site in one place so that the navigation and the pages it links to always
+//! count and order services the same way.
+
+use std::collections::BTreeMap;
+
+use lotse_model::Portal;
+
+use super::context::{
+    category_url, portal_url, provider_label, service_url, CategoryCard, Letter, Link, NavItem,
+    OfferedIn, RegionalService, ServiceSummary,
+};
+use crate::resolve::{sort_key, Page, PortalSite, Site};
+
+/// The first breadcrumb of every page but the umbrella's home: the region.
+pub(super) fn region_crumb(site: &Site) -> Link {
+    Link {
+        title: site.region.name.clone(),
+        url: "/".into(),
+    }
+}
+
+/// The breadcrumb of a portal's home.
+pub(super) fn portal_crumb(portal: &Portal) -> Link {
+    Link {
+        title: portal.name.clone(),
+        url: portal_url(portal),
+    }
+}
+
+/// Links to `pages` of `portal`, or of the umbrella for `None` (the footer).
+pub(super) fn page_links(portal: Option<&Portal>, pages: &[Page]) -> Vec<Link> {
+    let prefix = portal.map_or_else(|| "/".to_string(), portal_url);
+    pages
+        .iter()
+        .map(|p| Link {
+            title: p.title.clone(),
+            url: format!("{prefix}{}/", p.slug),
+        })
+        .collect()
+}
+
+fn count_in(ps: &PortalSite, category: &str) -> usize {
+    ps.services
+        .iter()
+        .filter(|s| s.service.categories.iter().any(|c| c == category))
+        .count()
+}
+
+/// The topics with at least one service, in `portal` or (for `None`) the region.
+pub(super) fn category_cards<'a>(
+    site: &'a Site,
+    portal: Option<&PortalSite>,
+) -> Vec<CategoryCard<'a>> {
+    site.categories
+        .iter()
+        .map(|c| CategoryCard {
+            id: &c.id,
+            title: &c.title,
+            description: c.description.as_deref(),
+            url: category_url(portal.map(|ps| &ps.portal), &c.id),
+            service_count: match portal {
+                Some(ps) => count_in(ps, &c.id),
+                None => regional_services(site, &c.id).len(),
+            },
+        })
+        .filter(|card| card.service_count > 0)
+        .collect()
+}
+
+/// The navigation's topics: the same as the topic cards.
+pub(super) fn nav_categories<'a>(site: &'a Site, portal: Option<&PortalSite>) -> Vec<NavItem<'a>> {
+    category_cards(site, portal)
+        .into_iter()
+        .map(|c| NavItem {
+            id: c.id,
+            title: c.title,
+            url: c.url,
+        })
+        .collect()
+}
+
+/// Services of a category across all portals, each once with the portals offering it.
+pub(super) fn regional_services<'a>(site: &'a Site, category: &str) -> Vec<RegionalService<'a>> {
+    let mut by_slug: BTreeMap<(String, &str), RegionalService<'a>> = BTreeMap::new();
+    for ps in &site.portals {
+        for s in ps
+            .services
+            .iter()
+            .filter(|s| s.service.categories.iter().any(|c| c == category))
+        {
+            let entry = by_slug
+                .entry((sort_key(&s.service.title), s.service.slug.as_str()))
+                .or_insert_with(|| RegionalService {
+                    slug: &s.service.slug,
+                    title: &s.service.title,
+                    summary: &s.service.summary,
+                    provider: s.service.provider,
+                    provider_label: provider_label(s.service.provider),
+                    offered_in: Vec::new(),
+                });
+            entry.offered_in.push(OfferedIn {
+                name: &ps.portal.name,
+                short_name: &ps.portal.short_name,
+                url: service_url(&ps.portal, &s.service.slug),
+            });
+        }
+    }
+    by_slug.into_values().collect()
+}
+
+/// A portal's services grouped by first letter, in their sorted order (the A–Z page).
+pub(super) fn letters(ps: &PortalSite) -> Vec<Letter<'_>> {
+    let mut letters: Vec<Letter<'_>> = Vec::new();
+    for s in &ps.services {
+        let first = sort_key(&s.service.title)
+            .chars()
+            .next()
+            .filter(char::is_ascii_alphabetic)
+            .map_or_else(|| "0–9".to_string(), |c| c.to_ascii_uppercase().to_string());
+        if letters.last().is_none_or(|l| l.letter != first) {
+            letters.push(Letter {
+                anchor: format!("buchstabe-{}", lotse_model::slugify(&first)),
+                letter: first,
+                services: Vec::new(),
+            });
+        }
+        if let Some(letter) = letters.last_mut() {
+            letter.services.push(ServiceSummary::new(&ps.portal, s));
+        }
+    }
+    letters
+}

@@ -1,0 +1,20 @@
+//! Where a render's output goes and what it reports back: the pipeline writes into a
+//! staging folder under `lotse build` and into memory under `lotse serve`, so the
+//! renderer knows neither and only ever sees a `Sink`.
+
+/// Where rendered files go: a staging folder on disk, or memory under `lotse serve`.
+pub trait Sink: Sync {
+    /// Stores `bytes` at `path`, relative to the site root, with `/` separators.
+    fn put(&self, path: &str, bytes: &[u8]) -> std::io::Result<()>;
+}
+
+/// What a render produced.
+#[derive(Debug, Default, Clone)]
+pub struct RenderStats {
+    /// Pages rendered this time.
+    pub pages: usize,
+    /// Files written this time, pages included.
+    pub files: usize,
+    /// Every path of the complete site, rendered this time or not.
+    pub paths: Vec<String>,
+}
