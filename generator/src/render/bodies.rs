@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::jobs::Job;
 use crate::markdown;
-use crate::resolve::Site;
+use crate::resolve::{PortalSite, Site};
 
 /// Markdown bodies rendered once each: a regional text shared by thirteen portals is
 /// converted once, keyed by its allocation.
@@ -21,6 +21,13 @@ impl Bodies {
     pub(crate) fn of_services(site: &Site) -> Bodies {
         let services = site.portals.iter().flat_map(|ps| &ps.services);
         Bodies::of(services.filter_map(|s| s.body.as_ref()))
+    }
+
+    /// The HTML of the service bodies of one portal, for working portal by portal
+    /// without holding the whole site's bodies at once.
+    #[allow(dead_code)] // used once rendering and indexing go portal by portal
+    pub(crate) fn of_portal(ps: &PortalSite) -> Bodies {
+        Bodies::of(ps.services.iter().filter_map(|s| s.body.as_ref()))
     }
 
     /// The bodies the pages of `jobs` show: services' and pages' bodies.
@@ -55,4 +62,89 @@ impl Bodies {
 
 fn key_of(body: &Arc<str>) -> usize {
     Arc::as_ptr(body) as *const u8 as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use lotse_model::{Portal, Service};
+
+    use super::*;
+    use crate::resolve::ResolvedService;
+
+    fn service(slug: &str, body: Option<&Arc<str>>) -> ResolvedService {
+        ResolvedService {
+            service: Service {
+                slug: slug.into(),
+                ..Service::default()
+            },
+            body: body.cloned(),
+        }
+    }
+
+    fn portal(slug: &str, services: Vec<ResolvedService>) -> PortalSite {
+        PortalSite {
+            portal: Portal {
+                slug: slug.into(),
+                ..Portal::default()
+            },
+            dir: std::path::PathBuf::new(),
+            services,
+            pages: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn of_portal_holds_that_portals_service_bodies_only() {
+        let shared: Arc<str> = Arc::from("# Hund anmelden\n\nRegional.");
+        let own: Arc<str> = Arc::from("Nur *Bottrop*.");
+        let elsewhere: Arc<str> = Arc::from("Nur Gladbeck.");
+        let bottrop = portal(
+            "bottrop",
+            vec![
+                service("hund", Some(&shared)),
+                service("eigen", Some(&own)),
+                service("leer", None),
+            ],
+        );
+        let gladbeck = portal(
+            "gladbeck",
+            vec![
+                service("hund", Some(&shared)),
+                service("anders", Some(&elsewhere)),
+            ],
+        );
+
+        let bodies = Bodies::of_portal(&bottrop);
+        assert_eq!(bodies.0.len(), 2);
+        assert_eq!(bodies.get(&Some(own.clone())), markdown::render(&own));
+        assert_eq!(bodies.get(&None), "");
+        // Keyed by allocation: the other portal's handle on the shared text finds it,
+        // a text of the other portal only is not there, nor an equal copy.
+        assert_eq!(
+            bodies.get(&gladbeck.services[0].body),
+            markdown::render(&shared)
+        );
+        assert_eq!(bodies.get(&gladbeck.services[1].body), "");
+        assert_eq!(bodies.get(&Some(Arc::from(&*own))), "");
+    }
+
+    #[test]
+    fn a_shared_body_is_converted_once_for_the_site_and_once_per_portal() {
+        let shared: Arc<str> = Arc::from("Regional.");
+        let site = Site {
+            region: lotse_model::Region::default(),
+            categories: Vec::new(),
+            portals: vec![
+                portal("a", vec![service("x", Some(&shared))]),
+                portal("b", vec![service("x", Some(&shared))]),
+            ],
+            pages: Vec::new(),
+        };
+        assert_eq!(Bodies::of_services(&site).0.len(), 1);
+        for ps in &site.portals {
+            let bodies = Bodies::of_portal(ps);
+            assert_eq!(bodies.0.len(), 1);
+            assert_eq!(bodies.get(&ps.services[0].body), markdown::render(&shared));
+        }
+    }
 }
