@@ -10,7 +10,8 @@ use crate::diagnostics::{Diagnostic, Diagnostics, Severity};
 use crate::load;
 use crate::output::{DiskSink, Staging};
 use crate::render::{self, Selection, Sink, Theme};
-use crate::resolve::{self, Site};
+use crate::resolve::{self, PortalSite, Site};
+use crate::search::{IndexStats, Previous, PreviousDir, SiteIndexer};
 
 /// Loads, resolves and checks a content folder. Returns the site when there are no
 /// errors, and every diagnostic (errors and warnings) either way.
@@ -88,18 +89,31 @@ pub fn build_with(
         .with_context(|| format!("cannot create a build folder next to {}", out.display()))?;
     let sink = DiskSink::new(staging.dir().to_path_buf());
     let selection = Selection::everything();
-    let stats = render_with_progress(&site, &theme, &sink, &selection, options.progress)?;
     // The search index goes into the staging folder too, so it swaps in with the pages.
-    let search = if options.search {
-        // Indexes whose records did not change are copied from the previous build.
-        let previous = out
-            .is_dir()
-            .then(|| crate::search::PreviousDir(out.to_path_buf()));
-        let previous = previous.as_ref().map(|p| p as &dyn crate::search::Previous);
-        crate::search::write_index(&site, &sink, previous)
-            .context("cannot build the search index")?
-    } else {
-        crate::search::IndexStats::default()
+    // Each portal is indexed right after its pages, from the same converted bodies;
+    // indexes whose records did not change are copied from the previous build.
+    let previous = (options.search && out.is_dir()).then(|| PreviousDir(out.to_path_buf()));
+    let previous = previous.as_ref().map(|p| p as &dyn Previous);
+    let indexer = options
+        .search
+        .then(|| SiteIndexer::new(&site, &sink, previous));
+    let after_portal = |ps: &PortalSite, bodies: &render::Bodies| match &indexer {
+        Some(indexer) => indexer
+            .portal(ps, bodies)
+            .context("cannot build the search index"),
+        None => Ok(()),
+    };
+    let stats = render_portals_with_progress(
+        &site,
+        &theme,
+        &sink,
+        &selection,
+        options.progress,
+        &after_portal,
+    )?;
+    let search = match indexer {
+        Some(indexer) => indexer.finish().context("cannot build the search index")?,
+        None => IndexStats::default(),
     };
     staging
         .commit()
@@ -123,6 +137,19 @@ pub fn render_with_progress(
     selection: &Selection,
     progress: bool,
 ) -> Result<render::RenderStats> {
+    render_portals_with_progress(site, theme, sink, selection, progress, &|_, _| Ok(()))
+}
+
+/// Renders as [`render_with_progress`] does, calling `after_portal` after each
+/// portal's pages.
+pub(crate) fn render_portals_with_progress(
+    site: &Site,
+    theme: &Theme,
+    sink: &dyn Sink,
+    selection: &Selection,
+    progress: bool,
+    after_portal: &render::AfterPortal<'_>,
+) -> Result<render::RenderStats> {
     let total: usize = site
         .portals
         .iter()
@@ -138,7 +165,8 @@ pub fn render_with_progress(
     } else {
         ProgressBar::hidden()
     };
-    let stats = render::render_site(site, theme, sink, selection, &|| bar.inc(1))?;
+    let stats =
+        render::render_site_then(site, theme, sink, selection, &|| bar.inc(1), after_portal)?;
     bar.finish_and_clear();
     Ok(stats)
 }

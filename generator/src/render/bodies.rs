@@ -10,53 +10,85 @@ use rayon::prelude::*;
 
 use super::jobs::Job;
 use crate::markdown;
-use crate::resolve::{PortalSite, Site};
+#[cfg(test)]
+use crate::resolve::PortalSite;
+use crate::resolve::Site;
 
 /// Markdown bodies rendered once each: a regional text shared by thirteen portals is
 /// converted once, keyed by its allocation.
-pub(crate) struct Bodies(HashMap<usize, String>);
+pub(crate) struct Bodies(HashMap<usize, Arc<str>>);
 
 impl Bodies {
     /// The HTML of every service body of the site, each shared body converted once.
     pub(crate) fn of_services(site: &Site) -> Bodies {
         let services = site.portals.iter().flat_map(|ps| &ps.services);
-        Bodies::of(services.filter_map(|s| s.body.as_ref()))
+        Bodies::of(services.filter_map(|s| s.body.as_ref()), None)
     }
 
-    /// The HTML of the service bodies of one portal, for working portal by portal
-    /// without holding the whole site's bodies at once.
-    #[allow(dead_code)] // used once rendering and indexing go portal by portal
+    /// The HTML of the service bodies of one portal.
+    #[cfg(test)]
     pub(crate) fn of_portal(ps: &PortalSite) -> Bodies {
-        Bodies::of(ps.services.iter().filter_map(|s| s.body.as_ref()))
+        Bodies::of(ps.services.iter().filter_map(|s| s.body.as_ref()), None)
     }
 
-    /// The bodies the pages of `jobs` show: services' and pages' bodies.
-    pub(super) fn of_jobs(jobs: &[&Job<'_>]) -> Bodies {
-        Bodies::of(jobs.iter().filter_map(|job| match job {
+    /// The bodies more than one portal shows (the regional texts they inherit),
+    /// converted once for the whole build; their number is the regional catalogue's,
+    /// not the region's.
+    pub(super) fn shared(site: &Site) -> Bodies {
+        let mut portals_of: HashMap<usize, (usize, &Arc<str>)> = HashMap::new();
+        for ps in &site.portals {
+            let mut seen = std::collections::HashSet::new();
+            for body in ps.services.iter().filter_map(|s| s.body.as_ref()) {
+                if seen.insert(key_of(body)) {
+                    portals_of.entry(key_of(body)).or_insert((0, body)).0 += 1;
+                }
+            }
+        }
+        let shared = portals_of
+            .into_values()
+            .filter(|(n, _)| *n > 1)
+            .map(|(_, b)| b);
+        Bodies::of(shared, None)
+    }
+
+    /// The bodies the pages of `jobs` show: services' and pages' bodies, those in
+    /// `shared` taken from there.
+    pub(super) fn of_jobs(jobs: &[&Job<'_>], shared: Option<&Bodies>) -> Bodies {
+        let bodies = jobs.iter().filter_map(|job| match job {
             Job::Service(_, s) => s.body.as_ref(),
             Job::UmbrellaPage(p) | Job::PortalPage(_, p) => Some(&p.body),
             _ => None,
-        }))
+        });
+        Bodies::of(bodies, shared)
     }
 
-    fn of<'b>(bodies: impl Iterator<Item = &'b Arc<str>>) -> Bodies {
+    fn of<'b>(bodies: impl Iterator<Item = &'b Arc<str>>, shared: Option<&Bodies>) -> Bodies {
         let mut unique: HashMap<usize, &Arc<str>> = HashMap::new();
+        let mut done: HashMap<usize, Arc<str>> = HashMap::new();
         for body in bodies {
-            unique.entry(key_of(body)).or_insert(body);
+            let key = key_of(body);
+            match shared.and_then(|s| s.0.get(&key)) {
+                Some(html) => {
+                    done.insert(key, html.clone());
+                }
+                None => {
+                    unique.entry(key).or_insert(body);
+                }
+            }
         }
-        Bodies(
-            unique
-                .into_par_iter()
-                .map(|(key, body)| (key, markdown::render(body)))
-                .collect(),
-        )
+        let converted: Vec<(usize, Arc<str>)> = unique
+            .into_par_iter()
+            .map(|(key, body)| (key, Arc::from(markdown::render(body))))
+            .collect();
+        done.extend(converted);
+        Bodies(done)
     }
 
     /// The HTML of `body`; empty for no body or one these bodies were not made from.
     pub(crate) fn get(&self, body: &Option<Arc<str>>) -> &str {
         body.as_ref()
             .and_then(|b| self.0.get(&key_of(b)))
-            .map_or("", String::as_str)
+            .map_or("", |html| html)
     }
 }
 
@@ -129,22 +161,29 @@ mod tests {
     }
 
     #[test]
-    fn a_shared_body_is_converted_once_for_the_site_and_once_per_portal() {
-        let shared: Arc<str> = Arc::from("Regional.");
+    fn a_shared_body_is_converted_once_and_lent_to_each_portal() {
+        let text: Arc<str> = Arc::from("Regional.");
+        let shared = &text;
         let site = Site {
             region: lotse_model::Region::default(),
             categories: Vec::new(),
             portals: vec![
-                portal("a", vec![service("x", Some(&shared))]),
-                portal("b", vec![service("x", Some(&shared))]),
+                portal("a", vec![service("x", Some(shared))]),
+                portal("b", vec![service("x", Some(shared))]),
             ],
             pages: Vec::new(),
         };
         assert_eq!(Bodies::of_services(&site).0.len(), 1);
+        let once = Bodies::shared(&site);
+        assert_eq!(once.0.len(), 1);
+        let converted = once.0.values().next().unwrap();
         for ps in &site.portals {
-            let bodies = Bodies::of_portal(ps);
-            assert_eq!(bodies.0.len(), 1);
-            assert_eq!(bodies.get(&ps.services[0].body), markdown::render(&shared));
+            let jobs = [Job::Service(ps, &ps.services[0])];
+            let jobs: Vec<&Job> = jobs.iter().collect();
+            let bodies = Bodies::of_jobs(&jobs, Some(&once));
+            // The portal's bodies hold the one conversion, not a copy of their own.
+            assert!(Arc::ptr_eq(&bodies.0[&key_of(shared)], converted));
+            assert_eq!(bodies.get(&ps.services[0].body), markdown::render(&text));
         }
     }
 }

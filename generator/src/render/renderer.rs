@@ -19,13 +19,12 @@ use crate::theme::{tera_error_chain, Theme};
 pub(super) struct Renderer<'a> {
     site: &'a Site,
     theme: &'a Theme,
-    bodies: &'a Bodies,
     umbrella_base: Context,
     portal_bases: HashMap<&'a str, Context>,
 }
 
 impl<'a> Renderer<'a> {
-    pub(super) fn new(site: &'a Site, theme: &'a Theme, bodies: &'a Bodies) -> Self {
+    pub(super) fn new(site: &'a Site, theme: &'a Theme) -> Self {
         let mut umbrella_base = Context::new();
         umbrella_base.insert("lang", &site.region.language);
         umbrella_base.insert("asset_version", &theme.asset_version);
@@ -51,7 +50,6 @@ impl<'a> Renderer<'a> {
         Renderer {
             site,
             theme,
-            bodies,
             umbrella_base,
             portal_bases,
         }
@@ -62,7 +60,7 @@ impl<'a> Renderer<'a> {
         jobs::canonical(self.site, portal, path)
     }
 
-    pub(super) fn render(&self, job: &Job<'_>) -> Result<String> {
+    pub(super) fn render(&self, job: &Job<'_>, bodies: &Bodies) -> Result<String> {
         let portal = job.portal();
         let mut ctx = match portal {
             Some(ps) => self.portal_bases[ps.portal.slug.as_str()].clone(),
@@ -75,11 +73,11 @@ impl<'a> Renderer<'a> {
             Job::UmbrellaHome => pages::umbrella_home(&mut ctx, site),
             Job::UmbrellaCategory(category) => pages::umbrella_category(&mut ctx, site, category),
             Job::UmbrellaPage(page) => {
-                let body = self.bodies.get(&Some(page.body.clone()));
+                let body = bodies.get(&Some(page.body.clone()));
                 pages::page(&mut ctx, site, None, page, body)
             }
             Job::PortalPage(ps, page) => {
-                let body = self.bodies.get(&Some(page.body.clone()));
+                let body = bodies.get(&Some(page.body.clone()));
                 pages::page(&mut ctx, site, Some(ps), page, body)
             }
             Job::NotFound => Head::new("404.html", "Seite nicht gefunden".to_string(), None),
@@ -90,7 +88,7 @@ impl<'a> Renderer<'a> {
                 pages::portal_category(&mut ctx, site, ps, category)
             }
             Job::Service(ps, s) => {
-                let body = self.bodies.get(&s.body);
+                let body = bodies.get(&s.body);
                 pages::service(&mut ctx, site, ps, s, body, &canonical)
             }
             Job::Az(ps) => pages::az(&mut ctx, site, ps),

@@ -10,15 +10,13 @@
 //!
 //! Small indexes keep what one query downloads small, and they build in parallel.
 
-mod records;
+mod pagefind;
+pub(crate) mod records;
 mod reuse;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
-use pagefind::api::PagefindIndex;
-use pagefind::options::PagefindServiceConfig;
 use rayon::prelude::*;
 
 use records::{catalogue_records, portal_records};
@@ -26,7 +24,7 @@ pub use records::{fold_umlauts, Record};
 pub use reuse::{Previous, PreviousDir, STAMP};
 
 use crate::render::Sink;
-use crate::resolve::Site;
+use crate::resolve::{PortalSite, Site};
 
 /// Folder of an index, at the site root (umbrella) and in every portal.
 pub const INDEX_DIR: &str = "pagefind";
@@ -106,6 +104,71 @@ pub fn write_index(
     Ok(stats)
 }
 
+/// The indexes of a build that renders portal by portal: [`SiteIndexer::portal`]
+/// indexes a portal from the bodies its pages were rendered with, right after them,
+/// so that a portal's records live only as long as its index takes; [`finish`] adds
+/// the umbrella's catalogue.
+///
+/// [`finish`]: SiteIndexer::finish
+pub struct SiteIndexer<'a> {
+    site: &'a Site,
+    sink: &'a dyn Sink,
+    previous: Option<&'a dyn Previous>,
+    stats: std::sync::Mutex<IndexStats>,
+}
+
+impl<'a> SiteIndexer<'a> {
+    pub fn new(site: &'a Site, sink: &'a dyn Sink, previous: Option<&'a dyn Previous>) -> Self {
+        SiteIndexer {
+            site,
+            sink,
+            previous,
+            stats: std::sync::Mutex::new(IndexStats::default()),
+        }
+    }
+
+    /// Indexes one portal (`<portal>/pagefind/`).
+    pub(crate) fn portal(&self, ps: &PortalSite, bodies: &crate::render::Bodies) -> Result<()> {
+        let started = Instant::now();
+        let job = IndexJob {
+            dir: format!("{}/{INDEX_DIR}", ps.portal.slug),
+            records: portal_records(self.site, ps, bodies),
+        };
+        self.add(job, started)
+    }
+
+    fn add(&self, job: IndexJob, started: Instant) -> Result<()> {
+        let dir = job.dir.clone();
+        let done = build_or_reuse(job, self.sink, self.previous)
+            .with_context(|| format!("cannot build the search index {dir}/"))?;
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        stats.add(&done);
+        stats.elapsed += started.elapsed();
+        Ok(())
+    }
+
+    /// Adds the umbrella's catalogue (`pagefind/`) and says what was done.
+    pub fn finish(self) -> Result<IndexStats> {
+        let started = Instant::now();
+        let job = IndexJob {
+            dir: INDEX_DIR.to_string(),
+            records: catalogue_records(self.site),
+        };
+        self.add(job, started)?;
+        Ok(self.stats.into_inner().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl IndexStats {
+    fn add(&mut self, other: &IndexStats) {
+        self.indexes += 1;
+        self.reused += other.reused;
+        self.records += other.records;
+        self.files += other.files;
+        self.bytes += other.bytes;
+    }
+}
+
 /// Builds the indexes, in parallel, and stores their files through `sink`; an index
 /// whose records are those of `previous`'s is copied from there instead.
 pub fn index_jobs(
@@ -114,8 +177,7 @@ pub fn index_jobs(
     previous: Option<&dyn Previous>,
 ) -> Result<IndexStats> {
     let started = Instant::now();
-    // Plain threads, not rayon's: Pagefind blocks its caller while it parses on rayon's
-    // pool, which would deadlock if the callers were that pool's own threads.
+    // One index per thread; each spreads its pages over rayon's pool.
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let queue = std::sync::Mutex::new(jobs.into_iter());
     let all: Vec<Result<IndexStats>> = std::thread::scope(|scope| {
@@ -149,12 +211,7 @@ pub fn index_jobs(
         ..IndexStats::default()
     };
     for s in all {
-        let s = s?;
-        stats.indexes += 1;
-        stats.reused += s.reused;
-        stats.records += s.records;
-        stats.files += s.files;
-        stats.bytes += s.bytes;
+        stats.add(&s?);
     }
     Ok(stats)
 }
@@ -197,60 +254,19 @@ fn build_or_reuse(
     Ok(stats)
 }
 
-/// One Pagefind index. The records go to a scratch folder first: Pagefind parses a
-/// folder in parallel, while its in-memory `add_html_file` is serial and copies every
-/// parsed page (three times slower on the 18,200-page corpus, docs/search.md).
+/// One index, written by [`pagefind::build`] in Pagefind's format, with Pagefind's
+/// client files beside it.
 fn build_one(job: IndexJob, sink: &dyn Sink) -> Result<IndexStats> {
-    let count = job.records.len();
-    let scratch = scratch_dir().context("cannot create a scratch folder for search records")?;
-    // In order, one thread: Pagefind numbers the pages in the order it finds the
-    // files, and some file systems (tmpfs) list a folder in creation order, so writing
-    // in parallel would make the index differ from build to build.
-    job.records
+    let chunk_size = std::env::var(INDEX_CHUNK_SIZE_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let index = pagefind::build(&job.records, chunk_size);
+    let client = pagefind::client_files()?;
+    let files: Vec<(&str, &[u8])> = index
+        .files
         .iter()
-        .enumerate()
-        .try_for_each(|(i, r)| -> std::io::Result<()> {
-            // A folder per thousand records keeps directories small.
-            let dir = scratch.path().join(format!("{:05}", i / 1000));
-            std::fs::create_dir_all(&dir)?;
-            std::fs::write(dir.join(format!("{i:07}.html")), &r.html)
-        })
-        .with_context(|| format!("cannot write to {}", scratch.path().display()))?;
-    drop(job.records);
-    let folder = scratch.path().to_string_lossy().into_owned();
-    // Pagefind's API is async; this runs on an indexer thread, never inside a runtime.
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the indexer's runtime")?;
-    let files = runtime.block_on(async move {
-        let options = PagefindServiceConfig::builder()
-            .force_language("de".to_string())
-            .build();
-        let mut index = PagefindIndex::new(Some(options))?;
-        let added = index
-            .add_directory(folder, Some("**/*.html".to_string()))
-            .await?;
-        anyhow::ensure!(
-            added == count,
-            "the indexer read {added} of {count} records"
-        );
-        index.get_files().await
-    })?;
-    drop(scratch);
-    // The ready-made UIs and the playground are not used: search.js talks to the
-    // low-level pagefind.js API.
-    let files: Vec<(String, Vec<u8>)> = files
-        .into_iter()
-        .map(|f| (f.filename.to_string_lossy().replace('\\', "/"), f.contents))
-        .filter(|(name, _)| {
-            !(name.starts_with("pagefind-ui.")
-                || name == "pagefind-highlight.js"
-                || name == "wasm.unknown.pagefind"
-                || name.starts_with("pagefind-modular-ui.")
-                || name.starts_with("pagefind-component-ui.")
-                || name.starts_with("playground/"))
-        })
+        .chain(client)
+        .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
         .collect();
     files.par_iter().try_for_each(|(name, contents)| {
         let path = format!("{}/{name}", job.dir);
@@ -260,26 +276,11 @@ fn build_one(job: IndexJob, sink: &dyn Sink) -> Result<IndexStats> {
     Ok(IndexStats {
         indexes: 1,
         reused: 0,
-        records: count,
+        records: job.records.len(),
         files: files.len(),
         bytes: files.iter().map(|(_, c)| c.len() as u64).sum(),
         elapsed: Duration::ZERO,
     })
-}
-
-/// A scratch folder for the records, in memory (`/dev/shm`) where the system has one:
-/// creating thousands of small files on disk costs seconds, in memory a fraction.
-fn scratch_dir() -> std::io::Result<tempfile::TempDir> {
-    let shm = Path::new("/dev/shm");
-    if shm.is_dir() {
-        if let Ok(dir) = tempfile::Builder::new()
-            .prefix("lotse-search-")
-            .tempdir_in(shm)
-        {
-            return Ok(dir);
-        }
-    }
-    tempfile::Builder::new().prefix("lotse-search-").tempdir()
 }
 
 #[cfg(test)]

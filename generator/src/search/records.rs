@@ -9,12 +9,42 @@ use lotse_model::Office;
 use crate::render::Bodies;
 use crate::resolve::{PortalSite, ResolvedService, Site};
 
-/// One record: the page a hit leads to, and the HTML Pagefind reads.
+/// One record: the page a hit leads to, the HTML whose text is indexed, and the
+/// filters and metadata the result list uses.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    /// Where a hit leads (`ziel` meta); empty for a catalogue entry that several
-    /// portals offer (search.js then links each portal's page).
+    /// Where a hit leads; for a catalogue entry that several portals offer, the
+    /// umbrella's search page (search.js then links each portal's page, `portale`).
     pub url: String,
+    /// The searchable part: title (h1), keywords (weighted), summary, body, details.
     pub html: String,
+    pub filters: Vec<(&'static str, String)>,
+    pub meta: Vec<(&'static str, String)>,
+}
+
+impl Record {
+    /// The record as one HTML document with Pagefind's attributes, as Pagefind's own
+    /// indexer reads it (the reference the index writer is tested against).
+    pub fn pagefind_html(&self) -> String {
+        let mut html = format!(
+            "<html lang=\"de\"><body>{}<div data-pagefind-ignore>",
+            self.html
+        );
+        for (key, value) in &self.filters {
+            html.push_str(&format!(
+                "<span data-pagefind-filter=\"{key}\">{}</span>",
+                escape(value)
+            ));
+        }
+        for (key, value) in &self.meta {
+            html.push_str(&format!(
+                "<span data-pagefind-meta=\"{key}\">{}</span>",
+                escape(value)
+            ));
+        }
+        html.push_str("</div></body></html>");
+        html
+    }
 }
 
 /// The records of one portal's index: every service page it lists (its own, the
@@ -112,12 +142,13 @@ pub(crate) fn catalogue_records(site: &Site) -> Vec<Record> {
         h.attr("data-pagefind-meta", "portale", &entry.portals.join(" "));
         h.attr("data-pagefind-meta", "leistung", slug);
         let url = match entry.portals.as_slice() {
-            [only] => format!("/{only}/{slug}/"),
-            _ => String::new(),
+            [only] => {
+                let url = format!("/{only}/{slug}/");
+                h.attr("data-pagefind-meta", "ziel", &url);
+                url
+            }
+            _ => "/suche/".to_string(),
         };
-        if !url.is_empty() {
-            h.attr("data-pagefind-meta", "ziel", &url);
-        }
         out.push(h.finish(url));
     }
     out
@@ -163,20 +194,20 @@ fn category_titles<'a>(site: &'a Site, s: &'a ResolvedService) -> impl Iterator<
     })
 }
 
-/// Builds one record's HTML: the searchable text, then filters and metadata in a
-/// `data-pagefind-ignore` part.
+/// Builds one record: the searchable HTML, the filters and the metadata.
 struct Html {
     text: String,
-    hidden: String,
+    filters: Vec<(&'static str, String)>,
+    meta: Vec<(&'static str, String)>,
 }
 
 impl Html {
     fn new(title: &str) -> Html {
         let mut h = Html {
             text: String::with_capacity(2048),
-            hidden: String::with_capacity(512),
+            filters: Vec::with_capacity(4),
+            meta: Vec::with_capacity(6),
         };
-        h.text.push_str("<html lang=\"de\"><body>");
         h.text("h1", title);
         h.attr("data-pagefind-meta", "title", title);
         h
@@ -212,20 +243,23 @@ impl Html {
         self.text.push_str("</div>");
     }
 
-    /// `<span data-pagefind-filter="thema">Bauen &amp; Wohnen</span>`: the element form,
-    /// so values may contain commas and colons.
-    fn attr(&mut self, attr: &str, key: &str, value: &str) {
-        self.hidden
-            .push_str(&format!("<span {attr}=\"{key}\">{}</span>", escape(value)));
+    /// A filter (`data-pagefind-filter`) or a metadata field (`data-pagefind-meta`);
+    /// values may contain commas and colons.
+    fn attr(&mut self, attr: &str, key: &'static str, value: &str) {
+        let list = if attr == "data-pagefind-filter" {
+            &mut self.filters
+        } else {
+            &mut self.meta
+        };
+        list.push((key, value.to_string()));
     }
 
-    fn finish(mut self, url: String) -> Record {
-        self.text.push_str("<div data-pagefind-ignore>");
-        self.text.push_str(&self.hidden);
-        self.text.push_str("</div></body></html>");
+    fn finish(self, url: String) -> Record {
         Record {
             url,
             html: self.text,
+            filters: self.filters,
+            meta: self.meta,
         }
     }
 }
@@ -248,7 +282,7 @@ pub fn fold_umlauts(text: &str) -> String {
     out
 }
 
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -271,7 +305,7 @@ mod tests {
         h.attr("data-pagefind-meta", "ziel", "/x/");
         let r = h.finish("/x/".into());
         assert!(r.html.contains("<h1>A &lt;b&gt; &amp; &quot;c&quot;</h1>"));
-        assert!(r.html.ends_with(
+        assert!(r.pagefind_html().ends_with(
             "<div data-pagefind-ignore><span data-pagefind-meta=\"title\">A &lt;b&gt; &amp; &quot;c&quot;</span>\
              <span data-pagefind-meta=\"ziel\">/x/</span></div></body></html>"
         ));

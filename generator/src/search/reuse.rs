@@ -15,7 +15,7 @@ pub const STAMP: &str = "lotse-index.sha256";
 
 /// Changes whenever the index format could change without the records changing:
 /// bump it with the `pagefind` dependency.
-const FORMAT: &str = "pagefind 1.6; lotse records 1";
+const FORMAT: &str = "pagefind 1.6; lotse records 2; lotse writer 1";
 
 /// Where the previous build's files can be read.
 pub trait Previous: Sync {
@@ -33,8 +33,11 @@ pub fn stamp(job: &IndexJob) -> String {
         hash.update(chunk.as_bytes());
     }
     for r in &job.records {
-        hash.update((r.html.len() as u64).to_le_bytes());
-        hash.update(r.html.as_bytes());
+        let html = r.pagefind_html();
+        hash.update((r.url.len() as u64).to_le_bytes());
+        hash.update(r.url.as_bytes());
+        hash.update((html.len() as u64).to_le_bytes());
+        hash.update(html.as_bytes());
     }
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
