@@ -5,24 +5,26 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use pulldown_cmark::{Event, LinkType, Parser, Tag};
 use rayon::prelude::*;
 
 use super::addresses::Addresses;
 use super::Input;
 use crate::diagnostics::{did_you_mean, Diagnostics, Loc};
+use crate::load::BodyLink;
 use crate::source::loc_within;
 
 /// A body and the pages that show it.
 struct Shown<'a> {
     body: &'a str,
+    /// Its links into the site, found while loading.
+    links: &'a [BodyLink],
     start: &'a Loc,
     /// (portal, or `None` for the umbrella; the folder address of the page).
     at: Vec<(Option<&'a str>, String)>,
 }
 
 pub(super) fn check(input: &Input<'_>, diags: &Diagnostics) {
-    let addresses = Addresses::of(input.site);
+    let addresses = &input.addresses;
     let mut bodies: Vec<Shown<'_>> = Vec::new();
     let mut index: HashMap<usize, usize> = HashMap::new();
     for portal in &input.portals {
@@ -38,6 +40,7 @@ pub(super) fn check(input: &Input<'_>, diags: &Diagnostics) {
             let i = *index.entry(key).or_insert_with(|| {
                 bodies.push(Shown {
                     body,
+                    links: &source.links,
                     start: &source.body_loc,
                     at: Vec::new(),
                 });
@@ -50,6 +53,7 @@ pub(super) fn check(input: &Input<'_>, diags: &Diagnostics) {
         for page in &portal.loaded.pages {
             bodies.push(Shown {
                 body: &page.body,
+                links: &page.links,
                 start: &page.body_loc,
                 at: vec![(Some(slug), format!("/{slug}/{}/", page.slug))],
             });
@@ -58,19 +62,20 @@ pub(super) fn check(input: &Input<'_>, diags: &Diagnostics) {
     for page in &input.content.pages {
         bodies.push(Shown {
             body: &page.body,
+            links: &page.links,
             start: &page.body_loc,
             at: vec![(None, format!("/{}/", page.slug))],
         });
     }
     bodies
         .par_iter()
-        .for_each(|shown| check_body(shown, &addresses, diags));
+        .for_each(|shown| check_body(shown, addresses, diags));
 }
 
 fn check_body(shown: &Shown<'_>, addresses: &Addresses, diags: &Diagnostics) {
-    for (href, offset) in internal_links(shown.body) {
+    for (href, offset) in shown.links {
         for (portal, page) in &shown.at {
-            let target = join(page, &href);
+            let target = join(page, href);
             if addresses.leads_somewhere(&target) {
                 continue;
             }
@@ -80,7 +85,7 @@ fn check_body(shown: &Shown<'_>, addresses: &Addresses, diags: &Diagnostics) {
                 None => "on the umbrella site".to_string(),
             };
             diags.error(
-                loc_within(shown.start, shown.body, offset),
+                loc_within(shown.start, shown.body, *offset),
                 format!(
                     "the link `{href}` leads to no page {place}: there is no {target}{}",
                     suggestion.map_or(String::new(), |c| format!("; did you mean `{c}`?"))
@@ -102,38 +107,6 @@ fn closest<'a>(target: &str, portal: Option<&str>, addresses: &'a Addresses) -> 
         .filter(|(rest, _)| !rest.is_empty())
         .collect();
     did_you_mean(key, candidates.keys().copied()).map(|found| candidates[found])
-}
-
-/// The links and images of a body that point into the site, with their byte offsets.
-fn internal_links(body: &str) -> Vec<(String, usize)> {
-    Parser::new_ext(body, crate::markdown::OPTIONS)
-        .into_offset_iter()
-        .filter_map(|(event, range)| match event {
-            Event::Start(Tag::Link {
-                link_type,
-                dest_url,
-                ..
-            })
-            | Event::Start(Tag::Image {
-                link_type,
-                dest_url,
-                ..
-            }) if link_type != LinkType::Email && is_internal(&dest_url) => {
-                Some((dest_url.trim().to_string(), range.start))
-            }
-            _ => None,
-        })
-        .collect()
-}
-
-/// Not external (a scheme, `//host`), not only a fragment or query of the same page.
-fn is_internal(href: &str) -> bool {
-    let href = href.trim();
-    if href.is_empty() || href.starts_with(['#', '?']) || href.starts_with("//") {
-        return false;
-    }
-    // A colon before any slash, ? or # starts a scheme (https:, mailto:, tel: ...).
-    !matches!(href.find(':'), Some(i) if !href[..i].contains(['/', '?', '#']))
 }
 
 /// The absolute path `href` leads to from the page at folder address `page`, without
@@ -183,14 +156,5 @@ mod tests {
         assert_eq!(join(page, "../../../a-z?x=1"), "/a-z");
         assert_eq!(join(page, ".."), "/bottrop/");
         assert_eq!(join(page, "./"), page);
-    }
-
-    #[test]
-    fn finds_internal_links_only() {
-        let body = "[a](../x/) [b](https://e.de) <c@d.de> [e](mailto:x@y.de) [f](#top)\n\
-                    ![g](/bild.png) [h](tel:+49) [i](//cdn.example/x) [j][r]\n\n[r]: /y/\n";
-        let links: Vec<String> = internal_links(body).into_iter().map(|l| l.0).collect();
-        assert_eq!(links, ["../x/", "/bild.png", "/y/"]);
-        assert_eq!(internal_links("xx [a](../x/)")[0].1, 3);
     }
 }

@@ -28,6 +28,8 @@ struct Input<'a> {
     site: &'a Site,
     /// One per portal, in the order of `content.portals` (and `site.portals`).
     portals: Vec<PortalInput<'a>>,
+    /// Every address the build writes (links and aliases are checked against it).
+    addresses: addresses::Addresses,
 }
 
 struct PortalInput<'a> {
@@ -54,6 +56,7 @@ pub fn check(content: &Content, site: &Site, diags: &Diagnostics) {
         content,
         site,
         portals,
+        addresses: addresses::Addresses::of(site),
     };
     references::check(&input, diags);
     layers::check(&input, diags);

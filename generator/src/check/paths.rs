@@ -4,7 +4,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::addresses::Addresses;
 use super::Input;
 use crate::diagnostics::{Diagnostics, Loc};
 use crate::load::{Content, PageDraft, ServiceDraft};
@@ -106,7 +105,7 @@ fn check_root_paths(content: &Content, diags: &Diagnostics) {
 /// An alias must lead to a free address: no page, no file, no reserved name, no other
 /// alias; an absolute one must start with a portal that shows the service.
 fn check_aliases(input: &Input<'_>, diags: &Diagnostics) {
-    let addresses = Addresses::of(input.site);
+    let addresses = &input.addresses;
     let mut taken: HashMap<String, (&Loc, &str)> = HashMap::new();
     // Portals each service file is shown in, for absolute aliases that apply nowhere.
     let mut shown_in: HashMap<*const ServiceDraft, (&ServiceDraft, Vec<&str>)> = HashMap::new();

@@ -5,6 +5,8 @@ pub mod appointments;
 mod config;
 pub mod fields;
 pub mod frontmatter;
+mod incremental;
+mod links;
 mod page;
 mod service;
 
@@ -18,6 +20,8 @@ use rayon::prelude::*;
 
 pub use appointments::AppointmentDraft;
 pub use config::{parse_hex_color, PortalConfig};
+pub use incremental::{Changed, Loader, RegionalChange, Update};
+pub use links::{internal_links, BodyLink};
 pub use page::PageDraft;
 pub use service::{Layer, PaymentDraft, ServiceDraft};
 
@@ -58,7 +62,7 @@ struct MarkdownFile {
     kind: FileKind,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum FileKind {
     Service,
     Page,
@@ -66,12 +70,41 @@ enum FileKind {
 
 enum Parsed {
     Service(Box<ServiceDraft>),
-    Page(PageDraft),
+    Page(Box<PageDraft>),
 }
 
 /// Reads the whole content folder. Problems go to `diags`; what could be read is
 /// returned either way so that one run reports as much as possible.
 pub fn load(root: &Path, diags: &Diagnostics) -> Content {
+    let mut content = load_region(root, diags);
+    let mut markdown = Vec::new();
+    for (dir, owner, kind) in folders(&content) {
+        collect_markdown(&dir, owner, kind, &mut markdown, diags);
+    }
+    let parsed: Vec<(Option<usize>, Parsed)> = markdown
+        .into_par_iter()
+        .filter_map(|file| Some((file.owner, parse_markdown(&file, diags)?)))
+        .collect();
+    for (owner, item) in parsed {
+        place(&mut content, owner, item);
+    }
+    content
+}
+
+/// The region's own files and its portals' portal.toml, without any Markdown: the
+/// services and pages of the returned content are empty.
+fn load_region(root: &Path, diags: &Diagnostics) -> Content {
+    let mut content = region_files(root, diags);
+    for (dir, slug) in portal_dirs(root, diags) {
+        if let Some(portal) = load_portal(&dir, slug, diags) {
+            content.portals.push(portal);
+        }
+    }
+    content
+}
+
+/// region.toml and categories.toml: the content without portals and Markdown.
+fn region_files(root: &Path, diags: &Diagnostics) -> Content {
     let (region, region_locs) = read_source(&root.join("region.toml"), diags)
         .and_then(|src| config::parse_region(&src, diags))
         .unzip();
@@ -79,33 +112,32 @@ pub fn load(root: &Path, diags: &Diagnostics) -> Content {
     let categories = read_source(&root.join("categories.toml"), diags)
         .map(|src| config::parse_categories(&src, diags))
         .unwrap_or_default();
+    Content {
+        root: root.to_path_buf(),
+        region,
+        feedback_portal_loc: region_locs.feedback_portal,
+        region_payment_loc: region_locs.payment,
+        categories,
+        services: Vec::new(),
+        pages: Vec::new(),
+        portals: Vec::new(),
+    }
+}
 
-    let mut markdown = Vec::new();
-    collect_markdown(
-        &root.join("services"),
-        None,
-        FileKind::Service,
-        &mut markdown,
-        diags,
-    );
-    collect_markdown(
-        &root.join("pages"),
-        None,
-        FileKind::Page,
-        &mut markdown,
-        diags,
-    );
-
-    let mut portals = Vec::new();
-    let mut portal_dirs: HashMap<String, PathBuf> = HashMap::new();
-    for dir in list_dir(&root.join("portals"), diags) {
-        if !dir.is_dir() {
+/// The portal folders with their slugs, in name order; folders whose name gives no
+/// slug or the slug of an earlier one are reported and left out.
+fn portal_dirs(root: &Path, diags: &Diagnostics) -> Vec<(PathBuf, String)> {
+    let mut out: Vec<(PathBuf, String)> = Vec::new();
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    for entry in list_dir(&root.join("portals"), diags) {
+        if !entry.is_dir() {
             continue;
         }
+        let dir = entry.path;
         let Some(slug) = slug_of(&dir, diags) else {
             continue;
         };
-        if let Some(first) = portal_dirs.get(&slug) {
+        if let Some(first) = seen.get(&slug) {
             diags.error(
                 Loc::file_start(&display(&dir.join("portal.toml"))),
                 format!(
@@ -115,84 +147,75 @@ pub fn load(root: &Path, diags: &Diagnostics) -> Content {
             );
             continue;
         }
-        portal_dirs.insert(slug.clone(), dir.clone());
-        let toml_path = dir.join("portal.toml");
-        let Some(src) = read_source(&toml_path, diags) else {
-            continue;
-        };
-        let Some(config) = config::parse_portal(&src, slug, diags) else {
-            continue;
-        };
-        if let (Some(logo), Some(loc)) = (&config.portal.theme.logo, &config.logo_loc) {
-            if logo.contains("..") || logo.starts_with('/') || !dir.join(logo).is_file() {
-                diags.error(
-                    loc.clone(),
-                    format!("logo `{logo}` not found next to portal.toml"),
-                );
-            }
-        }
-        let index = portals.len();
-        collect_markdown(
-            &dir.join("services"),
-            Some(index),
-            FileKind::Service,
-            &mut markdown,
-            diags,
-        );
-        collect_markdown(
-            &dir.join("pages"),
-            Some(index),
-            FileKind::Page,
-            &mut markdown,
-            diags,
-        );
-        portals.push(LoadedPortal {
-            loc: src.start(),
-            config,
-            dir,
-            services: Vec::new(),
-            pages: Vec::new(),
-        });
+        seen.insert(slug.clone(), dir.clone());
+        out.push((dir, slug));
     }
+    out
+}
 
-    let parsed: Vec<(Option<usize>, Parsed)> = markdown
-        .into_par_iter()
-        .filter_map(|file| {
-            let src = read_source(&file.path, diags)?;
-            let layer = if file.owner.is_some() {
-                Layer::Local
-            } else {
-                Layer::Regional
-            };
-            let parsed = match file.kind {
-                FileKind::Service => Parsed::Service(Box::new(service::parse_service(
-                    &src, file.slug, layer, diags,
-                )?)),
-                FileKind::Page => Parsed::Page(page::parse_page(&src, file.slug, diags)?),
-            };
-            Some((file.owner, parsed))
-        })
-        .collect();
-
-    let mut services = Vec::new();
-    let mut pages = Vec::new();
-    for (owner, item) in parsed {
-        match (owner, item) {
-            (None, Parsed::Service(s)) => services.push(*s),
-            (None, Parsed::Page(p)) => pages.push(p),
-            (Some(i), Parsed::Service(s)) => portals[i].services.push(*s),
-            (Some(i), Parsed::Page(p)) => portals[i].pages.push(p),
+/// Reads a portal's portal.toml and checks its logo; `None` when it cannot be read.
+fn load_portal(dir: &Path, slug: String, diags: &Diagnostics) -> Option<LoadedPortal> {
+    let src = read_source(&dir.join("portal.toml"), diags)?;
+    let config = config::parse_portal(&src, slug, diags)?;
+    if let (Some(logo), Some(loc)) = (&config.portal.theme.logo, &config.logo_loc) {
+        if logo.contains("..") || logo.starts_with('/') || !dir.join(logo).is_file() {
+            diags.error(
+                loc.clone(),
+                format!("logo `{logo}` not found next to portal.toml"),
+            );
         }
     }
-    Content {
-        root: root.to_path_buf(),
-        region,
-        feedback_portal_loc: region_locs.feedback_portal,
-        region_payment_loc: region_locs.payment,
-        categories,
-        services,
-        pages,
-        portals,
+    Some(LoadedPortal {
+        loc: src.start(),
+        config,
+        dir: dir.to_path_buf(),
+        services: Vec::new(),
+        pages: Vec::new(),
+    })
+}
+
+/// The Markdown folders of the loaded content, in the order their files are read:
+/// the regional services and pages, then each portal's.
+fn folders(content: &Content) -> Vec<(PathBuf, Option<usize>, FileKind)> {
+    let root = &content.root;
+    let mut out = vec![
+        (root.join("services"), None, FileKind::Service),
+        (root.join("pages"), None, FileKind::Page),
+    ];
+    for (i, portal) in content.portals.iter().enumerate() {
+        out.push((portal.dir.join("services"), Some(i), FileKind::Service));
+        out.push((portal.dir.join("pages"), Some(i), FileKind::Page));
+    }
+    out
+}
+
+/// Reads and parses one Markdown file; `None` when it cannot be read as its kind at
+/// all (reported).
+fn parse_markdown(file: &MarkdownFile, diags: &Diagnostics) -> Option<Parsed> {
+    let src = read_source(&file.path, diags)?;
+    let layer = if file.owner.is_some() {
+        Layer::Local
+    } else {
+        Layer::Regional
+    };
+    Some(match file.kind {
+        FileKind::Service => Parsed::Service(Box::new(service::parse_service(
+            &src,
+            file.slug.clone(),
+            layer,
+            diags,
+        )?)),
+        FileKind::Page => Parsed::Page(Box::new(page::parse_page(&src, file.slug.clone(), diags)?)),
+    })
+}
+
+/// Adds a parsed file to its place in `content` (after the ones already there).
+fn place(content: &mut Content, owner: Option<usize>, item: Parsed) {
+    match (owner, item) {
+        (None, Parsed::Service(s)) => content.services.push(*s),
+        (None, Parsed::Page(p)) => content.pages.push(*p),
+        (Some(i), Parsed::Service(s)) => content.portals[i].services.push(*s),
+        (Some(i), Parsed::Page(p)) => content.portals[i].pages.push(*p),
     }
 }
 
@@ -208,7 +231,9 @@ fn collect_markdown(
         return;
     }
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
-    for path in list_dir(dir, diags) {
+    for entry in list_dir(dir, diags) {
+        let is_file = entry.is_file();
+        let path = entry.path;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         if name.starts_with('.') {
             continue;
@@ -222,7 +247,7 @@ fn collect_markdown(
         {
             continue;
         }
-        if path.extension().and_then(|e| e.to_str()) != Some("md") || !path.is_file() {
+        if path.extension().and_then(|e| e.to_str()) != Some("md") || !is_file {
             diags.warning(
                 Loc::file_start(&display(&path)),
                 "ignored: only `.md` files are read in this folder",
@@ -274,14 +299,46 @@ fn slug_of(path: &Path, diags: &Diagnostics) -> Option<String> {
     Some(slug)
 }
 
+/// An entry of a folder, with its type as the folder listing told it.
+struct DirEntry {
+    path: PathBuf,
+    file_type: Option<fs::FileType>,
+}
+
+impl DirEntry {
+    /// A file, or a link to one (as `Path::is_file`, without asking again for most).
+    fn is_file(&self) -> bool {
+        match self.file_type {
+            Some(t) if !t.is_symlink() => t.is_file(),
+            _ => self.path.is_file(),
+        }
+    }
+
+    fn is_dir(&self) -> bool {
+        match self.file_type {
+            Some(t) if !t.is_symlink() => t.is_dir(),
+            _ => self.path.is_dir(),
+        }
+    }
+}
+
 /// Entries of a folder in name order, so output and messages are stable.
-fn list_dir(dir: &Path, diags: &Diagnostics) -> Vec<PathBuf> {
+fn list_dir(dir: &Path, diags: &Diagnostics) -> Vec<DirEntry> {
     match fs::read_dir(dir) {
         Ok(entries) => {
-            let mut paths: Vec<PathBuf> =
-                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-            paths.sort();
-            paths
+            let mut entries: Vec<(std::ffi::OsString, DirEntry)> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| {
+                    let entry = DirEntry {
+                        path: e.path(),
+                        file_type: e.file_type().ok(),
+                    };
+                    (e.file_name(), entry)
+                })
+                .collect();
+            // All in one folder: by name is the order of the paths.
+            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            entries.into_iter().map(|(_, entry)| entry).collect()
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => {

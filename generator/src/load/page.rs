@@ -21,6 +21,8 @@ pub struct PageDraft {
     pub body: String,
     /// Where the body starts in the file, for positions of its links.
     pub body_loc: Loc,
+    /// The body's links into the site (`check/links.rs` checks them).
+    pub links: Vec<super::BodyLink>,
 }
 
 /// The file types a `video` file may have, which browsers play in `<video>`.
@@ -57,6 +59,7 @@ pub fn parse_page(src: &SourceText, slug: String, diags: &Diagnostics) -> Option
         video,
         body: parts.body.to_string(),
         body_loc: src.loc(parts.body_offset),
+        links: super::links::internal_links(parts.body),
     })
 }
 

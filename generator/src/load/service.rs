@@ -50,6 +50,8 @@ pub struct ServiceDraft {
     pub body: Option<Arc<str>>,
     /// Where the body starts in the file, for positions of its links.
     pub body_loc: Loc,
+    /// The body's links into the site (`check/links.rs` checks them).
+    pub links: Arc<[super::BodyLink]>,
 }
 
 /// A service's `[payment]` as written: the fee paid online at the end of the
@@ -222,6 +224,11 @@ pub fn parse_service(
         }),
         body: (!parts.body.trim().is_empty()).then(|| Arc::from(parts.body)),
         body_loc: src.loc(parts.body_offset),
+        links: if parts.body.trim().is_empty() {
+            Arc::from([])
+        } else {
+            Arc::from(super::links::internal_links(parts.body))
+        },
     };
     if let Some(summary) = &draft.summary {
         if summary.value.chars().count() > 300 {

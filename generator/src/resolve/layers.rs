@@ -186,6 +186,7 @@ fn merge(local: &ServiceDraft, base: &ServiceDraft) -> ServiceDraft {
         aliases: pick(&local.aliases, &base.aliases),
         body: body_from.body.clone(),
         body_loc: body_from.body_loc.clone(),
+        links: body_from.links.clone(),
     }
 }
 

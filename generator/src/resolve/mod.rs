@@ -6,6 +6,7 @@
 
 pub mod layers;
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,8 +15,10 @@ use lotse_model::payment::default_purpose;
 use lotse_model::service::ServicePayment;
 use lotse_model::{Category, Portal, Provider, Region, Service};
 
+use rayon::prelude::*;
+
 use crate::default_pages;
-use crate::load::{Content, LoadedPortal, PageDraft, ServiceDraft};
+use crate::load::{Changed, Content, LoadedPortal, PageDraft, ServiceDraft};
 
 /// The whole region, resolved, ready to check and render.
 pub struct Site {
@@ -93,53 +96,89 @@ pub struct PageForm {
 pub fn resolve(content: &Content) -> Option<Site> {
     let region = content.region.clone()?;
     let regional = layers::regional(content);
-    let mut portals = Vec::with_capacity(content.portals.len());
-    for loaded in &content.portals {
-        let mut portal = loaded.config.portal.clone();
-        // A portal without its own payment provider uses the region's.
-        if portal.payment.is_none() {
-            portal.payment = region.payment.clone();
-        }
-        let portal = &portal;
-        let plan = layers::plan(content, &regional, loaded);
-        let mut services: Vec<ResolvedService> = plan
-            .entries
-            .iter()
-            .filter_map(|entry| finish_service(entry.draft(), loaded))
-            .collect();
-        services.sort_by_cached_key(|s| (sort_key(&s.service.title), s.service.slug.clone()));
-        let mut pages = finish_pages(&loaded.pages);
-        let contact = portal
-            .office("buergerbuero")
-            .or_else(|| portal.offices.first());
-        default_pages::add_missing(&mut pages, &portal.name, contact, |slug| {
-            services.iter().any(|s| s.service.slug == slug)
-        });
-        crate::feedback::attach(&mut pages, portal);
-        portals.push(PortalSite {
-            portal: portal.clone(),
-            dir: loaded.dir.clone(),
-            services,
-            pages,
-        });
-    }
-
-    let mut umbrella_pages = finish_pages(&content.pages);
-    default_pages::add_missing(&mut umbrella_pages, &region.name, None, |slug| {
-        content.portals.iter().any(|p| p.config.portal.slug == slug)
-    });
-    if let Some(slug) = &region.feedback_portal {
-        if let Some(ps) = portals.iter().find(|ps| &ps.portal.slug == slug) {
-            crate::feedback::attach(&mut umbrella_pages, &ps.portal);
-        }
-    }
-
+    let portals: Vec<PortalSite> = content
+        .portals
+        .par_iter()
+        .map(|loaded| resolve_portal(content, &regional, &region, loaded))
+        .collect();
+    let pages = umbrella_pages(content, &region, &portals);
     Some(Site {
         region,
         categories: content.categories.iter().map(|(c, _)| c.clone()).collect(),
         portals,
-        pages: umbrella_pages,
+        pages,
     })
+}
+
+/// Resolves one portal: the services it offers (its local files merged over the
+/// regional ones in `regional`), sorted, and its pages.
+pub fn resolve_portal(
+    content: &Content,
+    regional: &HashMap<&str, &ServiceDraft>,
+    region: &Region,
+    loaded: &LoadedPortal,
+) -> PortalSite {
+    let mut portal = loaded.config.portal.clone();
+    // A portal without its own payment provider uses the region's.
+    if portal.payment.is_none() {
+        portal.payment = region.payment.clone();
+    }
+    let plan = layers::plan(content, regional, loaded);
+    let mut services: Vec<ResolvedService> = plan
+        .entries
+        .iter()
+        .filter_map(|entry| finish_service(entry.draft(), loaded))
+        .collect();
+    services.sort_by_cached_key(|s| (sort_key(&s.service.title), s.service.slug.clone()));
+    let mut pages = finish_pages(&loaded.pages);
+    let contact = portal
+        .office("buergerbuero")
+        .or_else(|| portal.offices.first());
+    default_pages::add_missing(&mut pages, &portal.name, contact, |slug| {
+        services.iter().any(|s| s.service.slug == slug)
+    });
+    crate::feedback::attach(&mut pages, &portal);
+    PortalSite {
+        portal,
+        dir: loaded.dir.clone(),
+        services,
+        pages,
+    }
+}
+
+/// The umbrella's own pages, the default ones added; the accessibility statement's
+/// feedback form goes to region.toml's `feedback_portal` among `portals`.
+pub fn umbrella_pages(content: &Content, region: &Region, portals: &[PortalSite]) -> Vec<Page> {
+    let mut pages = finish_pages(&content.pages);
+    default_pages::add_missing(&mut pages, &region.name, None, |slug| {
+        content.portals.iter().any(|p| p.config.portal.slug == slug)
+    });
+    if let Some(slug) = &region.feedback_portal {
+        if let Some(ps) = portals.iter().find(|ps| &ps.portal.slug == slug) {
+            crate::feedback::attach(&mut pages, &ps.portal);
+        }
+    }
+    pages
+}
+
+/// The portals (indices into `content.portals`) whose resolution an edit may have
+/// changed: those whose own files changed, and for a regional service every portal
+/// that offered or offers it or has a local file of its slug or extending it.
+pub fn affected_portals(content: &Content, changed: &Changed) -> BTreeSet<usize> {
+    let mut out = changed.portals.clone();
+    for change in &changed.regional {
+        for (i, loaded) in content.portals.iter().enumerate() {
+            let slug = loaded.config.portal.slug.as_str();
+            let listed = |list: &[String]| list.iter().any(|p| p == "*" || p == slug);
+            let local = loaded.services.iter().any(|s| {
+                s.slug == change.slug || s.extends.as_ref().is_some_and(|e| e.value == change.slug)
+            });
+            if listed(&change.offered_before) || listed(&change.offered_after) || local {
+                out.insert(i);
+            }
+        }
+    }
+    out
 }
 
 /// Turns a merged draft into the model's service as `loaded`'s portal offers it.

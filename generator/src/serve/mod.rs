@@ -19,9 +19,11 @@ use tokio_stream::{Stream, StreamExt};
 
 mod files;
 pub mod listener;
+mod reload;
 
 pub use files::content_type;
 use files::{livereload_js, static_file};
+pub use reload::{Reloader, Timings};
 
 use crate::render::{self, Selection, Sink, Theme};
 use crate::resolve::Site;
@@ -80,6 +82,14 @@ impl MemorySink {
             .cloned()
     }
 
+    /// Every file's path, sorted.
+    pub fn paths(&self) -> Vec<String> {
+        let files = self.files.read().unwrap_or_else(|p| p.into_inner());
+        let mut paths: Vec<String> = files.keys().cloned().collect();
+        paths.sort();
+        paths
+    }
+
     fn has_dir(&self, dir: &str) -> bool {
         self.get(&format!("{dir}/index.html")).is_some()
     }
@@ -109,8 +119,9 @@ pub struct Generation {
     pub files: Arc<MemorySink>,
 }
 
-/// Renders the content into memory, reusing `previous` for every page whose inputs did
-/// not change. Prints diagnostics and returns `None` when the content has errors.
+/// Loads the whole content again and renders it into memory, reusing `previous` for
+/// every page whose inputs did not change. Prints diagnostics and returns `None` when
+/// the content has errors. (`lotse serve` itself reads only what changed: [`Reloader`].)
 pub fn rebuild(content: &Path, theme: &Theme, previous: Option<&Generation>) -> Option<Generation> {
     let started = Instant::now();
     let (site, diagnostics) = build::check(content);
@@ -146,11 +157,10 @@ pub fn rebuild(content: &Path, theme: &Theme, previous: Option<&Generation>) -> 
     }
 }
 
-/// Indexes `generation` for the search page on a thread of its own, so a reload never
-/// waits for it; the index files appear in the generation's files when done.
-pub fn index_in_background(generation: &Generation) {
-    let jobs = search::jobs(&generation.site);
-    let files = generation.files.clone();
+/// Indexes `site` for the search page on a thread of its own, so a reload never waits
+/// for it; the index files appear in `files` (the site's rendering) when done.
+pub fn index_in_background(site: &Site, files: Arc<MemorySink>) {
+    let jobs = search::jobs(site);
     std::thread::spawn(move || {
         let started = Instant::now();
         // The generation's files still hold the previous indexes: unchanged ones stay.
@@ -185,20 +195,61 @@ pub(crate) fn content_security_policy() -> String {
         .unwrap_or_else(|| crate::render::extras::content_security_policy(&[]))
 }
 
+/// Takes in the changed `paths` and renders what they changed, printing the
+/// diagnostics and what was rendered; `false` when nothing new is to be served (the
+/// content has errors, or rendering failed).
+fn reload(reloader: &mut Reloader, paths: &[PathBuf], theme: &Theme, theme_changed: bool) -> bool {
+    let started = Instant::now();
+    reloader.update(paths);
+    render(reloader, theme, theme_changed, started)
+}
+
+fn render(reloader: &mut Reloader, theme: &Theme, everything: bool, started: Instant) -> bool {
+    for d in reloader.diagnostics() {
+        eprintln!("{d}");
+    }
+    if reloader.has_errors() || reloader.site().is_none() {
+        return false;
+    }
+    match reloader.render(theme, everything) {
+        Ok(stats) => {
+            let t = reloader.timings();
+            eprintln!(
+                "rendered {} of {} pages in {} ms (load {}, resolve {}, check {}, render {} ms)",
+                stats.pages,
+                stats.paths.iter().filter(|p| p.ends_with(".html")).count(),
+                started.elapsed().as_millis(),
+                t.load.as_millis(),
+                t.resolve.as_millis(),
+                t.check.as_millis(),
+                t.render.as_millis(),
+            );
+            true
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            false
+        }
+    }
+}
+
 pub fn run(options: Options) -> Result<()> {
     std::fs::create_dir_all(&options.data)
         .with_context(|| format!("cannot create the data folder {}", options.data.display()))?;
     let theme = Theme::load(Some(&options.theme))?;
-    let first = rebuild(&options.content, &theme, None).ok_or_else(|| {
-        anyhow::anyhow!("the first build failed; fix the errors above and start again")
-    })?;
+    let started = Instant::now();
+    let mut first = Reloader::new(&options.content);
+    if !render(&mut first, &theme, true, started) {
+        anyhow::bail!("the first build failed; fix the errors above and start again");
+    }
+    let site = first.site().expect("rendered, so resolved");
     let (reload, _) = broadcast::channel(16);
     let state = AppState {
-        files: Arc::new(RwLock::new(first.files.clone())),
+        files: Arc::new(RwLock::new(first.files().clone())),
         reload,
     };
     let site_url = format!("http://127.0.0.1:{}", options.port);
-    let mut form_targets = crate::render::extras::payment_origins(&first.site);
+    let mut form_targets = crate::render::extras::payment_origins(site);
     if let Some(origin) = std::env::var("LOTSE_PAYMENT_BASE_URL")
         .ok()
         .and_then(|url| crate::render::extras::origin_of(url.trim()))
@@ -208,15 +259,11 @@ pub fn run(options: Options) -> Result<()> {
     let _ = POLICY.set(crate::render::extras::content_security_policy(
         &form_targets,
     ));
-    let functions = functions::local_app(
-        &options.data,
-        state.files.clone(),
-        &first.site.region,
-        &site_url,
-    )?;
+    let functions =
+        functions::local_app(&options.data, state.files.clone(), &site.region, &site_url)?;
     let functions = Arc::new(functions);
     crate::mail::start_payments(functions.clone())?;
-    match crate::mail::SmtpMailer::from_env(&first.site.region.name)? {
+    match crate::mail::SmtpMailer::from_env(&site.region.name)? {
         Some(mailer) => crate::mail::start(functions.clone(), mailer)?,
         None => eprintln!(
             "note: LOTSE_SMTP_URL is not set; notifications of new messages wait in the outbox"
@@ -234,7 +281,7 @@ async fn serve(
     state: AppState,
     functions: Arc<functions::LocalApp>,
     theme: Theme,
-    first: Generation,
+    first: Reloader,
 ) -> Result<()> {
     let api = Router::new()
         .route("/api", any(functions::api))
@@ -252,7 +299,9 @@ async fn serve(
         .with_context(|| format!("cannot listen on {address}"))?;
     eprintln!("serving http://{address}/ (Ctrl-C stops)");
     if options.search {
-        index_in_background(&first);
+        if let Some(site) = first.site() {
+            index_in_background(site, first.files().clone());
+        }
     }
     spawn_watcher(&options, state, theme, first)?;
     listener::serve(listener, app, async {
@@ -264,22 +313,26 @@ async fn serve(
 
 /// Watches content and theme; after a burst of changes settles, re-renders what
 /// changed and tells browsers to reload.
-fn spawn_watcher(
-    options: &Options,
-    state: AppState,
-    theme: Theme,
-    first: Generation,
-) -> Result<()> {
+fn spawn_watcher(options: &Options, state: AppState, theme: Theme, first: Reloader) -> Result<()> {
     let (content, theme_dir, search) = (
         options.content.clone(),
         options.theme.clone(),
         options.search,
     );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
+    let everything = content.clone();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        if let Ok(event) = event {
-            if !event.kind.is_access() {
+        match event {
+            Ok(event) if event.need_rescan() => {
+                // Events were lost: the content folder itself reads everything again.
+                let _ = tx.send(vec![everything.clone()]);
+            }
+            Ok(event) if !event.kind.is_access() => {
                 let _ = tx.send(event.paths);
+            }
+            Ok(_) => {}
+            Err(_) => {
+                let _ = tx.send(vec![everything.clone()]);
             }
         }
     })
@@ -294,13 +347,18 @@ fn spawn_watcher(
     tokio::spawn(async move {
         let _keep_alive = watcher;
         let mut theme = Arc::new(theme);
-        let mut current = Arc::new(first);
+        let mut current = Some(first);
+        // Changes not taken in yet (a broken theme stopped the last round).
+        let mut waiting: Vec<PathBuf> = Vec::new();
         while let Some(mut paths) = rx.recv().await {
             // Editors write a file in several steps; let the burst settle briefly.
             tokio::time::sleep(Duration::from_millis(5)).await;
             while let Ok(more) = rx.try_recv() {
                 paths.extend(more);
             }
+            paths.append(&mut waiting);
+            paths.sort();
+            paths.dedup();
             let theme_changed = paths
                 .iter()
                 .any(|p| p.starts_with(&theme_root) || p.starts_with(&theme_dir));
@@ -309,25 +367,40 @@ fn spawn_watcher(
                     Ok(reloaded) => theme = Arc::new(reloaded),
                     Err(e) => {
                         eprintln!("error: {e:#}");
+                        waiting = paths;
                         continue;
                     }
                 }
             }
-            let (content, theme_now, previous) = (content.clone(), theme.clone(), current.clone());
-            let rebuilt = tokio::task::spawn_blocking(move || {
-                rebuild(&content, &theme_now, (!theme_changed).then_some(&*previous))
+            let theme_now = theme.clone();
+            let content = content.clone();
+            let previous = current.take();
+            let done = tokio::task::spawn_blocking(move || {
+                let started = Instant::now();
+                let Some(mut reloader) = previous else {
+                    // The last reload panicked: start over.
+                    let mut reloader = Reloader::new(&content);
+                    let fresh = render(&mut reloader, &theme_now, true, started);
+                    return (reloader, fresh);
+                };
+                let fresh = reload(&mut reloader, &paths, &theme_now, theme_changed);
+                (reloader, fresh)
             })
-            .await
-            .ok()
-            .flatten();
-            if let Some(generation) = rebuilt {
-                *state.files.write().unwrap_or_else(|p| p.into_inner()) = generation.files.clone();
+            .await;
+            let Ok((reloader, fresh)) = done else {
+                eprintln!("error: the reload failed; the next change reads everything again");
+                continue;
+            };
+            if fresh {
+                *state.files.write().unwrap_or_else(|p| p.into_inner()) = reloader.files().clone();
                 if search {
-                    index_in_background(&generation);
+                    if let Some(site) = reloader.site() {
+                        index_in_background(site, reloader.files().clone());
+                    }
                 }
-                current = Arc::new(generation);
                 let _ = state.reload.send(());
             }
+            current = Some(reloader);
         }
     });
     Ok(())
