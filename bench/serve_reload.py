@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Measures the edit-to-reload latency of `lotse serve`.
 
-Copies the example region to a temporary folder, starts `lotse serve` on it, listens to
-the live-reload event stream like a browser does, edits a service file and measures
-the time from the write until (a) the reload event arrives and (b) the edited page is
-served with the change. Two kinds of edit: the body of a regional service (its pages
-in every portal) and its title (also every list page that shows it).
+Copies a region (the example, or `--content`, e.g. the benchmark corpus of
+bench/gen_corpus.py) to a temporary folder, starts `lotse serve` on it, listens to the
+live-reload event stream like a browser does, edits a service file and measures the
+time from the write until (a) the reload event arrives and (b) the edited page is
+served with the change. Two kinds of edit: the body of the service (its pages in every
+portal that shows it) and its title (also every list page that shows it).
 
 Usage: bench/serve_reload.py [--lotse target/release/lotse] [--rounds 20]
+           [--content DIR [--service portals/bottrop/services/x.md] [--page /bottrop/x/]]
 """
 
 import argparse
 import http.client
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -23,8 +26,7 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVICE = "content/services/hund-anmelden.md"
-PAGE = "/bottrop/hund-anmelden/"
+SERVICE = "services/hund-anmelden.md"
 
 
 def free_port():
@@ -33,7 +35,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_ready(port, timeout=30):
+def wait_ready(port, timeout=300):
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -56,7 +58,7 @@ def listen_for_reloads(port, events):
             events.append(time.perf_counter())
 
 
-def measure(port, path, edit, marker, rounds, events):
+def measure(port, page, path, edit, marker, rounds, events):
     signal, visible = [], []
     for i in range(rounds):
         with open(path, encoding="utf-8") as f:
@@ -71,7 +73,7 @@ def measure(port, path, edit, marker, rounds, events):
                 raise SystemExit("no reload event within 5 s")
             time.sleep(0.001)
         signal.append((events[seen] - start) * 1000)
-        body = urllib.request.urlopen(f"http://127.0.0.1:{port}{PAGE}").read().decode()
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}{page}").read().decode()
         visible.append((time.perf_counter() - start) * 1000)
         if expected not in body:
             raise SystemExit(f"edited page does not show `{expected}`")
@@ -86,10 +88,25 @@ def edit_body(text, token):
 def edit_title(text, token):
     lines = text.split("\n")
     for n, line in enumerate(lines):
-        if line.startswith("title = "):
-            lines[n] = f'title = "Hund anmelden {token}"'
-            break
-    return "\n".join(lines), f"Hund anmelden {token}"
+        match = re.match(r'title = "(.*?)(?: titel\d+)?"$', line)
+        if match:
+            title = f"{match.group(1)} {token}"
+            lines[n] = f'title = "{title}"'
+            return "\n".join(lines), title
+    raise SystemExit("the service file has no `title = \"…\"` line")
+
+
+def first_portal(content):
+    portals = sorted(os.listdir(os.path.join(content, "portals")))
+    return "bottrop" if "bottrop" in portals else portals[0]
+
+
+def page_of(content, service):
+    """The address of the service's page: in its portal, or a regional one's in Bottrop."""
+    parts = service.split("/")
+    slug = parts[-1].removesuffix(".md")
+    portal = parts[1] if parts[0] == "portals" else first_portal(content)
+    return f"/{portal}/{slug}/"
 
 
 def report(name, signal, visible):
@@ -103,24 +120,51 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lotse", default=os.path.join(ROOT, "target/release/lotse"))
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--content", default=os.path.join(ROOT, "content"),
+                        help="the region's content folder (its sibling themes/ is copied too)")
+    parser.add_argument("--service", help="the service file to edit, relative to the content "
+                        "folder (default: the example's hund-anmelden, else Bottrop's first)")
+    parser.add_argument("--page", help="the edited service's address (default: from --service)")
+    parser.add_argument("--search", action="store_true",
+                        help="let lotse serve rebuild the search index in the background after "
+                        "each edit (left out by default: on 2 cores it competes with the reload)")
+    parser.add_argument("--log", help="write lotse serve's messages (its timings) to this file")
     args = parser.parse_args()
+    content = os.path.abspath(args.content)
+    service = args.service
+    if service is None:
+        if os.path.exists(os.path.join(content, SERVICE)):
+            service = SERVICE
+        else:
+            portal = first_portal(content)
+            files = sorted(os.listdir(os.path.join(content, "portals", portal, "services")))
+            service = f"portals/{portal}/services/{files[0]}"
+    page = args.page or page_of(content, service)
+    themes = os.path.join(os.path.dirname(content), "themes")
+    if not os.path.isdir(themes):
+        themes = os.path.join(ROOT, "themes")
 
     work = tempfile.mkdtemp(prefix="lotse-serve-bench-")
     try:
-        shutil.copytree(os.path.join(ROOT, "content"), os.path.join(work, "content"))
-        shutil.copytree(os.path.join(ROOT, "themes"), os.path.join(work, "themes"))
+        shutil.copytree(content, os.path.join(work, "content"))
+        shutil.copytree(themes, os.path.join(work, "themes"))
         port = free_port()
+        log = open(args.log, "w") if args.log else subprocess.DEVNULL
+        command = [args.lotse, "serve", "--content", "content", "--port", str(port),
+                   "--data", ".lotse"] + ([] if args.search else ["--no-search"])
         server = subprocess.Popen(
-            [args.lotse, "serve", "--content", "content", "--port", str(port), "--data", ".lotse"],
-            cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            command,
+            cwd=work, stdout=subprocess.DEVNULL, stderr=log)
         try:
             wait_ready(port)
             events = []
             threading.Thread(target=listen_for_reloads, args=(port, events), daemon=True).start()
-            time.sleep(0.3)
-            path = os.path.join(work, SERVICE)
-            report("body edit (11 pages)", *measure(port, path, edit_body, "body", args.rounds, events))
-            report("title edit (+ list pages)", *measure(port, path, edit_title, "titel", args.rounds, events))
+            time.sleep(0.3 if args.search else 1.0)
+            path = os.path.join(work, "content", service)
+            print(f"editing {service}, watching {page}")
+            report("body edit", *measure(port, page, path, edit_body, "body", args.rounds, events))
+            report("title edit (+ list pages)",
+                   *measure(port, page, path, edit_title, "titel", args.rounds, events))
         finally:
             server.terminate()
             server.wait(timeout=10)
