@@ -26,6 +26,8 @@ pub use schemas::{bookable_service, form_schema, page_form_schema};
 pub use selection::{changes, Selection};
 pub use sink::{RenderStats, Sink};
 
+use std::collections::HashMap;
+
 use anyhow::{Context as _, Result};
 use lotse_model::Portal;
 use rayon::prelude::*;
@@ -67,22 +69,42 @@ pub(crate) fn render_site_then(
     let shared = Bodies::shared(site);
     let renderer = Renderer::new(site, theme);
     let mut rendered = 0;
-    let umbrella: Vec<&Job<'_>> = all_jobs
-        .iter()
-        .filter(|job| job.portal().is_none() && job.selected(selection))
-        .collect();
+    // The selected jobs of the umbrella (`None`) and of each portal, in one pass.
+    let mut groups: HashMap<Option<*const PortalSite>, Vec<&Job<'_>>> = HashMap::new();
+    for job in all_jobs.iter().filter(|job| job.selected(selection)) {
+        let portal = job.portal().map(|ps| ps as *const PortalSite);
+        groups.entry(portal).or_default().push(job);
+    }
+    let umbrella = groups.remove(&None).unwrap_or_default();
     let bodies = Bodies::of_jobs(&umbrella, Some(&shared));
     rendered += render_with(&renderer, sink, &umbrella, &bodies, on_page)?;
-    for ps in &site.portals {
-        let jobs: Vec<&Job<'_>> = all_jobs
-            .iter()
-            .filter(|job| job.portal().is_some_and(|p| std::ptr::eq(p, ps)))
-            .filter(|job| job.selected(selection))
-            .collect();
-        let bodies = Bodies::of_jobs(&jobs, Some(&shared));
-        rendered += render_with(&renderer, sink, &jobs, &bodies, on_page)?;
-        after_portal(ps, &bodies)?;
-    }
+    drop(bodies);
+    // A portal's `after_portal` (its index) runs on a thread of its own while the next
+    // portal renders, so that its serial steps overlap the next portal's parallel ones;
+    // the channel holds one portal, so at most two portals' bodies are alive at once.
+    std::thread::scope(|scope| -> Result<()> {
+        let (send, receive) = std::sync::mpsc::sync_channel::<(&PortalSite, Bodies)>(0);
+        let after = scope.spawn(move || -> Result<()> {
+            for (ps, bodies) in receive {
+                after_portal(ps, &bodies)?;
+            }
+            Ok(())
+        });
+        for ps in &site.portals {
+            let jobs = groups
+                .remove(&Some(ps as *const PortalSite))
+                .unwrap_or_default();
+            let bodies = Bodies::of_jobs(&jobs, Some(&shared));
+            rendered += render_with(&renderer, sink, &jobs, &bodies, on_page)?;
+            if send.send((ps, bodies)).is_err() {
+                break; // the worker stopped on an error, which `join` returns
+            }
+        }
+        drop(send);
+        after
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("a portal's post-processing panicked")))
+    })?;
 
     let mut files = 0;
     let mut put = |path: &str, bytes: &[u8]| -> Result<()> {

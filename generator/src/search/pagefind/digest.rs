@@ -40,6 +40,8 @@ pub struct Digest {
     pub anchor_content: HashMap<String, String>,
     /// The first image after the title: `(src, alt)`.
     pub image: Option<(String, String)>,
+    /// The text of the first h1 with text: the title when the record has none.
+    pub auto_title: Option<String>,
 }
 
 #[derive(PartialEq, Clone, Copy)]
@@ -49,40 +51,45 @@ enum Status {
     Excluded,
 }
 
+/// An open element. Pagefind builds each element's text in a string of its own and
+/// appends it to the parent's when the element ends; here all text goes into one
+/// buffer, what an element adds in front of its text (weight marker, a space) is added
+/// when it opens, and an element left out truncates the buffer back to where it began.
 struct Node {
     tag: String,
-    value: String,
+    /// Where the element's part of the buffer begins, and its text after the weight
+    /// marker and space it opens with.
+    start: usize,
+    text: usize,
     status: Status,
-    weight: Option<String>,
+    sentence: bool,
+    weighted: bool,
     anchor_ids: Option<Vec<String>>,
-}
-
-impl Node {
-    fn new(tag: &str, status: Status) -> Node {
-        Node {
-            tag: tag.to_string(),
-            value: String::new(),
-            status,
-            weight: None,
-            anchor_ids: None,
-        }
-    }
 }
 
 /// The digest of `html`, which must be well-formed (every non-void element closed).
 pub fn digest(html: &str) -> Digest {
     let mut out = Digest::default();
-    let mut stack = vec![Node::new("", Status::Indexing)];
+    let mut buf = String::with_capacity(html.len());
+    let mut stack = vec![Node {
+        tag: String::new(),
+        start: 0,
+        text: 0,
+        status: Status::Indexing,
+        sentence: false,
+        weighted: false,
+        anchor_ids: None,
+    }];
     let mut anchor_counter = 0usize;
     let mut seen_title = false;
     let mut rest = html;
     while !rest.is_empty() {
         let Some(lt) = rest.find('<') else {
-            text(&mut stack, &mut out, rest);
+            text(&stack, &mut buf, &mut out, rest);
             break;
         };
         if lt > 0 {
-            text(&mut stack, &mut out, &rest[..lt]);
+            text(&stack, &mut buf, &mut out, &rest[..lt]);
         }
         rest = &rest[lt..];
         if let Some(after) = rest.strip_prefix("<!--") {
@@ -93,37 +100,34 @@ pub fn digest(html: &str) -> Digest {
         let tag = &rest[1..end];
         rest = &rest[(end + 1).min(rest.len())..];
         if let Some(name) = tag.strip_prefix('/') {
-            close(
-                &mut stack,
-                &name.trim().to_ascii_lowercase(),
-                &mut seen_title,
-            );
+            let name = name.trim().to_ascii_lowercase();
+            close(&mut stack, &mut buf, &mut out, &name, &mut seen_title);
         } else if !tag.starts_with('!') && !tag.starts_with('?') {
             let (name, attrs) = parse_tag(tag);
-            open(
-                &mut stack,
-                &mut out,
-                &name,
-                &attrs,
-                &mut anchor_counter,
+            let void = VOID.contains(&name.as_str()) || tag.ends_with('/');
+            let mut open = Open {
+                out: &mut out,
+                buf: &mut buf,
+                anchor_counter: &mut anchor_counter,
                 seen_title,
-            );
-            if VOID.contains(&name.as_str()) || tag.ends_with('/') {
-                stack.pop();
+            };
+            let node = open.element(&stack, &name, &attrs, void);
+            if !void {
+                stack.push(node);
             }
         }
     }
     while stack.len() > 1 {
         let tag = stack.last().map(|n| n.tag.clone()).unwrap_or_default();
-        close(&mut stack, &tag, &mut seen_title);
+        close(&mut stack, &mut buf, &mut out, &tag, &mut seen_title);
     }
-    out.text = normalize_content(&stack.pop().map(|n| n.value).unwrap_or_default());
+    out.text = normalize_content(&buf);
     out
 }
 
-fn text(stack: &mut [Node], out: &mut Digest, raw: &str) {
-    let Some(node) = stack.last_mut() else { return };
-    node.value.push_str(raw);
+fn text(stack: &[Node], buf: &mut String, out: &mut Digest, raw: &str) {
+    let Some(node) = stack.last() else { return };
+    buf.push_str(raw);
     if node.status == Status::Indexing {
         for id in node.anchor_ids.iter().flatten() {
             out.anchor_content
@@ -134,108 +138,146 @@ fn text(stack: &mut [Node], out: &mut Digest, raw: &str) {
     }
 }
 
-fn open(
-    stack: &mut Vec<Node>,
-    out: &mut Digest,
-    name: &str,
-    attrs: &[(String, String)],
-    anchor_counter: &mut usize,
+struct Open<'a> {
+    out: &'a mut Digest,
+    buf: &'a mut String,
+    anchor_counter: &'a mut usize,
     seen_title: bool,
-) {
-    let attr = |key: &str| {
-        attrs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    let parent = stack.last_mut().expect("the root is never popped");
-    let mut status = match attr("data-pagefind-ignore").map(str::to_ascii_lowercase) {
-        Some(v) if matches!(v.as_str(), "" | "index" | "true") => Status::Ignored,
-        Some(_) => Status::Excluded,
-        None => Status::Indexing,
-    };
-    if REMOVE.contains(&name) {
-        status = Status::Excluded;
-    }
-    if parent.status == Status::Excluded {
-        status = Status::Excluded;
-    }
-    let mut anchor_id = None;
-    if status == Status::Indexing {
-        if let Some(id) = attr("id") {
-            let id: String = id.chars().filter(|c| !c.is_whitespace()).collect();
-            parent
-                .value
-                .push_str(&format!(" {ANCHOR}{name}:{anchor_counter}:{id} "));
-            anchor_id = Some(format!("{anchor_counter}:{id}"));
-            *anchor_counter += 1;
-        }
-    }
-    if status != Status::Excluded && name == "br" {
-        parent.value.push(' ');
-    }
-    if status != Status::Excluded && name == "img" && seen_title && out.image.is_none() {
-        if let Some(src) = attr("src") {
-            let alt = attr("alt").map(normalize_content).unwrap_or_default();
-            out.image = Some((normalize_content(src), alt));
-        }
-    }
-    let mut anchors = match &parent.anchor_ids {
-        Some(ids) if INLINE.contains(&name) => Some(ids.clone()),
-        _ => None,
-    };
-    if let Some(id) = anchor_id {
-        anchors.get_or_insert_with(Vec::new).push(id);
-    }
-    let mut node = Node::new(name, status);
-    node.weight = attr("data-pagefind-weight").map(str::to_string);
-    node.anchor_ids = anchors;
-    stack.push(node);
 }
 
-fn close(stack: &mut Vec<Node>, name: &str, seen_title: &mut bool) {
+impl Open<'_> {
+    fn element(
+        &mut self,
+        stack: &[Node],
+        name: &str,
+        attrs: &[(String, String)],
+        void: bool,
+    ) -> Node {
+        let attr = |key: &str| {
+            attrs
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        let parent = stack.last().expect("the root is never popped");
+        let mut status = match attr("data-pagefind-ignore").map(str::to_ascii_lowercase) {
+            Some(v) if matches!(v.as_str(), "" | "index" | "true") => Status::Ignored,
+            Some(_) => Status::Excluded,
+            None => Status::Indexing,
+        };
+        if REMOVE.contains(&name) || parent.status == Status::Excluded {
+            status = Status::Excluded;
+        }
+        let mut anchor_id = None;
+        if status == Status::Indexing {
+            if let Some(id) = attr("id") {
+                let id: String = id.chars().filter(|c| !c.is_whitespace()).collect();
+                let counter = *self.anchor_counter;
+                self.buf
+                    .push_str(&format!(" {ANCHOR}{name}:{counter}:{id} "));
+                anchor_id = Some(format!("{counter}:{id}"));
+                *self.anchor_counter += 1;
+            }
+        }
+        if status != Status::Excluded && name == "br" {
+            self.buf.push(' ');
+        }
+        if status != Status::Excluded
+            && name == "img"
+            && self.seen_title
+            && self.out.image.is_none()
+        {
+            if let Some(src) = attr("src") {
+                let alt = attr("alt").map(normalize_content).unwrap_or_default();
+                self.out.image = Some((normalize_content(src), alt));
+            }
+        }
+        let mut anchors = match &parent.anchor_ids {
+            Some(ids) if INLINE.contains(&name) => Some(ids.clone()),
+            _ => None,
+        };
+        if let Some(id) = anchor_id {
+            anchors.get_or_insert_with(Vec::new).push(id);
+        }
+        let start = self.buf.len();
+        let mut node = Node {
+            tag: name.to_string(),
+            start,
+            text: start,
+            status,
+            sentence: SENTENCE.contains(&name),
+            weighted: false,
+            anchor_ids: anchors,
+        };
+        // A void element has no end, and Pagefind adds nothing for it.
+        if !void {
+            let weight = attr("data-pagefind-weight")
+                .map(|w| (WEIGHT, w))
+                .or_else(|| {
+                    let auto = match name {
+                        "h1" => "7",
+                        "h2" => "6",
+                        "h3" => "5",
+                        "h4" => "4",
+                        "h5" => "3",
+                        "h6" => "2",
+                        _ => return None,
+                    };
+                    Some((AUTO_WEIGHT, auto))
+                });
+            if let Some((marker, weight)) = weight {
+                self.buf.push(' ');
+                self.buf.push_str(marker);
+                self.buf.push_str(weight);
+                self.buf.push(' ');
+                node.weighted = true;
+            }
+            if node.sentence {
+                self.buf.push(' ');
+            }
+            node.text = self.buf.len();
+        }
+        node
+    }
+}
+
+fn close(
+    stack: &mut Vec<Node>,
+    buf: &mut String,
+    out: &mut Digest,
+    name: &str,
+    seen_title: &mut bool,
+) {
     // Our HTML is well-formed; a stray end tag closes nothing.
     if stack.len() < 2 || stack.last().is_some_and(|n| n.tag != name) {
         return;
     }
-    let Some(mut node) = stack.pop() else { return };
-    if node.tag == "h1" {
+    let Some(node) = stack.pop() else { return };
+    // Pagefind takes the first h1 with text as the title; images after it count.
+    if node.tag == "h1" && node.status != Status::Excluded && !buf[node.text..].trim().is_empty() {
         *seen_title = true;
+        if out.auto_title.is_none() {
+            out.auto_title = Some(normalize_content(&buf[node.text..]));
+        }
     }
     if node.status != Status::Indexing {
+        buf.truncate(node.start);
         return;
     }
-    if SENTENCE.contains(&node.tag.as_str()) {
-        node.value.insert(0, ' ');
-        if node.value.chars().last().is_some_and(is_sentence_char) {
-            node.value.push('.');
+    if node.sentence {
+        if buf[node.start..]
+            .chars()
+            .last()
+            .is_some_and(is_sentence_char)
+        {
+            buf.push('.');
         }
-        node.value.push(' ');
+        buf.push(' ');
     }
-    let weight = node.weight.clone().map(|w| (WEIGHT, w)).or_else(|| {
-        let auto = match node.tag.as_str() {
-            "h1" => "7",
-            "h2" => "6",
-            "h3" => "5",
-            "h4" => "4",
-            "h5" => "3",
-            "h6" => "2",
-            _ => return None,
-        };
-        Some((AUTO_WEIGHT, auto.to_string()))
-    });
-    let parent = stack.last_mut().expect("the root is never popped");
-    if let Some((marker, weight)) = weight {
-        parent.value.push(' ');
-        parent.value.push_str(marker);
-        parent.value.push_str(&weight);
-        parent.value.push(' ');
-        parent.value.push_str(&node.value);
-        parent.value.push(' ');
-        parent.value.push_str(END_WEIGHT);
-        parent.value.push(' ');
-    } else {
-        parent.value.push_str(&node.value);
+    if node.weighted {
+        buf.push(' ');
+        buf.push_str(END_WEIGHT);
+        buf.push(' ');
     }
 }
 
@@ -307,24 +349,33 @@ fn parse_tag(tag: &str) -> (String, Vec<(String, String)>) {
 /// made one space, the ends trimmed.
 pub fn normalize_content(content: &str) -> String {
     let decoded = html_escape::decode_html_entities(content);
-    let mut out = String::with_capacity(decoded.len());
-    let mut pending: Option<char> = None;
-    let mut run = 0usize;
-    for c in decoded.trim_matches(|c: char| c.is_whitespace()).chars() {
-        if c.is_whitespace() {
-            // "\n" and "\r\n" runs become one space; other whitespace is kept when
-            // alone and collapsed when two or more follow each other.
-            let c = if c == '\n' { ' ' } else { c };
-            run += 1;
-            pending = Some(if run > 1 { ' ' } else { c });
+    let text = decoded.trim_matches(char::is_whitespace);
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if !c.is_whitespace() {
             continue;
         }
-        if let Some(p) = pending.take() {
-            out.push(p);
+        let mut end = i + c.len_utf8();
+        let mut run = 1;
+        while let Some(&(j, next)) = chars.peek() {
+            if !next.is_whitespace() {
+                break;
+            }
+            end = j + next.len_utf8();
+            run += 1;
+            chars.next();
         }
-        run = 0;
-        out.push(c);
+        // A lone space, tab or no-break space stays; a newline or a run becomes one space.
+        if run == 1 && c != '\n' {
+            continue;
+        }
+        out.push_str(&text[copied..i]);
+        out.push(' ');
+        copied = end;
     }
+    out.push_str(&text[copied..]);
     out
 }
 

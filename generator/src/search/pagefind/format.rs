@@ -165,18 +165,20 @@ struct EntryLanguage<'a> {
     page_count: usize,
 }
 
-/// `pagefind-entry.json`: where the client starts.
-pub fn entry_json(meta_hash: &str, page_count: usize) -> Vec<u8> {
+/// `pagefind-entry.json`: where the client starts; `index` is the page list's name
+/// and the number of pages (none for an index without a word).
+pub fn entry_json(index: Option<(&str, usize)>) -> Vec<u8> {
+    let languages = index.map(|(hash, page_count)| {
+        let language = EntryLanguage {
+            hash,
+            wasm: Some(LANGUAGE),
+            page_count,
+        };
+        (LANGUAGE, language)
+    });
     let entry = Entry {
         version: VERSION,
-        languages: BTreeMap::from([(
-            LANGUAGE,
-            EntryLanguage {
-                hash: meta_hash,
-                wasm: Some(LANGUAGE),
-                page_count,
-            },
-        )]),
+        languages: languages.into_iter().collect(),
         include_characters: super::words::INCLUDE_CHARACTERS,
     };
     serde_json::to_vec(&entry).expect("the entry serialises")

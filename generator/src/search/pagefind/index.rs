@@ -61,25 +61,25 @@ struct PageResult {
 /// Builds the index of `records` (in their order; pages without a word are left out,
 /// as Pagefind does).
 pub fn build(records: &[Record], chunk_size: Option<usize>) -> IndexFiles {
-    let prepared: Vec<(digest::Digest, BTreeMap<String, String>)> = records
+    // Pages without a word are dropped first: only the others' metadata fields count.
+    let prepared: Vec<(&Record, BodyWords, BTreeMap<String, String>)> = records
         .par_iter()
-        .map(|record| {
+        .filter_map(|record| {
             let digest = digest::digest(&record.html);
-            let meta = page_meta(record, &digest);
-            (digest, meta)
+            let body = SPLITTER.with(|s| body_words(&mut s.borrow_mut(), &digest))?;
+            Some((record, body, page_meta(record, &digest)))
         })
         .collect();
     let meta_fields: Vec<String> = prepared
         .iter()
-        .flat_map(|(_, m)| m.keys().cloned())
+        .flat_map(|(_, _, m)| m.keys().cloned())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let pages: Vec<PageResult> = records
-        .par_iter()
-        .zip(prepared)
-        .filter_map(|(record, (digest, meta))| {
-            SPLITTER.with(|s| page(&mut s.borrow_mut(), record, digest, meta, &meta_fields))
+    let pages: Vec<PageResult> = prepared
+        .into_par_iter()
+        .map(|(record, body, meta)| {
+            SPLITTER.with(|s| page(&mut s.borrow_mut(), record, body, meta, &meta_fields))
         })
         .collect::<Vec<_>>()
         .into_iter()
@@ -98,6 +98,12 @@ pub fn build(records: &[Record], chunk_size: Option<usize>) -> IndexFiles {
         })
         .collect();
     let page_count = pages.len();
+    if page_count == 0 {
+        // Pagefind writes no language at all for an index without a word.
+        return IndexFiles {
+            files: vec![("pagefind-entry.json".to_string(), format::entry_json(None))],
+        };
+    }
 
     let mut words: FxHashMap<Arc<str>, PackedWord> = FxHashMap::default();
     let mut filters: BTreeMap<String, BTreeMap<String, Vec<usize>>> = BTreeMap::new();
@@ -217,7 +223,7 @@ pub fn build(records: &[Record], chunk_size: Option<usize>) -> IndexFiles {
     ));
     out.push((
         "pagefind-entry.json".to_string(),
-        format::entry_json(&meta_hash, page_count),
+        format::entry_json(Some((&meta_hash, page_count))),
     ));
     IndexFiles { files: out }
 }
@@ -245,11 +251,13 @@ fn short_name(full_hash: &str, collides: impl Fn(&str) -> bool) -> String {
 /// dropped, the first image after the title as `image`/`image_alt`.
 fn page_meta(record: &Record, digest: &digest::Digest) -> BTreeMap<String, String> {
     let mut meta = BTreeMap::new();
-    for (key, value) in &record.meta {
+    // Pagefind keeps a field whose text is not empty, normalised (possibly to "").
+    for (key, value) in record.meta.iter().filter(|(_, v)| !v.is_empty()) {
         let value = digest::normalize_content(&crate::search::records::escape(value));
-        if !value.is_empty() {
-            meta.insert(key.to_string(), value);
-        }
+        meta.insert(key.to_string(), value);
+    }
+    if let Some(title) = &digest.auto_title {
+        meta.entry("title".into()).or_insert_with(|| title.clone());
     }
     if let Some((src, alt)) = &digest.image {
         if !meta.contains_key("image") {
@@ -260,13 +268,17 @@ fn page_meta(record: &Record, digest: &digest::Digest) -> BTreeMap<String, Strin
     meta
 }
 
-fn page(
-    splitter: &mut Splitter,
-    record: &Record,
-    digest: digest::Digest,
-    meta: BTreeMap<String, String>,
-    meta_fields: &[String],
-) -> Option<PageResult> {
+/// A page's text, split into words.
+struct BodyWords {
+    content: String,
+    anchors: Vec<Anchor>,
+    positions: FxHashMap<Arc<str>, Vec<Position>>,
+    word_count: usize,
+}
+
+/// The words of the page's text, as Pagefind's `parse_digest` finds them; `None` for a
+/// page without a word, which Pagefind leaves out.
+fn body_words(splitter: &mut Splitter, digest: &digest::Digest) -> Option<BodyWords> {
     let mut content = String::with_capacity(digest.text.len());
     let mut anchors = Vec::new();
     let mut positions: FxHashMap<Arc<str>, Vec<Position>> = FxHashMap::default();
@@ -352,7 +364,28 @@ fn page(
     if positions.is_empty() {
         return None;
     }
+    Some(BodyWords {
+        content,
+        anchors,
+        positions,
+        word_count: max_index as usize + 1,
+    })
+}
 
+/// The rest of a page: the words of its metadata, its word list and its fragment.
+fn page(
+    splitter: &mut Splitter,
+    record: &Record,
+    body: BodyWords,
+    meta: BTreeMap<String, String>,
+    meta_fields: &[String],
+) -> PageResult {
+    let BodyWords {
+        content,
+        anchors,
+        positions,
+        word_count,
+    } = body;
     let mut meta_positions: FxHashMap<Arc<str>, Vec<MetaPosition>> = FxHashMap::default();
     for (key, value) in &meta {
         let field = meta_fields.iter().position(|f| f == key).unwrap_or(0) as u16;
@@ -444,29 +477,29 @@ fn page(
     }
 
     let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (key, value) in &record.filters {
-        let value = digest::normalize_content(&crate::search::records::escape(value));
-        if !value.is_empty() {
-            filters.entry(key.to_string()).or_default().push(value);
-        }
+    for (key, value) in record.filters.iter().filter(|(_, v)| !v.is_empty()) {
+        // Pagefind normalises (and so decodes) a filter value twice.
+        let once = digest::normalize_content(&crate::search::records::escape(value));
+        let value = digest::normalize_content(&once);
+        filters.entry(key.to_string()).or_default().push(value);
     }
     let fragment = Fragment {
         url: record.url.clone(),
         content,
-        word_count: max_index as usize + 1,
+        word_count,
         filters: filters.clone(),
         meta,
         anchors,
     };
     let fragment = serde_json::to_string(&fragment).expect("a fragment serialises");
     let full_hash = format!("{LANGUAGE}_{}", format::full_hash(fragment.as_bytes()));
-    Some(PageResult {
+    PageResult {
         words: words.into_values().collect(),
         filters,
         fragment,
         full_hash,
-        word_count: max_index as usize + 1,
-    })
+        word_count,
+    }
 }
 
 fn empty_word(word: Arc<str>) -> PackedWord {

@@ -161,3 +161,110 @@ fn client_files_are_pagefinds() {
     assert_eq!(names, expected);
     assert!(files.iter().all(|(_, b)| b.len() > 10_000));
 }
+
+mod generated {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const WORDS: &[&str] = &[
+        "Hund",
+        "anmelden.",
+        "Führungszeugnis",
+        "Kfz-Zulassung",
+        "a.b.c",
+        "E-Mail:",
+        "buergerbuero@bottrop.de",
+        "&amp;",
+        "&lt;b&gt;",
+        "„Zitat“",
+        "CamelCase",
+        "12,50",
+        "€",
+        "_x_",
+        "ÄÖÜ",
+        "–",
+        "WiFi-Netz",
+        "Straße",
+        "café",
+        "(Ausweis)",
+        "Mo–Fr",
+        "8:00",
+        "&nbsp;",
+        "x",
+        "’s",
+        "naïve",
+        "3.",
+        "*",
+    ];
+
+    fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            (
+                prop::sample::select(WORDS),
+                prop::sample::select(&[" ", "\n", "  ", ""][..]),
+            ),
+            0..8,
+        )
+        .prop_map(|words| words.into_iter().map(|(w, s)| format!("{w}{s}")).collect())
+    }
+
+    fn inline() -> impl Strategy<Value = String> {
+        prop_oneof![
+            text(),
+            text().prop_map(|t| format!("<strong>{t}</strong>")),
+            text().prop_map(|t| format!("<a href=\"/x/\">{t}</a>")),
+            Just("<br />".to_string()),
+            Just("<img src=\"/b.png\" alt=\"Ein Bild\" />".to_string()),
+        ]
+    }
+
+    fn block() -> impl Strategy<Value = String> {
+        let inlines = prop::collection::vec(inline(), 0..4).prop_map(|v| v.concat());
+        inlines.prop_flat_map(|content| {
+            prop_oneof![
+                Just(format!("<p>{content}</p>")),
+                Just(format!("<h2 id=\"k-{}\">{content}</h2>", content.len())),
+                Just(format!("<h3>{content}</h3>")),
+                Just(format!("<ul><li>{content}</li><li>{content}</li></ul>")),
+                Just(format!("<ol><li>{content}</li></ol>")),
+                Just(format!(
+                    "<table><tr><th>{content}</th><td>{content}</td></tr></table>"
+                )),
+                Just(format!("<p data-pagefind-weight=\"3\">{content}</p>")),
+                Just(format!("<div data-pagefind-ignore><p>{content}</p></div>")),
+                Just(format!("<blockquote>{content}</blockquote>")),
+            ]
+        })
+    }
+
+    fn record() -> impl Strategy<Value = Record> {
+        (text(), prop::collection::vec(block(), 0..5), text(), text()).prop_map(
+            |(title, blocks, summary, filter)| Record {
+                url: String::new(),
+                html: format!("<h1>{}</h1><div>{}</div>", title.trim(), blocks.concat()),
+                filters: vec![("thema", filter), ("typ", "leistung".into())],
+                meta: vec![("title", title), ("summary", summary)],
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn generated_records_equal_pagefinds(records in prop::collection::vec(record(), 1..6)) {
+            let records: Vec<Record> = records
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| Record { url: format!("/s{i}/"), ..r })
+                .collect();
+            assert_same(&records, 40);
+        }
+
+        #[test]
+        fn any_text_digests_without_panicking(html in ".{0,300}") {
+            let _ = super::super::digest::digest(&html);
+        }
+    }
+}
