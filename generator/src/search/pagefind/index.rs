@@ -8,21 +8,15 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use flate2::Compression;
 use rayon::prelude::*;
 
 use super::digest::{self, ANCHOR, AUTO_WEIGHT, END_WEIGHT, WEIGHT};
 use super::format::{
     self, Anchor, FilterIndex, Fragment, MetaChunk, MetaFilter, MetaIndex, MetaPage, PackedPage,
-    PackedValue, PackedVariant, PackedWord, WordIndex, LANGUAGE,
+    PackedValue, PackedVariant, PackedWord, Packing, WordIndex, LANGUAGE,
 };
 use super::words::Splitter;
 use crate::search::Record;
-
-/// Fragments are gzipped at level 6, not Pagefind's 9: on the benchmark corpus the
-/// files come out 0.02 % larger and take a third of the time (docs/search.md). The word
-/// chunks and the page list, which every query loads, keep the best level.
-const FRAGMENT_COMPRESSION: Compression = Compression::new(6);
 
 /// Pagefind's default number of word locations per chunk.
 const DEFAULT_CHUNK_SIZE: usize = 20_000;
@@ -204,7 +198,7 @@ pub fn build(records: &[Record], chunk_size: Option<usize>) -> IndexFiles {
     );
     let mut out: Vec<(String, Vec<u8>)> = files
         .into_par_iter()
-        .map(|(path, bytes)| (path, format::gzip(&bytes, Compression::best())))
+        .map(|(path, bytes)| (path, format::gzip(&bytes, Packing::Index)))
         .collect();
     out.extend(
         fragments
@@ -212,14 +206,14 @@ pub fn build(records: &[Record], chunk_size: Option<usize>) -> IndexFiles {
             .map(|(name, json)| {
                 (
                     format!("fragment/{name}.pf_fragment"),
-                    format::gzip(json.as_bytes(), FRAGMENT_COMPRESSION),
+                    format::gzip(json.as_bytes(), Packing::Fragment),
                 )
             })
             .collect::<Vec<_>>(),
     );
     out.push((
         format!("pagefind.{meta_hash}.pf_meta"),
-        format::gzip(&meta_bytes, Compression::best()),
+        format::gzip(&meta_bytes, Packing::Index),
     ));
     out.push((
         "pagefind-entry.json".to_string(),
