@@ -15,6 +15,8 @@ mod paths;
 mod references;
 mod services;
 
+use rayon::prelude::*;
+
 use crate::diagnostics::Diagnostics;
 use crate::load::{Content, LoadedPortal};
 use crate::resolve::layers::{plan, regional, Layers};
@@ -39,30 +41,41 @@ struct PortalInput<'a> {
     layers: Layers<'a>,
 }
 
-/// Runs every cross-file rule, reporting into `diags`.
+/// Runs every cross-file rule, reporting into `diags`. The families run in parallel:
+/// each only reads, and the diagnostics are sorted afterwards.
 pub fn check(content: &Content, site: &Site, diags: &Diagnostics) {
     let regional = regional(content);
-    let portals = content
-        .portals
-        .iter()
-        .zip(&site.portals)
-        .map(|(loaded, site)| PortalInput {
-            loaded,
-            site,
-            layers: plan(content, &regional, loaded),
-        })
-        .collect();
+    let (portals, addresses) = rayon::join(
+        || {
+            content
+                .portals
+                .par_iter()
+                .zip(&site.portals)
+                .map(|(loaded, site)| PortalInput {
+                    loaded,
+                    site,
+                    layers: plan(content, &regional, loaded),
+                })
+                .collect()
+        },
+        || addresses::Addresses::of(site),
+    );
     let input = Input {
         content,
         site,
         portals,
-        addresses: addresses::Addresses::of(site),
+        addresses,
     };
-    references::check(&input, diags);
-    layers::check(&input, diags);
-    services::check(&input, diags);
-    appointments::check(&input, diags);
-    paths::check(&input, diags);
-    links::check(&input, diags);
-    accessibility::check(&input, diags);
+    let input = &input;
+    rayon::scope(|s| {
+        s.spawn(|_| links::check(input, diags));
+        s.spawn(|_| paths::check(input, diags));
+        s.spawn(|_| references::check(input, diags));
+        s.spawn(|_| {
+            layers::check(input, diags);
+            services::check(input, diags);
+            appointments::check(input, diags);
+            accessibility::check(input, diags);
+        });
+    });
 }

@@ -102,6 +102,14 @@ fn check_root_paths(content: &Content, diags: &Diagnostics) {
     }
 }
 
+fn has_absolute_alias(draft: &ServiceDraft) -> bool {
+    draft
+        .aliases
+        .iter()
+        .flatten()
+        .any(|alias| alias.value.starts_with('/'))
+}
+
 /// An alias must lead to a free address: no page, no file, no reserved name, no other
 /// alias; an absolute one must start with a portal that shows the service.
 fn check_aliases(input: &Input<'_>, diags: &Diagnostics) {
@@ -112,9 +120,12 @@ fn check_aliases(input: &Input<'_>, diags: &Diagnostics) {
     for portal in &input.portals {
         let slug = portal.loaded.config.portal.slug.as_str();
         for entry in &portal.layers.entries {
+            // Only files with an absolute alias need to know where they are shown.
             for draft in std::iter::once(entry.base).chain(entry.local) {
-                let seen = shown_in.entry(draft).or_insert((draft, Vec::new()));
-                seen.1.push(slug);
+                if has_absolute_alias(draft) {
+                    let seen = shown_in.entry(draft).or_insert((draft, Vec::new()));
+                    seen.1.push(slug);
+                }
             }
             let service = entry.base.slug.as_str();
             for alias in entry.pick(|d| d.aliases.as_ref()).into_iter().flatten() {

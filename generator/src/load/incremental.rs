@@ -104,7 +104,12 @@ impl Loader {
             });
         }
         let mut file_diags = HashMap::new();
-        for (file, parsed, diags) in parse_all(markdown) {
+        let parsed = parse_all(markdown);
+        let items = parsed
+            .iter()
+            .filter_map(|(file, item, _)| Some((file.owner, item.as_ref()?)));
+        super::reserve(&mut content, items);
+        for (file, parsed, diags) in parsed {
             if !diags.is_empty() {
                 file_diags.insert(file.path, diags);
             }
@@ -260,9 +265,28 @@ impl Loader {
     fn reload_folder(&mut self, index: usize, changed: &HashSet<PathBuf>, out: &mut Changed) {
         let folder = &self.folders[index];
         let (owner, kind) = (folder.owner, folder.kind);
-        let diags = Diagnostics::new();
+        // Files that were listed and still are files leave the listing as it was; a
+        // new or removed file, or the folder itself, needs it read again.
+        let relist = changed
+            .iter()
+            .any(|path| !path.is_file() || !folder.files.contains(path));
         let mut listed = Vec::new();
-        collect_markdown(&folder.dir, owner, kind, &mut listed, &diags);
+        let listing = if relist {
+            let diags = Diagnostics::new();
+            collect_markdown(&folder.dir, owner, kind, &mut listed, &diags);
+            diags.sorted()
+        } else {
+            for path in &folder.files {
+                let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+                listed.push(MarkdownFile {
+                    path: path.clone(),
+                    slug: lotse_model::slugify(stem),
+                    owner,
+                    kind,
+                });
+            }
+            folder.diags.clone()
+        };
         let before: HashSet<&PathBuf> = folder.files.iter().collect();
         let now: HashSet<&PathBuf> = listed.iter().map(|f| &f.path).collect();
         let removed: Vec<PathBuf> = folder
@@ -293,7 +317,7 @@ impl Loader {
         }
         let folder = &mut self.folders[index];
         folder.files = order.clone();
-        folder.diags = diags.sorted();
+        folder.diags = listing;
 
         let order: Vec<Arc<str>> = order.iter().map(|p| display(p)).collect();
         match (owner, kind) {
@@ -403,8 +427,8 @@ fn merge<D>(
     (out, dropped)
 }
 
-/// Notes a change in folder `index`: of a file in it, or (no `rest`) of the folder.
-/// Deeper paths are in subfolders, which loading does not read.
+/// Notes a change in folder `index`: of a file in it, or (no `rest`, `file` is the
+/// folder) of the folder. Deeper paths are in subfolders, which loading does not read.
 fn mark(
     touched: &mut HashMap<usize, HashSet<PathBuf>>,
     index: usize,
@@ -412,10 +436,7 @@ fn mark(
     file: PathBuf,
 ) {
     match rest {
-        [] => {
-            touched.entry(index).or_default();
-        }
-        [_] => {
+        [] | [_] => {
             touched.entry(index).or_default().insert(file);
         }
         _ => {}

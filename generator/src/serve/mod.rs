@@ -38,10 +38,11 @@ pub struct Options {
     pub search: bool,
 }
 
-/// The rendered site, path -> bytes.
+/// The rendered site, path -> bytes. Paths and contents are shared, so that a new
+/// generation starts as a cheap copy of the last.
 #[derive(Default)]
 pub struct MemorySink {
-    files: RwLock<HashMap<String, Arc<[u8]>>>,
+    files: RwLock<HashMap<Arc<str>, Arc<[u8]>>>,
 }
 
 impl Sink for MemorySink {
@@ -49,7 +50,7 @@ impl Sink for MemorySink {
         self.files
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(path.to_string(), Arc::from(bytes));
+            .insert(Arc::from(path), Arc::from(bytes));
         Ok(())
     }
 }
@@ -71,7 +72,7 @@ impl MemorySink {
             .unwrap_or_else(|p| p.into_inner())
             // The search index is rebuilt in the background (`index_in_background`);
             // until then the previous one keeps answering.
-            .retain(|path, _| keep.contains(path.as_str()) || search::is_index_file(path));
+            .retain(|path, _| keep.contains(&**path) || search::is_index_file(path));
     }
 
     pub fn get(&self, path: &str) -> Option<Arc<[u8]>> {
@@ -85,7 +86,7 @@ impl MemorySink {
     /// Every file's path, sorted.
     pub fn paths(&self) -> Vec<String> {
         let files = self.files.read().unwrap_or_else(|p| p.into_inner());
-        let mut paths: Vec<String> = files.keys().cloned().collect();
+        let mut paths: Vec<String> = files.keys().map(|p| p.to_string()).collect();
         paths.sort();
         paths
     }
@@ -106,7 +107,7 @@ impl search::Previous for MemorySink {
         let mut out: Vec<String> = files
             .keys()
             .filter(|path| path.starts_with(&prefix))
-            .cloned()
+            .map(|path| path.to_string())
             .collect();
         out.sort();
         out
