@@ -3,6 +3,7 @@
 //! JSON fragments, and `pagefind-entry.json`. The layouts mirror Pagefind's own
 //! (`index/index_*.rs`, `output/`), field for field, so the files decode the same.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write as _;
 
@@ -200,51 +201,59 @@ pub fn full_hash(bytes: &[u8]) -> String {
     out
 }
 
-/// How a file is gzipped. Measured on the benchmark corpus (Bottrop's index, docs/
-/// search.md), each choice gives smaller files than Pagefind's own (zlib, best level)
-/// in about half the time: the word chunks, the page list and the filters, which every
-/// query loads, with zlib-rs at level 7 (1 % smaller); a hit's fragment with libdeflate
-/// at level 8 (0.1 % smaller).
-#[derive(Clone, Copy)]
-pub enum Packing {
-    Index,
-    Fragment,
+/// A file as the client fetches it: the signature and the bytes, gzipped. Pagefind
+/// gzips everything with zlib at the best level; measured on the benchmark corpus
+/// (Bottrop's index, docs/search.md), zlib-rs at level 6 makes the word chunks, the
+/// page list and the filters, which every query loads, smaller in half the time, and
+/// libdeflate at level 8 the fragments ([`fragment_file`]).
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 2 + 64),
+        Compression::new(6),
+    );
+    gz.write_all(SIGNATURE)
+        .and_then(|()| gz.write_all(bytes))
+        .expect("writing into a Vec cannot fail");
+    gz.finish().expect("writing into a Vec cannot fail")
 }
 
-/// A file as the client fetches it: the signature and the bytes, gzipped.
-pub fn gzip(bytes: &[u8], packing: Packing) -> Vec<u8> {
-    match packing {
-        Packing::Index => {
-            let mut gz = GzEncoder::new(
-                Vec::with_capacity(bytes.len() / 2 + 64),
-                Compression::new(7),
-            );
-            gz.write_all(SIGNATURE)
-                .and_then(|()| gz.write_all(bytes))
-                .expect("writing into a Vec cannot fail");
-            gz.finish().expect("writing into a Vec cannot fail")
-        }
-        Packing::Fragment => {
-            thread_local! {
-                static COMPRESSOR: std::cell::RefCell<libdeflater::Compressor> =
-                    std::cell::RefCell::new(libdeflater::Compressor::new(
-                        libdeflater::CompressionLvl::new(8).expect("8 is a libdeflate level"),
-                    ));
-            }
-            let mut input = Vec::with_capacity(SIGNATURE.len() + bytes.len());
-            input.extend_from_slice(SIGNATURE);
-            input.extend_from_slice(bytes);
-            COMPRESSOR.with(|c| {
-                let mut c = c.borrow_mut();
-                let mut out = vec![0; c.gzip_compress_bound(input.len())];
-                let len = c
-                    .gzip_compress(&input, &mut out)
-                    .expect("the output has the bound's size");
-                out.truncate(len);
-                out
-            })
-        }
+/// A page's fragment file (gzipped) and the hash of its JSON, which names it.
+pub fn fragment_file(fragment: &Fragment) -> (Vec<u8>, String) {
+    thread_local! {
+        static JSON: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
+    JSON.with(|json| {
+        let mut json = json.borrow_mut();
+        json.clear();
+        json.extend_from_slice(SIGNATURE);
+        serde_json::to_writer(&mut *json, fragment).expect("a fragment serialises");
+        (deflate_fragment(&json), full_hash(&json[SIGNATURE.len()..]))
+    })
+}
+
+/// `input` (signature included) gzipped as a fragment is. libdeflate compresses into a
+/// buffer of the worst case's size; each thread keeps one rather than zeroing a new
+/// one for every file.
+fn deflate_fragment(input: &[u8]) -> Vec<u8> {
+    thread_local! {
+        static COMPRESSOR: RefCell<(libdeflater::Compressor, Vec<u8>)> = RefCell::new((
+            libdeflater::Compressor::new(
+                libdeflater::CompressionLvl::new(8).expect("8 is a libdeflate level"),
+            ),
+            Vec::new(),
+        ));
+    }
+    COMPRESSOR.with(|c| {
+        let (compressor, out) = &mut *c.borrow_mut();
+        let bound = compressor.gzip_compress_bound(input.len());
+        if out.len() < bound {
+            out.resize(bound, 0);
+        }
+        let len = compressor
+            .gzip_compress(input, out)
+            .expect("the output has the bound's size");
+        out[..len].to_vec()
+    })
 }
 
 const SIGNATURE: &[u8] = b"pagefind_dcd";

@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::digest::{self, ANCHOR, AUTO_WEIGHT, END_WEIGHT, WEIGHT};
 use super::format::{
     self, Anchor, FilterIndex, Fragment, MetaChunk, MetaFilter, MetaIndex, MetaPage, PackedPage,
-    PackedValue, PackedVariant, PackedWord, Packing, WordIndex, LANGUAGE,
+    PackedValue, PackedVariant, PackedWord, WordIndex, LANGUAGE,
 };
 use super::words::Splitter;
 use crate::search::Record;
@@ -47,7 +47,8 @@ struct MetaPosition {
 struct PageResult {
     words: Vec<PackedWord>,
     filters: BTreeMap<String, Vec<String>>,
-    fragment: String,
+    /// The fragment file, gzipped here in the parallel step while its JSON is fresh.
+    fragment: Vec<u8>,
     full_hash: String,
     word_count: usize,
 }
@@ -110,7 +111,7 @@ pub fn build(records: &[Record], chunk_size: Option<usize>) -> IndexFiles {
         meta_fields,
     };
     let mut fragment_names: HashMap<String, String> = HashMap::new();
-    let mut fragments: Vec<(String, String)> = Vec::with_capacity(page_count);
+    let mut fragments: Vec<(String, Vec<u8>)> = Vec::with_capacity(page_count);
     for (number, page) in pages.into_iter().enumerate() {
         for packed in page.words {
             match words.entry(packed.word.clone()) {
@@ -198,22 +199,16 @@ pub fn build(records: &[Record], chunk_size: Option<usize>) -> IndexFiles {
     );
     let mut out: Vec<(String, Vec<u8>)> = files
         .into_par_iter()
-        .map(|(path, bytes)| (path, format::gzip(&bytes, Packing::Index)))
+        .map(|(path, bytes)| (path, format::gzip(&bytes)))
         .collect();
     out.extend(
         fragments
-            .into_par_iter()
-            .map(|(name, json)| {
-                (
-                    format!("fragment/{name}.pf_fragment"),
-                    format::gzip(json.as_bytes(), Packing::Fragment),
-                )
-            })
-            .collect::<Vec<_>>(),
+            .into_iter()
+            .map(|(name, gzipped)| (format!("fragment/{name}.pf_fragment"), gzipped)),
     );
     out.push((
         format!("pagefind.{meta_hash}.pf_meta"),
-        format::gzip(&meta_bytes, Packing::Index),
+        format::gzip(&meta_bytes),
     ));
     out.push((
         "pagefind-entry.json".to_string(),
@@ -485,8 +480,8 @@ fn page(
         meta,
         anchors,
     };
-    let fragment = serde_json::to_string(&fragment).expect("a fragment serialises");
-    let full_hash = format!("{LANGUAGE}_{}", format::full_hash(fragment.as_bytes()));
+    let (fragment, json_hash) = format::fragment_file(&fragment);
+    let full_hash = format!("{LANGUAGE}_{json_hash}");
     PageResult {
         words: words.into_values().collect(),
         filters,
