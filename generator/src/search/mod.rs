@@ -1,4 +1,4 @@
-//! The search index: Pagefind (`pagefind::api`) run over small synthetic HTML records
+//! The search index: Pagefind 1.6's files, written by `pagefind/` from small records
 //! (`records.rs`), one index per portal and one for the umbrella (docs/search.md).
 //!
 //! - `<portal>/pagefind/`: every service page the portal lists (its own, the regional

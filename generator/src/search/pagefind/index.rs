@@ -57,29 +57,22 @@ struct PageResult {
 /// as Pagefind does).
 pub fn build(records: &[Record], chunk_size: Option<usize>) -> IndexFiles {
     // Pages without a word are dropped first: only the others' metadata fields count.
-    let prepared: Vec<(&Record, BodyWords, BTreeMap<String, String>)> = records
+    let prepared: Vec<Prepared> = records
         .par_iter()
-        .filter_map(|record| {
-            let digest = digest::digest(&record.html);
-            let body = SPLITTER.with(|s| body_words(&mut s.borrow_mut(), &digest))?;
-            Some((record, body, page_meta(record, &digest)))
-        })
+        .filter_map(|record| SPLITTER.with(|s| prepare(&mut s.borrow_mut(), record)))
         .collect();
     let meta_fields: Vec<String> = prepared
         .iter()
-        .flat_map(|(_, _, m)| m.keys().cloned())
+        .flat_map(|p| p.meta.keys().cloned())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    // Numbered in the parallel step, while each page's words are in the cache.
     let pages: Vec<PageResult> = prepared
         .into_par_iter()
-        .map(|(record, body, meta)| {
-            SPLITTER.with(|s| page(&mut s.borrow_mut(), record, body, meta, &meta_fields))
-        })
-        .collect::<Vec<_>>()
-        .into_iter()
         .enumerate()
-        .map(|(number, mut page)| {
+        .map(|(number, p)| {
+            let mut page = SPLITTER.with(|s| add_meta_words(&mut s.borrow_mut(), p, &meta_fields));
             for word in &mut page.words {
                 for p in word.pages.iter_mut().chain(
                     word.additional_variants
@@ -270,7 +263,9 @@ struct BodyWords {
 fn body_words(splitter: &mut Splitter, digest: &digest::Digest) -> Option<BodyWords> {
     let mut content = String::with_capacity(digest.text.len());
     let mut anchors = Vec::new();
-    let mut positions: FxHashMap<Arc<str>, Vec<Position>> = FxHashMap::default();
+    // About one distinct word in 16 bytes of text: sized once rather than grown.
+    let mut positions: FxHashMap<Arc<str>, Vec<Position>> =
+        FxHashMap::with_capacity_and_hasher(digest.text.len() / 16, Default::default());
     let mut weights: Vec<u8> = vec![24];
     let mut index: u32 = 0;
     let mut max_index: u32 = 0;
@@ -342,7 +337,13 @@ fn body_words(splitter: &mut Splitter, digest: &digest::Digest) -> Option<BodyWo
                 weight: if w.is_compound_part { partial } else { weight },
                 original: w.original.clone(),
             };
-            positions.entry(w.stemmed.clone()).or_default().push(entry);
+            // Looked up by `&str` first: most words recur, and their key exists.
+            match positions.get_mut(&*w.stemmed) {
+                Some(list) => list.push(entry),
+                None => {
+                    positions.insert(w.stemmed.clone(), vec![entry]);
+                }
+            }
         }
         max_index = index;
         index += 1;
@@ -361,22 +362,91 @@ fn body_words(splitter: &mut Splitter, digest: &digest::Digest) -> Option<BodyWo
     })
 }
 
-/// The rest of a page: the words of its metadata, its word list and its fragment.
-fn page(
-    splitter: &mut Splitter,
-    record: &Record,
-    body: BodyWords,
+/// A page after the pass that needs nothing of the other pages: the words of its text
+/// packed and its fragment written while the text is fresh in the cache. Only the words
+/// of its metadata wait, for the metadata fields of all pages, which number them.
+struct Prepared {
+    words: FxHashMap<Arc<str>, PackedWord>,
     meta: BTreeMap<String, String>,
-    meta_fields: &[String],
-) -> PageResult {
+    filters: BTreeMap<String, Vec<String>>,
+    fragment: Vec<u8>,
+    full_hash: String,
+    word_count: usize,
+}
+
+/// A record's page, but for the words of its metadata; `None` for a page without a
+/// word of text, which Pagefind leaves out.
+fn prepare(splitter: &mut Splitter, record: &Record) -> Option<Prepared> {
+    let digest = digest::digest(&record.html);
     let BodyWords {
         content,
         anchors,
         positions,
         word_count,
-    } = body;
+    } = body_words(splitter, &digest)?;
+    let meta = page_meta(record, &digest);
+    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (key, value) in record.filters.iter().filter(|(_, v)| !v.is_empty()) {
+        // Pagefind normalises (and so decodes) a filter value twice.
+        let once = digest::normalize_content(&crate::search::records::escape(value));
+        let value = digest::normalize_content(&once);
+        filters.entry(key.to_string()).or_default().push(value);
+    }
+    let (fragment, json_hash) = format::fragment_file(&Fragment {
+        url: record.url.clone(),
+        content,
+        word_count,
+        filters: filters.clone(),
+        meta: meta.clone(),
+        anchors,
+    });
+    let mut words = FxHashMap::with_capacity_and_hasher(positions.len(), Default::default());
+    for (word, list) in positions {
+        words.insert(word.clone(), packed_word(word, list));
+    }
+    Some(Prepared {
+        words,
+        meta,
+        filters,
+        fragment,
+        full_hash: format!("{LANGUAGE}_{json_hash}"),
+        word_count,
+    })
+}
+
+/// A word of the text with its locations: the plain spelling's, and each spelling with
+/// diacritics as a variant.
+fn packed_word(word: Arc<str>, list: Vec<Position>) -> PackedWord {
+    let mut packed = empty_word(word);
+    if list.iter().all(|p| p.original.is_none()) {
+        packed.pages.push(packed_page(list));
+        return packed;
+    }
+    let mut plain = Vec::new();
+    let mut variants: BTreeMap<Arc<str>, Vec<Position>> = BTreeMap::new();
+    for p in list {
+        match p.original.clone() {
+            None => plain.push(p),
+            Some(form) => variants.entry(form).or_default().push(p),
+        }
+    }
+    if !plain.is_empty() {
+        packed.pages.push(packed_page(plain));
+    }
+    for (form, list) in variants {
+        packed.additional_variants.push(PackedVariant {
+            form,
+            pages: vec![packed_page(list)],
+        });
+    }
+    packed
+}
+
+/// The page with the words of its metadata: each joins the text's entry of the word,
+/// or stands alone when the text lacks it.
+fn add_meta_words(splitter: &mut Splitter, page: Prepared, meta_fields: &[String]) -> PageResult {
     let mut meta_positions: FxHashMap<Arc<str>, Vec<MetaPosition>> = FxHashMap::default();
-    for (key, value) in &meta {
+    for (key, value) in &page.meta {
         let field = meta_fields.iter().position(|f| f == key).unwrap_or(0) as u16;
         for (i, word) in value.split_whitespace().enumerate() {
             for w in splitter.meta_word(word).iter() {
@@ -391,103 +461,68 @@ fn page(
             }
         }
     }
-
-    let mut words: FxHashMap<Arc<str>, PackedWord> = FxHashMap::default();
-    for (word, list) in positions {
-        let mut plain = Vec::new();
-        let mut variants: BTreeMap<Arc<str>, Vec<Position>> = BTreeMap::new();
-        for p in list {
-            match p.original.clone() {
-                None => plain.push(p),
-                Some(form) => variants.entry(form).or_default().push(p),
-            }
-        }
+    let mut words = page.words;
+    for (word, list) in meta_positions {
         let packed = words
             .entry(word.clone())
             .or_insert_with(|| empty_word(word));
-        if !plain.is_empty() {
-            packed.pages.push(packed_page(plain));
-        }
-        for (form, list) in variants {
-            packed.additional_variants.push(PackedVariant {
-                form,
-                pages: vec![packed_page(list)],
-            });
+        add_meta(packed, list);
+    }
+    PageResult {
+        words: words.into_values().collect(),
+        filters: page.filters,
+        fragment: page.fragment,
+        full_hash: page.full_hash,
+        word_count: page.word_count,
+    }
+}
+
+/// Adds a word's locations in the metadata to its entry (the plain spelling's page,
+/// or a variant's).
+fn add_meta(packed: &mut PackedWord, list: Vec<MetaPosition>) {
+    let mut plain = Vec::new();
+    let mut variants: BTreeMap<Arc<str>, Vec<MetaPosition>> = BTreeMap::new();
+    for p in list {
+        match p.original.clone() {
+            None => plain.push(p),
+            Some(form) => variants.entry(form).or_default().push(p),
         }
     }
-    for (word, list) in meta_positions {
-        let mut plain = Vec::new();
-        let mut variants: BTreeMap<Arc<str>, Vec<MetaPosition>> = BTreeMap::new();
-        for p in list {
-            match p.original.clone() {
-                None => plain.push(p),
-                Some(form) => variants.entry(form).or_default().push(p),
-            }
+    if !plain.is_empty() {
+        let meta_locs = packed_meta(plain);
+        match packed.pages.first_mut() {
+            Some(page) => page.meta_locs = meta_locs,
+            None => packed.pages.push(PackedPage {
+                page_number: 0,
+                locs: vec![],
+                meta_locs,
+            }),
         }
-        let packed = words
-            .entry(word.clone())
-            .or_insert_with(|| empty_word(word));
-        if !plain.is_empty() {
-            let meta_locs = packed_meta(plain);
-            match packed.pages.first_mut() {
+    }
+    for (form, list) in variants {
+        let meta_locs = packed_meta(list);
+        match packed
+            .additional_variants
+            .iter_mut()
+            .find(|v| v.form == form)
+        {
+            Some(variant) => match variant.pages.first_mut() {
                 Some(page) => page.meta_locs = meta_locs,
-                None => packed.pages.push(PackedPage {
+                None => variant.pages.push(PackedPage {
                     page_number: 0,
                     locs: vec![],
                     meta_locs,
                 }),
-            }
+            },
+            None => packed.additional_variants.push(PackedVariant {
+                form,
+                pages: vec![PackedPage {
+                    page_number: 0,
+                    locs: vec![],
+                    meta_locs,
+                }],
+            }),
         }
-        for (form, list) in variants {
-            let meta_locs = packed_meta(list);
-            match packed
-                .additional_variants
-                .iter_mut()
-                .find(|v| v.form == form)
-            {
-                Some(variant) => match variant.pages.first_mut() {
-                    Some(page) => page.meta_locs = meta_locs,
-                    None => variant.pages.push(PackedPage {
-                        page_number: 0,
-                        locs: vec![],
-                        meta_locs,
-                    }),
-                },
-                None => packed.additional_variants.push(PackedVariant {
-                    form,
-                    pages: vec![PackedPage {
-                        page_number: 0,
-                        locs: vec![],
-                        meta_locs,
-                    }],
-                }),
-            }
-        }
-    }
-
-    let mut filters: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (key, value) in record.filters.iter().filter(|(_, v)| !v.is_empty()) {
-        // Pagefind normalises (and so decodes) a filter value twice.
-        let once = digest::normalize_content(&crate::search::records::escape(value));
-        let value = digest::normalize_content(&once);
-        filters.entry(key.to_string()).or_default().push(value);
-    }
-    let fragment = Fragment {
-        url: record.url.clone(),
-        content,
-        word_count,
-        filters: filters.clone(),
-        meta,
-        anchors,
-    };
-    let (fragment, json_hash) = format::fragment_file(&fragment);
-    let full_hash = format!("{LANGUAGE}_{json_hash}");
-    PageResult {
-        words: words.into_values().collect(),
-        filters,
-        fragment,
-        full_hash,
-        word_count,
     }
 }
 
