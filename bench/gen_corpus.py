@@ -3,6 +3,7 @@
 equivalent Hugo site, both from the same data.
 
     python3 bench/gen_corpus.py --services N --out bench/work/N
+    python3 bench/gen_corpus.py --portals 396 --services 2500 --lotse-only --out DIR
 
 writes
 
@@ -22,6 +23,15 @@ The corpus: 14 portals (13 cities and one district), 14 categories (the OZG topi
 shared by the portals, as in real life where every city offers "Hundesteuer
 anmelden"; each portal's copy has its own body, fees, documents and office. About
 4 % of the catalogue has an online form, about 2 % is a state or federal service.
+
+Large regions (bench/scale.sh): `--portals P` makes P portals instead of 14. The first
+14 are always the ones above, so `--portals 14` is the default corpus byte for byte and
+`--portals 42` contains it; the rest are invented towns ("Stadt Wernhagen", every
+13th a district, "Kreis Ahlbrück"), drawn from syllables with a seed of their own, so
+portal k is the same in every region that has it. `--lotse-only` leaves out the Hugo
+tree. Files are written as they are generated, one portal after another (`--jobs`
+portals at once, in separate processes; the output does not depend on it), so memory
+stays small at a million pages. At most 2,680 services per portal (the catalogue).
 """
 
 import argparse
@@ -31,6 +41,8 @@ import json
 import os
 import random
 import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 SEED = "lotse-bench-2024"
@@ -70,6 +82,26 @@ PORTALS = [
     ("oer-erkenschwick", "Stadt Oer-Erkenschwick", "Oer-Erkenschwick", "city", "#6b3e00", "45739", "Rathausplatz 1"),
     ("recklinghausen", "Stadt Recklinghausen", "Recklinghausen", "city", "#9c1c1c", "45657", "Rathausplatz 3"),
     ("waltrop", "Stadt Waltrop", "Waltrop", "city", "#33691e", "45731", "Münsterstraße 1"),
+]
+
+# Invented towns for regions of more than 14 portals (--portals): a name from two
+# syllables, now and then with a prefix or an addition, as NRW's towns have.
+TOWN_HEADS = [
+    "Ahl", "Alt", "Bever", "Bil", "Bor", "Brak", "Dül", "Eller", "Ems", "Ens", "Erk", "Gre",
+    "Hal", "Ham", "Hol", "Horn", "Hüls", "Iser", "Kal", "Kirch", "Lan", "Len", "Lipp",
+    "Lün", "Mecken", "Mes", "Nie", "Nor", "Olde", "Ost", "Rade", "Rhe", "Salz", "Schwel",
+    "Sel", "Sprock", "Sten", "Stein", "Sund", "Ver", "Voer", "Wal", "Wer", "Wes", "Wil",
+    "Win", "Wip", "Zell",
+]
+TOWN_TAILS = [
+    "dorf", "hausen", "heim", "stedt", "feld", "berg", "bach", "hagen", "kirchen", "beck",
+    "lohe", "rode", "ingen", "horst", "kamp", "born", "brück", "büren", "loh", "scheid",
+    "winkel", "wald", "furt", "hövel", "ede", "mühlen",
+]
+TOWN_ADDITIONS = [" an der Ruhr", " am Rhein", " an der Lippe", " im Sauerland", " (Westf.)"]
+TOWN_STREETS = [
+    "Rathausplatz 1", "Marktplatz 2", "Am Markt 1", "Hauptstraße 12", "Kirchplatz 3",
+    "Rathausstraße 7", "Bahnhofstraße 20", "Schloßplatz 1", "Friedrich-Ebert-Straße 5",
 ]
 
 # The 14 OZG topics, as in content/categories.toml.
@@ -229,6 +261,57 @@ def rng_for(*parts) -> random.Random:
     """An independent, reproducible random stream per item (string seeds are hashed
     with SHA-512 by Python, so this does not depend on PYTHONHASHSEED)."""
     return random.Random(":".join([SEED, *map(str, parts)]))
+
+
+def contrast_on_white(hex_colour: str) -> float:
+    """WCAG contrast of a colour against white, as Lotse checks `primary`
+    (load/config.rs)."""
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(int(hex_colour[i:i + 2], 16)) for i in (1, 3, 5))
+    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
+
+
+def region_portals(count: int) -> list[tuple]:
+    """The portals of a region of `count`: the fixed 14 first (or a prefix of them),
+    then invented towns. Town k depends only on k and the towns before it, so a
+    smaller region's portals are a prefix of a larger one's."""
+    portals = list(PORTALS[:count])
+    slugs = {p[0] for p in PORTALS} | set(RESERVED_AT_ROOT)
+    names = {p[2] for p in PORTALS}
+    for k in range(count - len(portals)):
+        for attempt in range(1000):
+            r = rng_for("town", k, attempt)
+            short = r.choice(TOWN_HEADS) + r.choice(TOWN_TAILS)
+            roll = r.random()
+            if roll < 0.06:
+                short = "Bad " + short
+            elif roll < 0.12:
+                short += r.choice(TOWN_ADDITIONS)
+            district = k % 13 == 12
+            name = f"Kreis {short}" if district else f"{r.choice(['Stadt', 'Stadt', 'Gemeinde'])} {short}"
+            if district:
+                short = name
+            slug = slugify(name if district else short)
+            if slug not in slugs and short not in names:
+                break
+        else:
+            raise SystemExit(f"no free town name for portal {len(portals) + 1}")
+        slugs.add(slug)
+        names.add(short)
+        while True:
+            colour = "#" + "".join(f"{r.randint(0, 190):02x}" for _ in range(3))
+            if contrast_on_white(colour) >= 4.6:
+                break
+        postcode = f"{r.randint(32000, 59999)}"
+        portals.append((slug, name, short, "district" if district else "city", colour,
+                        postcode, r.choice(TOWN_STREETS)))
+    return portals
+
+
+# Portal folder names Lotse keeps for the umbrella (generator/src/check/paths.rs).
+RESERVED_AT_ROOT = ["themen", "api", "assets", "forms", "suche", "status", "eingang", "postfach", "pagefind"]
 
 
 # --------------------------------------------------------------------------------------
@@ -442,7 +525,8 @@ def write(path: Path, text: str) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def write_lotse(root: Path, portals: list[dict], services: dict[str, list[dict]]) -> None:
+def write_lotse(root: Path, portals: list[dict]) -> None:
+    """Everything but the service files (write_services)."""
     content = root / "content"
     write(content / "region.toml", "\n".join([
         f"name = {tv(REGION['name'])}",
@@ -474,8 +558,6 @@ def write_lotse(root: Path, portals: list[dict], services: dict[str, list[dict]]
             lines += ["", "[[offices]]"] + [f"{k} = {tv(o[k])}" for k in ("id", "name", "email", "phone", "address", "hours", "public_key")]
         pdir = content / "portals" / p["slug"]
         write(pdir / "portal.toml", "\n".join(lines) + "\n")
-        for s in services[p["slug"]]:
-            write(pdir / "services" / f"{s['slug']}.md", front_matter(s) + s["body"])
     # The theme is the repository's own, so the benchmark follows template changes.
     themes = root / "themes"
     themes.mkdir(parents=True, exist_ok=True)
@@ -495,7 +577,8 @@ def tax_key(portal_slug: str) -> str:
     return "themen_" + portal_slug.replace("-", "_")
 
 
-def write_hugo(root: Path, portals: list[dict], services: dict[str, list[dict]]) -> None:
+def write_hugo(root: Path, portals: list[dict]) -> None:
+    """Everything but the service files (write_services)."""
     # Site configuration: one taxonomy for the umbrella's topics (/themen/<id>/) and
     # one per portal, whose terms are the portal's topic pages (/<portal>/themen/<id>/).
     taxonomies = {"thema": "themen"}
@@ -569,11 +652,6 @@ def write_hugo(root: Path, portals: list[dict], services: dict[str, list[dict]])
               f"outputs = [\"HTML\", \"themecss\"]\n+++\n")
         write(pdir / "a-z" / "_index.md", "+++\ntitle = \"Leistungen von A bis Z\"\nlayout = \"az\"\n+++\n")
         write(pdir / "suche" / "_index.md", "+++\ntitle = \"Suche\"\nlayout = \"search\"\n+++\n")
-        for s in services[p["slug"]]:
-            extra = {"themen": s["categories"], tax_key(p["slug"]): s["categories"], "service_id": s["slug"]}
-            if s["form"]:
-                extra["outputs"] = ["HTML", "formjson"]
-            write(pdir / f"{s['slug']}.md", front_matter(s, extra, url_key="external_url") + s["body"])
 
     # Templates and static files.
     shutil.copytree(HERE / "hugo" / "layouts", root / "layouts", dirs_exist_ok=True)
@@ -581,25 +659,83 @@ def write_hugo(root: Path, portals: list[dict], services: dict[str, list[dict]])
     shutil.copytree(REPO / "themes/default/static", root / "static" / "assets", dirs_exist_ok=True)
 
 
+# --------------------------------------------------------------------------------------
+# Service files, one portal at a time
+# --------------------------------------------------------------------------------------
+
+
+_CATALOGUE: dict[int, list[dict]] = {}
+
+
+def write_services(job: tuple) -> tuple[int, int]:
+    """Writes one portal's service files into both trees (the Hugo one unless
+    `hugo` is false), each as soon as it is generated; returns (files, body bytes)."""
+    out, portal, n, hugo = job
+    entries = _CATALOGUE.get(n)
+    if entries is None:
+        entries = _CATALOGUE[n] = catalogue(n)
+    pdata = portal_data(portal)
+    slug = portal[0]
+    lotse_dir = out / "lotse" / "content" / "portals" / slug / "services"
+    hugo_dir = out / "hugo" / "content" / slug
+    lotse_dir.mkdir(parents=True, exist_ok=True)
+    if hugo:
+        hugo_dir.mkdir(parents=True, exist_ok=True)
+    md_bytes = 0
+    for e in entries:
+        s = portal_service(e, portal, pdata)
+        md_bytes += len(s["body"].encode())
+        (lotse_dir / f"{s['slug']}.md").write_text(front_matter(s) + s["body"], encoding="utf-8")
+        if hugo:
+            extra = {"themen": s["categories"], tax_key(slug): s["categories"], "service_id": s["slug"]}
+            if s["form"]:
+                extra["outputs"] = ["HTML", "formjson"]
+            (hugo_dir / f"{s['slug']}.md").write_text(
+                front_matter(s, extra, url_key="external_url") + s["body"], encoding="utf-8")
+    return len(entries), md_bytes
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--services", type=int, required=True, help="local services per portal (N)")
     ap.add_argument("--out", type=Path, required=True, help="output folder (replaced)")
+    ap.add_argument("--portals", type=int, default=len(PORTALS),
+                    help=f"portals in the region (default {len(PORTALS)}; more are invented towns)")
+    ap.add_argument("--lotse-only", action="store_true", help="write the Lotse tree only, no Hugo site")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                    help="portals written at once, in separate processes (default: the CPUs)")
     args = ap.parse_args()
+    if args.portals < 1 or args.services < 1 or args.jobs < 1:
+        raise SystemExit("--portals, --services and --jobs must be at least 1")
+    catalogue(args.services)  # fails early if N is too large
 
     if args.out.exists():
         shutil.rmtree(args.out)
-    portals = [portal_data(p) for p in PORTALS]
-    entries = catalogue(args.services)
-    services = {
-        p[0]: [portal_service(e, p, pd) for e in entries]
-        for p, pd in zip(PORTALS, portals)
-    }
-    write_lotse(args.out / "lotse", portals, services)
-    write_hugo(args.out / "hugo", portals, services)
-    md_bytes = sum(len(s["body"].encode()) for lst in services.values() for s in lst)
-    total = sum(len(lst) for lst in services.values())
-    print(f"corpus: {len(PORTALS)} portals x {args.services} services = {total} service pages, "
+    portals = region_portals(args.portals)
+    pdatas = [portal_data(p) for p in portals]
+    hugo = not args.lotse_only
+    write_lotse(args.out / "lotse", pdatas)
+    if hugo:
+        write_hugo(args.out / "hugo", pdatas)
+    jobs = [(args.out, p, args.services, hugo) for p in portals]
+    total = md_bytes = 0
+    progress = len(portals) > len(PORTALS)
+
+    def done(i: int, result: tuple[int, int]) -> None:
+        nonlocal total, md_bytes
+        total += result[0]
+        md_bytes += result[1]
+        if progress and ((i + 1) % 20 == 0 or i + 1 == len(portals)):
+            print(f"  {i + 1}/{len(portals)} portals, {total} service pages", file=sys.stderr, flush=True)
+
+    if args.jobs == 1:
+        for i, job in enumerate(jobs):
+            done(i, write_services(job))
+    else:
+        with ProcessPoolExecutor(max_workers=min(args.jobs, len(jobs))) as pool:
+            for i, result in enumerate(pool.map(write_services, jobs)):
+                done(i, result)
+    print(f"corpus: {len(portals)} portals x {args.services} services = {total} service pages, "
           f"{md_bytes / 1e6:.1f} MB of Markdown bodies -> {args.out}")
 
 
