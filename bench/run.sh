@@ -84,6 +84,7 @@ delete_tree "$TRASH"               # left over from an interrupted run
 delete_tree "$CORPUS_TRASH"
 mkdir -p "$TRASH" "$CORPUS_TRASH" "$OUT"
 
+OUT_FS="$(df -PT "$OUT" | awk 'NR == 2 { print $2 }')"
 RAW="$WORK/runs.tsv"               # one line per timed run
 printf 'tool\tN\trun\tseconds\tmax_rss_kb\tcpu_seconds\tpages\tload1\n' > "$RAW"
 
@@ -92,7 +93,12 @@ printf 'tool\tN\trun\tseconds\tmax_rss_kb\tcpu_seconds\tpages\tload1\n' > "$RAW"
 # runs the command under /usr/bin/time, counts the index.html files it wrote.
 timed() {
     local tool="$1" n="$2" run="$3" out="$4"; shift 4
-    if [ -e "$out" ]; then mv "$out" "$(mktemp -d "$TRASH/XXXXXX")/"; fi
+    if [ -e "$out" ]; then
+        # A tmpfs has no such inode search, and trash kept there takes memory from the
+        # runs (several GB after five rounds, and both tools got slower round by
+        # round): delete at once. Elsewhere, move it aside.
+        if [ "$OUT_FS" = tmpfs ]; then rm -rf "$out"; else mv "$out" "$(mktemp -d "$TRASH/XXXXXX")/"; fi
+    fi
     settle
     sync
     local tfile="$WORK/time.txt" load1
