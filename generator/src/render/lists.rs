@@ -3,7 +3,7 @@
 //! resolved site in one place so that the navigation and the pages it links to always
 //! count and order services the same way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use lotse_model::Portal;
 
@@ -53,6 +53,7 @@ pub(super) fn category_cards<'a>(
     site: &'a Site,
     portal: Option<&PortalSite>,
 ) -> Vec<CategoryCard<'a>> {
+    let regional = portal.is_none().then(|| regional_counts(site));
     site.categories
         .iter()
         .map(|c| CategoryCard {
@@ -60,13 +61,36 @@ pub(super) fn category_cards<'a>(
             title: &c.title,
             description: c.description.as_deref(),
             url: category_url(portal.map(|ps| &ps.portal), &c.id),
-            service_count: match portal {
-                Some(ps) => count_in(ps, &c.id),
-                None => regional_services(site, &c.id).len(),
+            service_count: match (portal, &regional) {
+                (Some(ps), _) => count_in(ps, &c.id),
+                (None, Some(counts)) => counts.get(c.id.as_str()).copied().unwrap_or(0),
+                (None, None) => 0,
             },
         })
         .filter(|card| card.service_count > 0)
         .collect()
+}
+
+/// How many entries each topic's region-wide list has (the length of
+/// [`regional_services`] for each topic), in one pass over the services: counting by
+/// building every list cost `lotse serve` a fifth of a reload on a large region.
+fn regional_counts(site: &Site) -> HashMap<&str, usize> {
+    let mut seen: HashSet<(&str, String, &str)> = HashSet::new();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for ps in &site.portals {
+        for s in &ps.services {
+            if s.service.categories.is_empty() {
+                continue;
+            }
+            let key = sort_key(&s.service.title);
+            for category in &s.service.categories {
+                if seen.insert((category.as_str(), key.clone(), s.service.slug.as_str())) {
+                    *counts.entry(category.as_str()).or_default() += 1;
+                }
+            }
+        }
+    }
+    counts
 }
 
 /// The navigation's topics: the same as the topic cards.
@@ -131,4 +155,26 @@ pub(super) fn letters(ps: &PortalSite) -> Vec<Letter<'_>> {
         }
     }
     letters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regional_counts_are_the_lengths_of_the_regional_lists() {
+        let content = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../content");
+        let (site, _) = crate::build::check(&content);
+        let site = site.expect("the example region is valid");
+        let counts = regional_counts(&site);
+        assert!(counts.values().any(|&n| n > 1), "{counts:?}");
+        for c in &site.categories {
+            assert_eq!(
+                counts.get(c.id.as_str()).copied().unwrap_or(0),
+                regional_services(&site, &c.id).len(),
+                "topic {}",
+                c.id
+            );
+        }
+    }
 }
