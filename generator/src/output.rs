@@ -50,6 +50,16 @@ impl Sink for DiskSink {
         }
         fs::write(full, bytes)
     }
+
+    /// The link shares the file with the previous build until `Staging::commit` deletes
+    /// that: nothing may write to `path` afterwards (nothing does: every path is put
+    /// once).
+    fn link(&self, path: &str, source: &Path) -> bool {
+        let full = self.root.join(path);
+        let parent_ready = full.parent().is_none_or(|p| self.ensure_dir(p).is_ok());
+        // A file system without hard links, or another device: the caller copies.
+        parent_ready && fs::hard_link(source, &full).is_ok()
+    }
 }
 
 /// A build in progress into `<out>.building`, swapped into place by [`Staging::commit`].

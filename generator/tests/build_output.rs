@@ -1157,6 +1157,16 @@ fn search_stats(content: &Path, out: &Path) -> lotse::search::IndexStats {
     }
 }
 
+#[cfg(unix)]
+fn inode(path: &std::path::Path) -> u64 {
+    std::os::unix::fs::MetadataExt::ino(&fs::metadata(path).unwrap())
+}
+
+#[cfg(not(unix))]
+fn inode(_: &std::path::Path) -> u64 {
+    0
+}
+
 #[test]
 fn unchanged_search_indexes_are_reused_and_equal_a_fresh_build() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1165,8 +1175,12 @@ fn unchanged_search_indexes_are_reused_and_equal_a_fresh_build() {
     copy_dir(&fixture_dir(), &content);
     let first = search_stats(&content, &out);
     assert_eq!(first.reused, 0, "nothing to reuse in a new output folder");
+    let entry = out.join("pagefind/pagefind-entry.json");
+    let inode_before = inode(&entry);
     let again = search_stats(&content, &out);
     assert_eq!(again.reused, again.indexes, "nothing changed: {again:?}");
+    // A reused index is the previous build's files, linked rather than copied.
+    assert_eq!(inode(&entry), inode_before, "the reused file is linked");
 
     // A body edit in one portal: that portal's index is built anew, the umbrella's
     // catalogue (titles, summaries, keywords) and the other portals' are kept.

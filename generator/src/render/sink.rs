@@ -6,6 +6,13 @@
 pub trait Sink: Sync {
     /// Stores `bytes` at `path`, relative to the site root, with `/` separators.
     fn put(&self, path: &str, bytes: &[u8]) -> std::io::Result<()>;
+
+    /// Stores the file at `source` (a previous build's, on disk) at `path` without
+    /// copying its bytes, where the sink can (a hard link); `false` where it cannot,
+    /// and the caller copies.
+    fn link(&self, _path: &str, _source: &std::path::Path) -> bool {
+        false
+    }
 }
 
 /// What a render produced.

@@ -236,15 +236,27 @@ fn build_or_reuse(
                 records: job.records.len(),
                 ..IndexStats::default()
             };
-            for path in files.iter().filter(|p| **p != stamp_path) {
-                let bytes = previous
-                    .read(path)
-                    .with_context(|| format!("cannot read {path} of the previous build"))?;
-                sink.put(path, &bytes)
-                    .with_context(|| format!("cannot write {path}"))?;
-                stats.files += 1;
-                stats.bytes += bytes.len() as u64;
-            }
+            // Linked where the sink can (the previous build is about to be deleted,
+            // its files live on in this one), else copied; in parallel either way.
+            let sizes: Vec<u64> = files
+                .par_iter()
+                .filter(|p| **p != stamp_path)
+                .map(|path| -> Result<u64> {
+                    if let Some(source) = previous.file(path) {
+                        if sink.link(path, &source) {
+                            return Ok(std::fs::metadata(&source).map_or(0, |m| m.len()));
+                        }
+                    }
+                    let bytes = previous
+                        .read(path)
+                        .with_context(|| format!("cannot read {path} of the previous build"))?;
+                    sink.put(path, &bytes)
+                        .with_context(|| format!("cannot write {path}"))?;
+                    Ok(bytes.len() as u64)
+                })
+                .collect::<Result<_>>()?;
+            stats.files = sizes.len();
+            stats.bytes = sizes.iter().sum();
             stats
         }
         None => build_one(job, sink)?,

@@ -22,6 +22,10 @@ pub trait Previous: Sync {
     fn read(&self, path: &str) -> Option<Vec<u8>>;
     /// Every file below `dir` (relative to the site root, `/`-separated).
     fn files_under(&self, dir: &str) -> Vec<String>;
+    /// Where `path` lies on disk, for a sink that links files instead of copying them.
+    fn file(&self, _path: &str) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// The stamp of `job`: its records, in order, and the index settings.
@@ -48,6 +52,10 @@ pub struct PreviousDir(pub PathBuf);
 impl Previous for PreviousDir {
     fn read(&self, path: &str) -> Option<Vec<u8>> {
         std::fs::read(self.0.join(path)).ok()
+    }
+
+    fn file(&self, path: &str) -> Option<PathBuf> {
+        Some(self.0.join(path))
     }
 
     fn files_under(&self, dir: &str) -> Vec<String> {
