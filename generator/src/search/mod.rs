@@ -58,7 +58,7 @@ pub fn is_index_file(path: &str) -> bool {
 #[derive(Debug, Default, Clone)]
 pub struct IndexStats {
     pub indexes: usize,
-    /// Indexes copied from the previous build because their records had not changed.
+    /// Indexes taken from the previous build because their records had not changed.
     pub reused: usize,
     pub records: usize,
     pub files: usize,

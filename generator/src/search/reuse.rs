@@ -2,7 +2,8 @@
 //! edit to one service re-indexes its portal (and the umbrella's catalogue when a
 //! title, summary or keyword changed), not the whole region. Each index folder carries
 //! a stamp, the SHA-256 of everything that determines it; a folder whose stamp matches
-//! is copied from the previous output instead of being built again.
+//! is taken from the previous output (hard-linked, or copied) instead of being built
+//! again.
 
 use std::path::{Path, PathBuf};
 
