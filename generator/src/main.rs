@@ -20,8 +20,6 @@ use lotse::{build, inbox, serve};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Before any thread starts: setting the environment is only sound single-threaded.
-    lotse::search::tune_pagefind();
     match cli.command {
         Command::Build {
             content,

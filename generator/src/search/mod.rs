@@ -32,17 +32,18 @@ pub const INDEX_DIR: &str = "pagefind";
 /// Pagefind splits its word index into chunks of about this many word locations, and a
 /// query downloads the chunks its words fall in. Its default, 20,000, makes a chunk of
 /// 30 KB and more; 2,500 keeps one query of a portal under 100 KB (docs/search.md).
-const INDEX_CHUNK_SIZE: &str = "2500";
+const INDEX_CHUNK_SIZE: usize = 2500;
+/// Pagefind's own (unstable) setting of the chunk size; an operator may set it.
 const INDEX_CHUNK_SIZE_VAR: &str = "PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE";
 
-/// Sets Pagefind's chunk size (an environment variable Pagefind reads, marked unstable:
-/// if a later Pagefind ignores it, queries load bigger chunks and nothing else changes).
-/// A value the operator set wins. Call it at the start of `main`, before any thread
-/// exists.
-pub fn tune_pagefind() {
-    if std::env::var_os(INDEX_CHUNK_SIZE_VAR).is_none() {
-        std::env::set_var(INDEX_CHUNK_SIZE_VAR, INDEX_CHUNK_SIZE);
-    }
+/// The chunk size every index is written with: the operator's, else ours. The same in
+/// the binary and in the library (tests, `lotse serve`).
+pub(crate) fn index_chunk_size() -> usize {
+    std::env::var(INDEX_CHUNK_SIZE_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(INDEX_CHUNK_SIZE)
 }
 
 /// Whether `path` (relative to the site root) is a file of one of the indexes.
@@ -269,10 +270,7 @@ fn build_or_reuse(
 /// One index, written by [`pagefind::build`] in Pagefind's format, with Pagefind's
 /// client files beside it.
 fn build_one(job: IndexJob, sink: &dyn Sink) -> Result<IndexStats> {
-    let chunk_size = std::env::var(INDEX_CHUNK_SIZE_VAR)
-        .ok()
-        .and_then(|v| v.parse().ok());
-    let index = pagefind::build(&job.records, chunk_size);
+    let index = pagefind::build(&job.records, Some(index_chunk_size()));
     let client = pagefind::client_files()?;
     let files: Vec<(&str, &[u8])> = index
         .files

@@ -34,9 +34,7 @@ pub fn stamp(job: &IndexJob) -> String {
     let mut hash = Sha256::new();
     hash.update(FORMAT.as_bytes());
     hash.update(env!("CARGO_PKG_VERSION").as_bytes());
-    if let Ok(chunk) = std::env::var(super::INDEX_CHUNK_SIZE_VAR) {
-        hash.update(chunk.as_bytes());
-    }
+    hash.update((super::index_chunk_size() as u64).to_le_bytes());
     for r in &job.records {
         let html = r.pagefind_html();
         hash.update((r.url.len() as u64).to_le_bytes());
