@@ -9,7 +9,7 @@ use lotse::render::{changes, Theme};
 use lotse::serve::rebuild;
 
 mod common;
-use common::copy_dir;
+use common::{copy_dir, edit};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -20,16 +20,6 @@ fn example_copy() -> (tempfile::TempDir, PathBuf) {
     let content = dir.path().join("content");
     copy_dir(&repo().join("content"), &content);
     (dir, content)
-}
-
-fn edit(path: &Path, from: &str, to: &str) {
-    let text = fs::read_to_string(path).unwrap();
-    assert!(
-        text.contains(from),
-        "{} does not contain {from:?}",
-        path.display()
-    );
-    fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
 fn portals_offering(content: &Path, slug: &str) -> usize {

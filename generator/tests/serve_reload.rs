@@ -15,20 +15,10 @@ use lotse::resolve::Site;
 use lotse::serve::Reloader;
 
 mod common;
-use common::copy_dir;
+use common::{copy_dir, edit};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn edit(path: &Path, from: &str, to: &str) {
-    let text = fs::read_to_string(path).unwrap();
-    assert!(
-        text.contains(from),
-        "{} does not contain {from:?}",
-        path.display()
-    );
-    fs::write(path, text.replacen(from, to, 1)).unwrap();
 }
 
 fn append(path: &Path, text: &str) {

@@ -31,6 +31,17 @@ pub fn write(root: &Path, rel: &str, text: impl AsRef<[u8]>) {
     fs::write(&path, text).unwrap();
 }
 
+/// Replaces the first `from` in the file at `path` with `to`; `from` must be there.
+pub fn edit(path: &Path, from: &str, to: &str) {
+    let text = fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains(from),
+        "{} does not contain {from:?}",
+        path.display()
+    );
+    fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
 /// Copies a folder tree.
 pub fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();

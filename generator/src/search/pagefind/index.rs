@@ -422,14 +422,7 @@ fn packed_word(word: Arc<str>, list: Vec<Position>) -> PackedWord {
         packed.pages.push(packed_page(list));
         return packed;
     }
-    let mut plain = Vec::new();
-    let mut variants: BTreeMap<Arc<str>, Vec<Position>> = BTreeMap::new();
-    for p in list {
-        match p.original.clone() {
-            None => plain.push(p),
-            Some(form) => variants.entry(form).or_default().push(p),
-        }
-    }
+    let (plain, variants) = by_spelling(list, |p| p.original.clone());
     if !plain.is_empty() {
         packed.pages.push(packed_page(plain));
     }
@@ -477,17 +470,27 @@ fn add_meta_words(splitter: &mut Splitter, page: Prepared, meta_fields: &[String
     }
 }
 
-/// Adds a word's locations in the metadata to its entry (the plain spelling's page,
-/// or a variant's).
-fn add_meta(packed: &mut PackedWord, list: Vec<MetaPosition>) {
+/// A word's locations split into those of its plain spelling and those of each
+/// spelling with diacritics (`original`), in the order of those spellings.
+fn by_spelling<T>(
+    list: Vec<T>,
+    original: impl Fn(&T) -> Option<Arc<str>>,
+) -> (Vec<T>, BTreeMap<Arc<str>, Vec<T>>) {
     let mut plain = Vec::new();
-    let mut variants: BTreeMap<Arc<str>, Vec<MetaPosition>> = BTreeMap::new();
+    let mut variants: BTreeMap<Arc<str>, Vec<T>> = BTreeMap::new();
     for p in list {
-        match p.original.clone() {
+        match original(&p) {
             None => plain.push(p),
             Some(form) => variants.entry(form).or_default().push(p),
         }
     }
+    (plain, variants)
+}
+
+/// Adds a word's locations in the metadata to its entry (the plain spelling's page,
+/// or a variant's).
+fn add_meta(packed: &mut PackedWord, list: Vec<MetaPosition>) {
+    let (plain, variants) = by_spelling(list, |p| p.original.clone());
     if !plain.is_empty() {
         let meta_locs = packed_meta(plain);
         match packed.pages.first_mut() {
