@@ -36,6 +36,10 @@ fn unpacked(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> BTreeMap<Stri
 }
 
 fn by_pagefind(records: &[Record], chunk_size: usize) -> BTreeMap<String, Vec<u8>> {
+    // Pagefind reads its chunk size from the process's environment: tests running in
+    // parallel with other sizes would change it under a running index.
+    static PAGEFIND_ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _alone = PAGEFIND_ENV.lock().unwrap_or_else(|p| p.into_inner());
     std::env::set_var("PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE", chunk_size.to_string());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
