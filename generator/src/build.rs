@@ -10,7 +10,7 @@ use crate::diagnostics::{Diagnostic, Diagnostics, Severity};
 use crate::load;
 use crate::output::{DiskSink, Staging};
 use crate::render::{self, Selection, Sink, Theme};
-use crate::resolve::{self, PortalSite, Site};
+use crate::resolve::{self, Site};
 use crate::search::{IndexStats, Previous, PreviousDir, SiteIndexer};
 
 /// Loads, resolves and checks a content folder. Returns the site when there are no
@@ -38,8 +38,11 @@ pub fn default_theme_dir(content: &Path) -> PathBuf {
     parent.join("themes").join("default")
 }
 
+#[derive(Debug)]
 pub struct BuildReport {
     pub pages: usize,
+    /// Of `pages`, those taken unchanged from the previous build.
+    pub reused: usize,
     pub files: usize,
     pub portals: usize,
     pub elapsed: Duration,
@@ -80,7 +83,9 @@ pub fn build_with(
     options: BuildOptions,
 ) -> Result<BuildOutcome> {
     let started = Instant::now();
+    let laps = Laps::new(started);
     let (site, diagnostics) = check(content);
+    laps.lap("load, resolve, check");
     let Some(site) = site else {
         return Ok(BuildOutcome::Invalid(diagnostics));
     };
@@ -89,19 +94,26 @@ pub fn build_with(
         .with_context(|| format!("cannot create a build folder next to {}", out.display()))?;
     let sink = DiskSink::new(staging.dir().to_path_buf());
     let selection = Selection::everything();
+    // What the previous build in `out` was made from, page by page and index by index
+    // (render/stamps.rs): what did not change is linked from there, not made again.
+    let stamps = render::Stamps::of(&site, &theme);
+    let manifest = render::stamps::read_manifest(out);
+    laps.lap("stamps");
+    let reuse = render::Reuse {
+        stamps: &stamps,
+        folder: out,
+        manifest: &manifest,
+    };
     // The search index goes into the staging folder too, so it swaps in with the pages.
-    // Each portal is indexed right after its pages, from the same converted bodies;
-    // indexes whose records did not change are copied from the previous build.
-    let previous = (options.search && out.is_dir()).then(|| PreviousDir(out.to_path_buf()));
-    let previous = previous.as_ref().map(|p| p as &dyn Previous);
-    let indexer = options
-        .search
-        .then(|| SiteIndexer::new(&site, &sink, previous));
-    let after_portal = |ps: &PortalSite, bodies: &render::Bodies| match &indexer {
-        Some(indexer) => indexer
-            .portal(ps, bodies)
-            .context("cannot build the search index"),
-        None => Ok(()),
+    // Each portal is indexed right after its pages, from the same converted bodies.
+    let previous = PreviousDir(out.to_path_buf());
+    let indexer = options.search.then(|| {
+        let previous = out.is_dir().then_some(&previous as &dyn Previous);
+        SiteIndexer::new(&site, &sink, previous).reusing(&reuse)
+    });
+    let after_portal: &dyn render::AfterPortal = match &indexer {
+        Some(indexer) => indexer,
+        None => &render::NothingAfter,
     };
     let stats = render_portals_with_progress(
         &site,
@@ -109,25 +121,73 @@ pub fn build_with(
         &sink,
         &selection,
         options.progress,
-        &after_portal,
+        after_portal,
+        Some(&reuse),
     )?;
-    let search = match indexer {
+    laps.lap("render and portal indexes");
+    let (search, index_stamps) = match indexer {
         Some(indexer) => indexer.finish().context("cannot build the search index")?,
-        None => IndexStats::default(),
+        None => (IndexStats::default(), Vec::new()),
     };
+    // Written last: a manifest stands for a complete build.
+    let mut entries = stats.stamps;
+    entries.extend(index_stamps);
+    sink.put(
+        render::stamps::MANIFEST,
+        render::stamps::manifest(entries).as_bytes(),
+    )
+    .with_context(|| format!("cannot write {}", render::stamps::MANIFEST))?;
+    laps.lap("umbrella index, manifest");
     staging
         .commit()
         .with_context(|| format!("cannot move the finished build to {}", out.display()))?;
+    laps.lap("swap in, delete the previous output");
+    let portals = site.portals.len();
+    drop(stamps);
+    drop(manifest);
+    drop_in_background(site);
     Ok(BuildOutcome::Built(
         BuildReport {
-            pages: stats.pages,
-            files: stats.files + search.files,
-            portals: site.portals.len(),
+            pages: stats.pages + stats.reused,
+            reused: stats.reused,
+            files: stats.files + stats.reused + search.files + 1,
+            portals,
             elapsed: started.elapsed(),
             search,
         },
         diagnostics,
     ))
+}
+
+/// Frees the site on a thread of its own: tens of thousands of small allocations take
+/// a tenth of a second to free, and a `lotse build` that ends before they are done
+/// leaves that to the operating system.
+fn drop_in_background(site: Site) {
+    std::thread::spawn(move || drop(site));
+}
+
+/// Where a build's time goes, on stderr when `LOTSE_TIMINGS` is set (docs/benchmarks.md).
+struct Laps {
+    last: std::cell::Cell<Instant>,
+    on: bool,
+}
+
+impl Laps {
+    fn new(started: Instant) -> Laps {
+        Laps {
+            last: std::cell::Cell::new(started),
+            on: std::env::var_os("LOTSE_TIMINGS").is_some(),
+        }
+    }
+
+    fn lap(&self, stage: &str) {
+        if self.on {
+            let now = Instant::now();
+            let ms = (now - self.last.get()).as_secs_f64() * 1e3;
+            eprintln!("timing: {stage}: {ms:.0} ms");
+            self.last.set(now);
+        }
+    }
 }
 
 pub fn render_with_progress(
@@ -137,7 +197,8 @@ pub fn render_with_progress(
     selection: &Selection,
     progress: bool,
 ) -> Result<render::RenderStats> {
-    render_portals_with_progress(site, theme, sink, selection, progress, &|_, _| Ok(()))
+    let nothing = render::NothingAfter;
+    render_portals_with_progress(site, theme, sink, selection, progress, &nothing, None)
 }
 
 /// Renders as [`render_with_progress`] does, calling `after_portal` after each
@@ -148,7 +209,8 @@ pub(crate) fn render_portals_with_progress(
     sink: &dyn Sink,
     selection: &Selection,
     progress: bool,
-    after_portal: &render::AfterPortal<'_>,
+    after_portal: &dyn render::AfterPortal,
+    reuse: Option<&render::Reuse<'_>>,
 ) -> Result<render::RenderStats> {
     let total: usize = site
         .portals
@@ -165,8 +227,9 @@ pub(crate) fn render_portals_with_progress(
     } else {
         ProgressBar::hidden()
     };
+    let on_page = || bar.inc(1);
     let stats =
-        render::render_site_then(site, theme, sink, selection, &|| bar.inc(1), after_portal)?;
+        render::render_site_then(site, theme, sink, selection, &on_page, after_portal, reuse)?;
     bar.finish_and_clear();
     Ok(stats)
 }

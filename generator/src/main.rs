@@ -292,8 +292,13 @@ fn run_build(content: &Path, out: &Path, theme: Option<PathBuf>, search: bool) -
             } else {
                 "; no search index".to_string()
             };
+            let reused = if report.reused > 0 {
+                format!(", {} of them unchanged", report.reused)
+            } else {
+                String::new()
+            };
             eprintln!(
-                "built {} pages ({} files) for {} portals and the umbrella in {:.2} s ({:.0} pages/s{index}) -> {}",
+                "built {} pages{reused} ({} files) for {} portals and the umbrella in {:.2} s ({:.0} pages/s{index}) -> {}",
                 report.pages,
                 report.files,
                 report.portals,

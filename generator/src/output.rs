@@ -90,7 +90,7 @@ impl Staging {
     pub fn commit(self) -> io::Result<()> {
         let old = sibling(&self.target, "old");
         if old.exists() {
-            fs::remove_dir_all(&old)?;
+            remove_tree(&old)?;
         }
         let had_old = self.target.exists();
         if had_old {
@@ -103,8 +103,8 @@ impl Staging {
             return Err(e);
         }
         if had_old {
-            // Deleting thousands of files is slow; a leftover only costs disk space.
-            let _ = fs::remove_dir_all(&old);
+            // A leftover only costs disk space (the next build deletes it).
+            let _ = remove_tree(&old);
         }
         Ok(())
     }
@@ -115,6 +115,22 @@ impl Drop for Staging {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.staging);
     }
+}
+
+/// Deletes a folder and everything in it, subfolders in parallel: a build's output has
+/// a folder per page, and deleting them one after the other takes a quarter second on
+/// a region of 18,000 pages.
+fn remove_tree(dir: &Path) -> io::Result<()> {
+    use rayon::prelude::*;
+    let entries: Vec<fs::DirEntry> = fs::read_dir(dir)?.collect::<io::Result<_>>()?;
+    entries.par_iter().try_for_each(|entry| {
+        if entry.file_type()?.is_dir() {
+            remove_tree(&entry.path())
+        } else {
+            fs::remove_file(entry.path())
+        }
+    })?;
+    fs::remove_dir(dir)
 }
 
 fn sibling(target: &Path, suffix: &str) -> PathBuf {

@@ -54,6 +54,9 @@ pub struct Theme {
     pub(crate) tera: Tera,
     pub(crate) static_files: Vec<(String, Vec<u8>)>,
     pub(crate) asset_version: String,
+    /// SHA-256 of every template and static file: a page rendered with another theme
+    /// is rendered again (`render::stamps`).
+    pub(crate) stamp: [u8; 32],
 }
 
 impl Theme {
@@ -71,6 +74,7 @@ impl Theme {
                 format!("themes: {}: cannot read the theme folder", dir.display())
             })?;
         }
+        let stamp = stamp_of(&files);
         let templates = parse_templates(&files)?;
         check_references(&templates, &files)?;
         let mut tera = Tera::default();
@@ -95,8 +99,21 @@ impl Theme {
             tera,
             static_files,
             asset_version: format!("{:08x}", hasher.finish() as u32),
+            stamp,
         })
     }
+}
+
+fn stamp_of(files: &BTreeMap<String, ThemeFile>) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    for (rel, file) in files {
+        hash.update((rel.len() as u64).to_le_bytes());
+        hash.update(rel.as_bytes());
+        hash.update((file.bytes.len() as u64).to_le_bytes());
+        hash.update(&file.bytes);
+    }
+    hash.finalize().into()
 }
 
 /// The built-in theme's files by relative path (`templates/…`, `static/…`).

@@ -31,20 +31,20 @@ impl Bodies {
         Bodies::of(ps.services.iter().filter_map(|s| s.body.as_ref()), None)
     }
 
-    /// The bodies more than one portal shows (the regional texts they inherit),
-    /// converted once for the whole build; their number is the regional catalogue's,
-    /// not the region's.
-    pub(super) fn shared(site: &Site) -> Bodies {
-        let mut portals_of: HashMap<usize, (usize, &Arc<str>)> = HashMap::new();
-        for ps in &site.portals {
+    /// The bodies more than one group of jobs shows (the regional texts the portals
+    /// inherit), converted once for the whole build; their number is the regional
+    /// catalogue's, not the region's.
+    pub(super) fn shared<'j, 'a: 'j>(groups: impl Iterator<Item = &'j [&'j Job<'a>]>) -> Bodies {
+        let mut groups_of: HashMap<usize, (usize, &Arc<str>)> = HashMap::new();
+        for jobs in groups {
             let mut seen = std::collections::HashSet::new();
-            for body in ps.services.iter().filter_map(|s| s.body.as_ref()) {
+            for body in jobs.iter().filter_map(|job| body_of(job)) {
                 if seen.insert(key_of(body)) {
-                    portals_of.entry(key_of(body)).or_insert((0, body)).0 += 1;
+                    groups_of.entry(key_of(body)).or_insert((0, body)).0 += 1;
                 }
             }
         }
-        let shared = portals_of
+        let shared = groups_of
             .into_values()
             .filter(|(n, _)| *n > 1)
             .map(|(_, b)| b);
@@ -54,12 +54,7 @@ impl Bodies {
     /// The bodies the pages of `jobs` show: services' and pages' bodies, those in
     /// `shared` taken from there.
     pub(super) fn of_jobs(jobs: &[&Job<'_>], shared: Option<&Bodies>) -> Bodies {
-        let bodies = jobs.iter().filter_map(|job| match job {
-            Job::Service(_, s) => s.body.as_ref(),
-            Job::UmbrellaPage(p) | Job::PortalPage(_, p) => Some(&p.body),
-            _ => None,
-        });
-        Bodies::of(bodies, shared)
+        Bodies::of(jobs.iter().filter_map(|job| body_of(job)), shared)
     }
 
     fn of<'b>(bodies: impl Iterator<Item = &'b Arc<str>>, shared: Option<&Bodies>) -> Bodies {
@@ -89,6 +84,14 @@ impl Bodies {
         body.as_ref()
             .and_then(|b| self.0.get(&key_of(b)))
             .map_or("", |html| html)
+    }
+}
+
+fn body_of<'a>(job: &Job<'a>) -> Option<&'a Arc<str>> {
+    match job {
+        Job::Service(_, s) => s.body.as_ref(),
+        Job::UmbrellaPage(p) | Job::PortalPage(_, p) => Some(&p.body),
+        _ => None,
     }
 }
 
@@ -174,7 +177,17 @@ mod tests {
             pages: Vec::new(),
         };
         assert_eq!(Bodies::of_services(&site).0.len(), 1);
-        let once = Bodies::shared(&site);
+        let all = super::super::jobs::plan(&site);
+        let groups: Vec<Vec<&Job>> = site
+            .portals
+            .iter()
+            .map(|ps| {
+                all.iter()
+                    .filter(|job| job.portal().is_some_and(|p| std::ptr::eq(p, ps)))
+                    .collect()
+            })
+            .collect();
+        let once = Bodies::shared(groups.iter().map(Vec::as_slice));
         assert_eq!(once.0.len(), 1);
         let converted = once.0.values().next().unwrap();
         for ps in &site.portals {

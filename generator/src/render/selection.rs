@@ -71,7 +71,7 @@ impl Selection {
 }
 
 /// What a service contributes to list pages (homes, topics, A–Z, umbrella).
-type Listing<'a> = (
+pub(super) type Listing<'a> = (
     &'a str,
     &'a str,
     &'a str,
@@ -82,7 +82,7 @@ type Listing<'a> = (
     TrustLevel,
 );
 
-fn listing(s: &ResolvedService) -> Listing<'_> {
+pub(super) fn listing(s: &ResolvedService) -> Listing<'_> {
     let service = &s.service;
     (
         &service.slug,

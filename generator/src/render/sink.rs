@@ -20,8 +20,12 @@ pub trait Sink: Sync {
 pub struct RenderStats {
     /// Pages rendered this time.
     pub pages: usize,
+    /// Pages taken unchanged from the previous build instead (`render::Reuse`).
+    pub reused: usize,
     /// Files written this time, pages included.
     pub files: usize,
     /// Every path of the complete site, rendered this time or not.
     pub paths: Vec<String>,
+    /// (path, stamp) of every page, for the next build's reuse; empty without reuse.
+    pub stamps: Vec<(String, String)>,
 }

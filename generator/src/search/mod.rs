@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, Result};
 use rayon::prelude::*;
 
-use records::{catalogue_records, portal_records};
+use records::{catalogue_records, portal_record_count, portal_records};
 pub use records::{fold_umlauts, Record};
 pub use reuse::{Previous, PreviousDir, STAMP};
 
@@ -115,8 +115,16 @@ pub struct SiteIndexer<'a> {
     site: &'a Site,
     sink: &'a dyn Sink,
     previous: Option<&'a dyn Previous>,
+    /// With the stamps of what each portal's index is made of, a portal whose inputs
+    /// are the previous build's is linked without making its records.
+    reuse: Option<&'a crate::render::Reuse<'a>>,
     stats: std::sync::Mutex<IndexStats>,
+    /// (index folder, input stamp) of every portal index written, for the next build.
+    stamps: std::sync::Mutex<Vec<(String, String)>>,
 }
+
+/// Names what goes into an index's input stamp besides its services.
+const INPUTS: &str = "lotse index inputs 1";
 
 impl<'a> SiteIndexer<'a> {
     pub fn new(site: &'a Site, sink: &'a dyn Sink, previous: Option<&'a dyn Previous>) -> Self {
@@ -124,39 +132,98 @@ impl<'a> SiteIndexer<'a> {
             site,
             sink,
             previous,
+            reuse: None,
             stats: std::sync::Mutex::new(IndexStats::default()),
+            stamps: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Takes a portal's index from the previous build, unmade, when the stamp of its
+    /// inputs is the one `reuse`'s manifest holds.
+    pub(crate) fn reusing(mut self, reuse: &'a crate::render::Reuse<'a>) -> Self {
+        self.reuse = Some(reuse);
+        self
+    }
+
+    /// The folder of `ps`'s index and the stamp of its inputs (with [`reusing`]).
+    ///
+    /// [`reusing`]: SiteIndexer::reusing
+    fn inputs(&self, ps: &PortalSite) -> (String, Option<String>) {
+        let dir = format!("{}/{INDEX_DIR}", ps.portal.slug);
+        let format = format!("{INPUTS}; {}; {}", reuse::FORMAT, index_chunk_size());
+        let stamp = self
+            .reuse
+            .map(|r| crate::render::stamps::hex(&r.stamps.of_index(ps, &format)));
+        (dir, stamp)
+    }
+
+    /// Whether the previous build holds `dir` made of `stamp`'s inputs.
+    fn unchanged(&self, dir: &str, stamp: Option<&String>) -> bool {
+        let (Some(reuse), Some(previous), Some(stamp)) = (self.reuse, self.previous, stamp) else {
+            return false;
+        };
+        reuse.manifest.get(dir) == Some(stamp) && previous.read(&format!("{dir}/{STAMP}")).is_some()
     }
 
     /// Indexes one portal (`<portal>/pagefind/`).
     pub(crate) fn portal(&self, ps: &PortalSite, bodies: &crate::render::Bodies) -> Result<()> {
         let started = Instant::now();
-        let job = IndexJob {
-            dir: format!("{}/{INDEX_DIR}", ps.portal.slug),
-            records: portal_records(self.site, ps, bodies),
-        };
-        self.add(job, started)
+        let (dir, stamp) = self.inputs(ps);
+        if let (true, Some(previous)) = (self.unchanged(&dir, stamp.as_ref()), self.previous) {
+            let stats = reuse::take_folder(previous, &dir, portal_record_count(ps), self.sink)
+                .with_context(|| format!("cannot take the search index {dir}/"))?;
+            self.record(&stats, started);
+        } else {
+            let job = IndexJob {
+                dir: dir.clone(),
+                records: portal_records(self.site, ps, bodies),
+            };
+            self.add(job, started)?;
+        }
+        if let Some(stamp) = stamp {
+            let mut stamps = self.stamps.lock().unwrap_or_else(|p| p.into_inner());
+            stamps.push((dir, stamp));
+        }
+        Ok(())
     }
 
     fn add(&self, job: IndexJob, started: Instant) -> Result<()> {
         let dir = job.dir.clone();
         let done = build_or_reuse(job, self.sink, self.previous)
             .with_context(|| format!("cannot build the search index {dir}/"))?;
-        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
-        stats.add(&done);
-        stats.elapsed += started.elapsed();
+        self.record(&done, started);
         Ok(())
     }
 
-    /// Adds the umbrella's catalogue (`pagefind/`) and says what was done.
-    pub fn finish(self) -> Result<IndexStats> {
+    fn record(&self, done: &IndexStats, started: Instant) {
+        let mut stats = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        stats.add(done);
+        stats.elapsed += started.elapsed();
+    }
+
+    /// Adds the umbrella's catalogue (`pagefind/`) and says what was done, with the
+    /// input stamps of the portal indexes (for the build's manifest).
+    pub fn finish(self) -> Result<(IndexStats, Vec<(String, String)>)> {
         let started = Instant::now();
         let job = IndexJob {
             dir: INDEX_DIR.to_string(),
             records: catalogue_records(self.site),
         };
         self.add(job, started)?;
-        Ok(self.stats.into_inner().unwrap_or_else(|p| p.into_inner()))
+        let stats = self.stats.into_inner().unwrap_or_else(|p| p.into_inner());
+        let stamps = self.stamps.into_inner().unwrap_or_else(|p| p.into_inner());
+        Ok((stats, stamps))
+    }
+}
+
+impl crate::render::AfterPortal for SiteIndexer<'_> {
+    fn needs_bodies(&self, ps: &PortalSite) -> bool {
+        let (dir, stamp) = self.inputs(ps);
+        !self.unchanged(&dir, stamp.as_ref())
+    }
+
+    fn done(&self, ps: &PortalSite, bodies: &crate::render::Bodies) -> Result<()> {
+        self.portal(ps, bodies)
     }
 }
 
@@ -226,40 +293,11 @@ fn build_or_reuse(
 ) -> Result<IndexStats> {
     let stamp = reuse::stamp(&job);
     let stamp_path = format!("{}/{STAMP}", job.dir);
-    let unchanged = previous
-        .filter(|p| p.read(&stamp_path).as_deref() == Some(stamp.as_bytes()))
-        .map(|p| (p, p.files_under(&job.dir)));
+    let unchanged = previous.filter(|p| p.read(&stamp_path).as_deref() == Some(stamp.as_bytes()));
     let stats = match unchanged {
-        Some((previous, files)) => {
-            let mut stats = IndexStats {
-                indexes: 1,
-                reused: 1,
-                records: job.records.len(),
-                ..IndexStats::default()
-            };
-            // Linked where the sink can (the previous build is about to be deleted,
-            // its files live on in this one), else copied; in parallel either way.
-            let sizes: Vec<u64> = files
-                .par_iter()
-                .filter(|p| **p != stamp_path)
-                .map(|path| -> Result<u64> {
-                    if let Some(source) = previous.file(path) {
-                        if sink.link(path, &source) {
-                            return Ok(std::fs::metadata(&source).map_or(0, |m| m.len()));
-                        }
-                    }
-                    let bytes = previous
-                        .read(path)
-                        .with_context(|| format!("cannot read {path} of the previous build"))?;
-                    sink.put(path, &bytes)
-                        .with_context(|| format!("cannot write {path}"))?;
-                    Ok(bytes.len() as u64)
-                })
-                .collect::<Result<_>>()?;
-            stats.files = sizes.len();
-            stats.bytes = sizes.iter().sum();
-            stats
-        }
+        Some(previous) => reuse::take_files(previous, &job.dir, job.records.len(), sink, |p| {
+            p != stamp_path
+        })?,
         None => build_one(job, sink)?,
     };
     sink.put(&stamp_path, stamp.as_bytes())

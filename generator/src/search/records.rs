@@ -89,6 +89,18 @@ pub(crate) fn portal_records(site: &Site, ps: &PortalSite, bodies: &Bodies) -> V
     out
 }
 
+/// How many records [`portal_records`] makes for `ps`, without making them: one per
+/// service and one per office a service names.
+pub(crate) fn portal_record_count(ps: &PortalSite) -> usize {
+    let offices: BTreeSet<&str> = ps
+        .services
+        .iter()
+        .filter_map(|s| s.service.office.as_deref())
+        .filter(|id| ps.portal.office(id).is_some())
+        .collect();
+    ps.services.len() + offices.len()
+}
+
 /// The records of the umbrella's index: the region's catalogue. A service that several
 /// portals offer under the same slug and title (a regional service, a state or federal
 /// one, or the same local service in several cities) is one record listing those

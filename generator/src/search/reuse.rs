@@ -9,14 +9,18 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::IndexJob;
+use anyhow::{Context as _, Result};
+use rayon::prelude::*;
+
+use super::{IndexJob, IndexStats};
+use crate::render::Sink;
 
 /// The stamp's file name inside an index folder.
 pub const STAMP: &str = "lotse-index.sha256";
 
 /// Changes whenever the index format could change without the records changing:
 /// bump it with the `pagefind` dependency.
-const FORMAT: &str = "pagefind 1.6; lotse records 2; lotse writer 1";
+pub(super) const FORMAT: &str = "pagefind 1.6; lotse records 2; lotse writer 1";
 
 /// Where the previous build's files can be read.
 pub trait Previous: Sync {
@@ -43,6 +47,55 @@ pub fn stamp(job: &IndexJob) -> String {
         hash.update(html.as_bytes());
     }
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Takes every file of the previous build's index folder `dir`, its stamp included:
+/// its inputs are unchanged, so its records would be too.
+pub(super) fn take_folder(
+    previous: &dyn Previous,
+    dir: &str,
+    records: usize,
+    sink: &dyn Sink,
+) -> Result<IndexStats> {
+    take_files(previous, dir, records, sink, |_| true)
+}
+
+/// Takes the files of the previous build's index folder `dir` that `wanted` accepts:
+/// linked where the sink can (the previous build is about to be deleted, its files
+/// live on in this one), else copied; in parallel either way.
+pub(super) fn take_files(
+    previous: &dyn Previous,
+    dir: &str,
+    records: usize,
+    sink: &dyn Sink,
+    wanted: impl Fn(&str) -> bool + Sync,
+) -> Result<IndexStats> {
+    let files = previous.files_under(dir);
+    let sizes: Vec<u64> = files
+        .par_iter()
+        .filter(|p| wanted(p))
+        .map(|path| -> Result<u64> {
+            if let Some(source) = previous.file(path) {
+                if sink.link(path, &source) {
+                    return Ok(std::fs::metadata(&source).map_or(0, |m| m.len()));
+                }
+            }
+            let bytes = previous
+                .read(path)
+                .with_context(|| format!("cannot read {path} of the previous build"))?;
+            sink.put(path, &bytes)
+                .with_context(|| format!("cannot write {path}"))?;
+            Ok(bytes.len() as u64)
+        })
+        .collect::<Result<_>>()?;
+    Ok(IndexStats {
+        indexes: 1,
+        reused: 1,
+        records,
+        files: sizes.len(),
+        bytes: sizes.iter().sum(),
+        ..IndexStats::default()
+    })
 }
 
 /// The previous build's files on disk (the output folder before it is replaced).
