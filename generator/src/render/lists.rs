@@ -3,7 +3,7 @@
 //! resolved site in one place so that the navigation and the pages it links to always
 //! count and order services the same way.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use lotse_model::Portal;
 
@@ -75,16 +75,44 @@ pub(super) fn category_cards<'a>(
 /// [`regional_services`] for each topic), in one pass over the services: counting by
 /// building every list cost `lotse serve` a fifth of a reload on a large region.
 fn regional_counts(site: &Site) -> HashMap<&str, usize> {
-    let mut seen: HashSet<(&str, String, &str)> = HashSet::new();
+    // By slug, each title the slug goes by (as written and as sorted) with the topics
+    // counted for it: a catalogue service that thirteen portals offer under one title
+    // is compared as written, and its sort key made once, not thirteen times.
+    struct Spelling<'a> {
+        title: &'a str,
+        key: String,
+        topics: Vec<&'a str>,
+    }
+    let mut by_slug: HashMap<&str, Vec<Spelling<'_>>> = HashMap::new();
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for ps in &site.portals {
         for s in &ps.services {
-            if s.service.categories.is_empty() {
+            let service = &s.service;
+            if service.categories.is_empty() {
                 continue;
             }
-            let key = sort_key(&s.service.title);
-            for category in &s.service.categories {
-                if seen.insert((category.as_str(), key.clone(), s.service.slug.as_str())) {
+            let spellings = by_slug.entry(&service.slug).or_default();
+            let at = match spellings.iter().position(|sp| sp.title == service.title) {
+                Some(at) => at,
+                None => {
+                    let key = sort_key(&service.title);
+                    match spellings.iter().position(|sp| sp.key == key) {
+                        Some(at) => at,
+                        None => {
+                            spellings.push(Spelling {
+                                title: &service.title,
+                                key,
+                                topics: Vec::new(),
+                            });
+                            spellings.len() - 1
+                        }
+                    }
+                }
+            };
+            let topics = &mut spellings[at].topics;
+            for category in &service.categories {
+                if !topics.contains(&category.as_str()) {
+                    topics.push(category);
                     *counts.entry(category.as_str()).or_default() += 1;
                 }
             }
@@ -94,13 +122,13 @@ fn regional_counts(site: &Site) -> HashMap<&str, usize> {
 }
 
 /// The navigation's topics: the same as the topic cards.
-pub(super) fn nav_categories<'a>(site: &'a Site, portal: Option<&PortalSite>) -> Vec<NavItem<'a>> {
-    category_cards(site, portal)
-        .into_iter()
+pub(super) fn nav_categories<'a>(cards: &[CategoryCard<'a>]) -> Vec<NavItem<'a>> {
+    cards
+        .iter()
         .map(|c| NavItem {
             id: c.id,
             title: c.title,
-            url: c.url,
+            url: c.url.clone(),
         })
         .collect()
 }

@@ -161,17 +161,19 @@ pub(crate) fn render_site_then(
     })?;
 
     let mut files = 0;
+    let mut written = Vec::new();
     let mut put = |path: &str, bytes: &[u8]| -> Result<()> {
         files += 1;
-        paths.push(path.to_string());
+        written.push(path.to_string());
         sink.put(path, bytes)
             .with_context(|| format!("cannot write {path}"))
     };
-    support::put_all(site, theme, &all_jobs, &mut put)?;
+    support::put_all(site, theme, &all_jobs, &paths, &mut put)?;
     let canonical = |portal: &Portal, path: &str| jobs::canonical(site, Some(portal), path);
     redirects::put_all(site, &canonical, &mut put)?;
     videos::put_all(site, &mut put)?;
     workspace::put_all(site, theme, &mut put)?;
+    paths.append(&mut written);
     Ok(RenderStats {
         pages: rendered,
         reused,

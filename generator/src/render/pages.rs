@@ -6,8 +6,8 @@ use lotse_model::{Category, PortalKind};
 use tera::Context;
 
 use super::context::{
-    form_ctx_of, CategoryCtx, Link, OfficeCtx, PageCtx, PortalCard, PortalCtx, ServiceDetail,
-    ServiceSummary,
+    form_ctx_of, CategoryCard, CategoryCtx, Link, OfficeCtx, PageCtx, PortalCard, PortalCtx,
+    ServiceDetail, ServiceSummary,
 };
 use super::extras;
 use super::lists::{category_cards, letters, portal_crumb, region_crumb, regional_services};
@@ -36,7 +36,7 @@ impl Head {
 }
 
 /// The umbrella's home: every portal, districts last, and the region's topics.
-pub(super) fn umbrella_home(ctx: &mut Context, site: &Site) -> Head {
+pub(super) fn umbrella_home(ctx: &mut Context, site: &Site, topics: &[CategoryCard<'_>]) -> Head {
     let mut portals: Vec<&PortalSite> = site.portals.iter().collect();
     portals.sort_by_key(|ps| {
         (
@@ -60,7 +60,7 @@ pub(super) fn umbrella_home(ctx: &mut Context, site: &Site) -> Head {
         })
         .collect();
     ctx.insert("portals", &cards);
-    ctx.insert("categories", &category_cards(site, None));
+    ctx.insert("categories", topics);
     Head::new(
         "umbrella_home.html",
         site.region.name.clone(),
@@ -122,8 +122,13 @@ pub(super) fn page(
 
 /// The search page of the umbrella (`portal` `None`, with its portal filter) or of a
 /// portal.
-pub(super) fn search(ctx: &mut Context, site: &Site, portal: Option<&PortalSite>) -> Head {
-    ctx.insert("categories", &category_cards(site, portal));
+pub(super) fn search(
+    ctx: &mut Context,
+    site: &Site,
+    portal: Option<&PortalSite>,
+    cards: &[CategoryCard<'_>],
+) -> Head {
+    ctx.insert("categories", cards);
     let mut crumbs = vec![region_crumb(site)];
     if let Some(ps) = portal {
         crumbs.push(portal_crumb(&ps.portal));

@@ -9,9 +9,10 @@ use lotse_model::Portal;
 use tera::Context;
 
 use super::bodies::Bodies;
+use super::context::CategoryCard;
 use super::context::{Link, PortalCtx, RegionCtx};
 use super::jobs::{self, Job};
-use super::lists::{nav_categories, page_links};
+use super::lists::{category_cards, nav_categories, page_links};
 use super::pages::{self, Head};
 use crate::resolve::Site;
 use crate::theme::{tera_error_chain, Theme};
@@ -21,6 +22,9 @@ pub(super) struct Renderer<'a> {
     theme: &'a Theme,
     umbrella_base: Context,
     portal_bases: HashMap<&'a str, Context>,
+    /// The region's topics with their service counts (umbrella navigation, home and
+    /// search page).
+    umbrella_cards: Vec<CategoryCard<'a>>,
 }
 
 impl<'a> Renderer<'a> {
@@ -41,17 +45,21 @@ impl<'a> Renderer<'a> {
             ctx.insert("home_url", &portal_ctx.url);
             ctx.insert("az_url", &format!("{}a-z/", portal_ctx.url));
             ctx.insert("portal", &portal_ctx);
-            ctx.insert("nav_categories", &nav_categories(site, Some(ps)));
+            let cards = category_cards(site, Some(ps));
+            ctx.insert("nav_categories", &nav_categories(&cards));
             ctx.insert("footer_pages", &page_links(Some(&ps.portal), &ps.pages));
             portal_bases.insert(ps.portal.slug.as_str(), ctx);
         }
-        umbrella_base.insert("nav_categories", &nav_categories(site, None));
+        // Counting the region's services per topic walks every service: once.
+        let umbrella_cards = category_cards(site, None);
+        umbrella_base.insert("nav_categories", &nav_categories(&umbrella_cards));
         umbrella_base.insert("footer_pages", &page_links(None, &site.pages));
         Renderer {
             site,
             theme,
             umbrella_base,
             portal_bases,
+            umbrella_cards,
         }
     }
 
@@ -70,7 +78,7 @@ impl<'a> Renderer<'a> {
         ctx.insert("canonical_url", &canonical);
         let site = self.site;
         let head = match job {
-            Job::UmbrellaHome => pages::umbrella_home(&mut ctx, site),
+            Job::UmbrellaHome => pages::umbrella_home(&mut ctx, site, &self.umbrella_cards),
             Job::UmbrellaCategory(category) => pages::umbrella_category(&mut ctx, site, category),
             Job::UmbrellaPage(page) => {
                 let body = bodies.get(&Some(page.body.clone()));
@@ -81,8 +89,11 @@ impl<'a> Renderer<'a> {
                 pages::page(&mut ctx, site, Some(ps), page, body)
             }
             Job::NotFound => Head::new("404.html", "Seite nicht gefunden".to_string(), None),
-            Job::UmbrellaSearch => pages::search(&mut ctx, site, None),
-            Job::PortalSearch(ps) => pages::search(&mut ctx, site, Some(ps)),
+            Job::UmbrellaSearch => pages::search(&mut ctx, site, None, &self.umbrella_cards),
+            Job::PortalSearch(ps) => {
+                let cards = category_cards(site, Some(ps));
+                pages::search(&mut ctx, site, Some(ps), &cards)
+            }
             Job::PortalHome(ps) => pages::portal_home(&mut ctx, site, ps),
             Job::PortalCategory(ps, category) => {
                 pages::portal_category(&mut ctx, site, ps, category)

@@ -13,19 +13,22 @@ use crate::resolve::Site;
 use crate::theme::Theme;
 
 /// Writes every support file through `put`; the sitemaps list the pages of `jobs`
-/// (the whole site's plan, rendered this time or not) but the 404 page.
+/// (the whole site's plan, rendered this time or not, with their `paths`) but the 404
+/// page.
 pub(super) fn put_all(
     site: &Site,
     theme: &Theme,
     jobs: &[Job<'_>],
+    paths: &[String],
     put: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
 ) -> Result<()> {
     let pages = jobs
         .iter()
-        .filter(|job| !matches!(job, Job::NotFound))
-        .map(|job| {
+        .zip(paths)
+        .filter(|(job, _)| !matches!(job, Job::NotFound))
+        .map(|(job, path)| {
             let portal = job.portal().map(|ps| &ps.portal);
-            let url = canonical(site, portal, &job.path());
+            let url = canonical(site, portal, path);
             (portal.map(|p| p.slug.as_str()), url)
         });
     let limits = sitemap::Limits::SITEMAPS_ORG;
