@@ -2,7 +2,7 @@
 //! files, and the redirect pages of aliases. Links and aliases are checked against it;
 //! `generator/tests/build_output.rs` checks that it matches what a build writes.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use crate::resolve::{Site, Video};
 

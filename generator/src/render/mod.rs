@@ -92,7 +92,7 @@ pub(crate) fn render_site_then(
     reuse: Option<&Reuse<'_>>,
 ) -> Result<RenderStats> {
     let all_jobs = plan(site);
-    let mut paths: Vec<String> = all_jobs.iter().map(Job::path).collect();
+    let paths: Vec<String> = all_jobs.iter().map(Job::path).collect();
     let renderer = Renderer::new(site, theme);
     // The jobs to render of the umbrella (`None`) and of each portal, in one pass;
     // with `reuse`, the unchanged ones are linked on the way.
@@ -160,20 +160,31 @@ pub(crate) fn render_site_then(
             .unwrap_or_else(|_| Err(anyhow::anyhow!("a portal's post-processing panicked")))
     })?;
 
-    let mut files = 0;
-    let mut written = Vec::new();
-    let mut put = |path: &str, bytes: &[u8]| -> Result<()> {
-        files += 1;
-        written.push(path.to_string());
-        sink.put(path, bytes)
-            .with_context(|| format!("cannot write {path}"))
-    };
-    support::put_all(site, theme, &all_jobs, &paths, &mut put)?;
+    // The files that are not pages, in independent groups at once: under `lotse
+    // serve` an edit renders a page or two, and these are most of the work left.
     let canonical = |portal: &Portal, path: &str| jobs::canonical(site, Some(portal), path);
-    redirects::put_all(site, &canonical, &mut put)?;
-    videos::put_all(site, &mut put)?;
-    workspace::put_all(site, theme, &mut put)?;
-    paths.append(&mut written);
+    let groups: [&PutGroup<'_>; 5] = [
+        &|put| support::put_sitemaps(site, &all_jobs, &paths, put),
+        &|put| support::put_all(site, theme, put),
+        &|put| redirects::put_all(site, &canonical, put),
+        &|put| videos::put_all(site, put),
+        &|put| workspace::put_all(site, theme, put),
+    ];
+    let written: Vec<Vec<String>> = groups
+        .par_iter()
+        .map(|group| -> Result<Vec<String>> {
+            let mut written = Vec::new();
+            group(&mut |path: &str, bytes: &[u8]| -> Result<()> {
+                written.push(path.to_string());
+                sink.put(path, bytes)
+                    .with_context(|| format!("cannot write {path}"))
+            })?;
+            Ok(written)
+        })
+        .collect::<Result<_>>()?;
+    let files: usize = written.iter().map(Vec::len).sum();
+    let mut paths = paths;
+    paths.extend(written.into_iter().flatten());
     Ok(RenderStats {
         pages: rendered,
         reused,
@@ -182,6 +193,9 @@ pub(crate) fn render_site_then(
         stamps,
     })
 }
+
+/// A group of files that are not pages, written through the function it is given.
+type PutGroup<'a> = dyn Fn(&mut dyn FnMut(&str, &[u8]) -> Result<()>) -> Result<()> + Sync + 'a;
 
 /// Renders `jobs` in parallel, each page straight to the sink.
 fn render_with(

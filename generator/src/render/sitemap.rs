@@ -78,7 +78,8 @@ pub fn files<'a>(
     }
     let mut index = String::from(INDEX_HEAD);
     for (path, _) in &out {
-        let loc = escape_xml(&format!("{base_url}/{path}"));
+        let url = format!("{base_url}/{path}");
+        let loc = escape_xml(&url);
         let _ = writeln!(index, "  <sitemap><loc>{loc}</loc></sitemap>");
     }
     index.push_str(INDEX_TAIL);
@@ -123,12 +124,17 @@ fn urlset(urls: &[&String]) -> String {
     xml
 }
 
-fn escape_xml(s: &str) -> String {
-    s.replace('&', "&amp;")
+fn escape_xml(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains(['&', '<', '>', '"', '\'']) {
+        return s.into();
+    }
+    let escaped = s
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+        .replace('\'', "&apos;");
+    escaped.into()
 }
 
 #[cfg(test)]

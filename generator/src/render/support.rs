@@ -12,12 +12,10 @@ use super::{extras, sitemap, workspace};
 use crate::resolve::Site;
 use crate::theme::Theme;
 
-/// Writes every support file through `put`; the sitemaps list the pages of `jobs`
-/// (the whole site's plan, rendered this time or not, with their `paths`) but the 404
-/// page.
-pub(super) fn put_all(
+/// Writes the sitemaps through `put`: they list the pages of `jobs` (the whole site's
+/// plan, rendered this time or not, with their `paths`) but the 404 page.
+pub(super) fn put_sitemaps(
     site: &Site,
-    theme: &Theme,
     jobs: &[Job<'_>],
     paths: &[String],
     put: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
@@ -35,6 +33,15 @@ pub(super) fn put_all(
     for (path, xml) in sitemap::files(&site.region.base_url, pages, limits) {
         put(&path, xml.as_bytes())?;
     }
+    Ok(())
+}
+
+/// Writes every other support file through `put`.
+pub(super) fn put_all(
+    site: &Site,
+    theme: &Theme,
+    put: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
+) -> Result<()> {
     put(
         "robots.txt",
         workspace::robots_txt(&site.region.base_url).as_bytes(),

@@ -1,7 +1,7 @@
 //! `lotse serve`: renders the site into memory, serves it on 127.0.0.1, and re-renders
 //! when content or theme change, telling open pages to reload.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
