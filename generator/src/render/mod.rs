@@ -94,51 +94,78 @@ pub(crate) fn render_site_then(
     let all_jobs = plan(site);
     let paths: Vec<String> = all_jobs.iter().map(Job::path).collect();
     let renderer = Renderer::new(site, theme);
-    // The jobs to render of the umbrella (`None`) and of each portal, in one pass;
-    // with `reuse`, the unchanged ones are linked on the way.
     let selected: Vec<(&Job<'_>, &str)> = all_jobs
         .iter()
         .zip(&paths)
         .filter(|(job, _)| job.selected(selection))
         .map(|(job, path)| (job, path.as_str()))
         .collect();
-    let (to_render, stamps) = match reuse {
-        Some(reuse) => reuse::take_unchanged(&selected, reuse, sink, on_page),
-        None => (selected.iter().map(|(job, _)| *job).collect(), Vec::new()),
+    // Which pages the previous build holds unchanged: decided here, taken portal by
+    // portal below, so that a portal's index is made while the next portal's pages
+    // are linked.
+    let (unchanged, stamps) = match reuse {
+        Some(reuse) => reuse::unchanged(&selected, reuse),
+        None => (vec![false; selected.len()], Vec::new()),
     };
-    let reused = selected.len() - to_render.len();
-    let mut groups: HashMap<Option<*const PortalSite>, Vec<&Job<'_>>> = HashMap::new();
-    for job in to_render {
-        let portal = job.portal().map(|ps| ps as *const PortalSite);
-        groups.entry(portal).or_default().push(job);
-    }
-    // The bodies each portal needs: its rendered pages', and all its services' where
-    // `after_portal` asks for them.
-    // Per portal: the jobs whose bodies it needs, the first `rendered` of them to render.
-    let mut needed: Vec<(Vec<&Job<'_>>, usize)> = Vec::with_capacity(site.portals.len());
-    for ps in &site.portals {
-        let mut jobs = groups
-            .remove(&Some(ps as *const PortalSite))
-            .unwrap_or_default();
-        let rendered = jobs.len();
-        if after_portal.needs_bodies(ps) {
-            let rendering: std::collections::HashSet<*const Job<'_>> =
-                jobs.iter().map(|job| *job as *const Job<'_>).collect();
-            jobs.extend(all_jobs.iter().filter(|job| {
-                matches!(job, Job::Service(owner, _) if std::ptr::eq(*owner, ps))
-                    && !rendering.contains(&(*job as *const Job<'_>))
-            }));
+    // By the umbrella (`None`) and each portal: the pages to take and to render.
+    let mut groups: HashMap<Option<*const PortalSite>, Group<'_, '_>> = HashMap::new();
+    for (&(job, path), same) in selected.iter().zip(unchanged) {
+        let group = groups
+            .entry(job.portal().map(|ps| ps as *const PortalSite))
+            .or_default();
+        if same {
+            group.take.push((job, path));
+        } else {
+            group.render.push(job);
         }
-        needed.push((jobs, rendered));
     }
-    let shared = Bodies::shared(needed.iter().map(|(jobs, _)| jobs.as_slice()));
-    let umbrella = groups.remove(&None).unwrap_or_default();
-    let bodies = Bodies::of_jobs(&umbrella, Some(&shared));
-    let mut rendered = render_with(&renderer, sink, &umbrella, &bodies, on_page)?;
-    drop(bodies);
+    let mut umbrella = groups.remove(&None).unwrap_or_default();
+    let mut portals: Vec<Group<'_, '_>> = site
+        .portals
+        .iter()
+        .map(|ps| {
+            let mut group = groups
+                .remove(&Some(ps as *const PortalSite))
+                .unwrap_or_default();
+            // The bodies the portal needs besides its rendered pages': all its
+            // services' where `after_portal` asks for them.
+            if after_portal.needs_bodies(ps) {
+                let rendering: std::collections::HashSet<*const Job<'_>> = group
+                    .render
+                    .iter()
+                    .map(|job| *job as *const Job<'_>)
+                    .collect();
+                group.bodies_only = all_jobs
+                    .iter()
+                    .filter(|job| {
+                        matches!(job, Job::Service(owner, _) if std::ptr::eq(*owner, ps))
+                            && !rendering.contains(&(*job as *const Job<'_>))
+                    })
+                    .collect();
+            }
+            group
+        })
+        .collect();
+    let shared = Bodies::shared(
+        portals
+            .iter()
+            .map(|g| {
+                g.render
+                    .iter()
+                    .chain(&g.bodies_only)
+                    .copied()
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+            .iter()
+            .map(Vec::as_slice),
+    );
+    let folder = reuse.map(|r| r.folder);
+    let mut rendered = umbrella.take_and_render(&renderer, sink, folder, &shared, on_page)?;
     // A portal's `after_portal` (its index) runs on a thread of its own while the next
-    // portal renders, so that its serial steps overlap the next portal's parallel ones;
-    // the channel holds one portal, so at most two portals' bodies are alive at once.
+    // portal is taken and rendered, so that its serial steps overlap the next portal's
+    // parallel ones; the channel holds one portal, so at most two portals' bodies are
+    // alive at once.
     std::thread::scope(|scope| -> Result<()> {
         let (send, receive) = std::sync::mpsc::sync_channel::<(&PortalSite, Bodies)>(0);
         let after = scope.spawn(move || -> Result<()> {
@@ -147,9 +174,10 @@ pub(crate) fn render_site_then(
             }
             Ok(())
         });
-        for (ps, (jobs, count)) in site.portals.iter().zip(&needed) {
-            let bodies = Bodies::of_jobs(jobs, Some(&shared));
-            rendered += render_with(&renderer, sink, &jobs[..*count], &bodies, on_page)?;
+        for (ps, group) in site.portals.iter().zip(&mut portals) {
+            let (count, bodies) =
+                group.take_and_render_keep(&renderer, sink, folder, &shared, on_page)?;
+            rendered += count;
             if send.send((ps, bodies)).is_err() {
                 break; // the worker stopped on an error, which `join` returns
             }
@@ -159,6 +187,7 @@ pub(crate) fn render_site_then(
             .join()
             .unwrap_or_else(|_| Err(anyhow::anyhow!("a portal's post-processing panicked")))
     })?;
+    let reused = selected.len() - rendered;
 
     // The files that are not pages, in independent groups at once: under `lotse
     // serve` an edit renders a page or two, and these are most of the work left.
@@ -192,6 +221,52 @@ pub(crate) fn render_site_then(
         paths,
         stamps,
     })
+}
+
+/// The selected pages of the umbrella or of one portal.
+#[derive(Default)]
+struct Group<'j, 'a> {
+    /// Unchanged: taken from the previous build (rendered if that fails).
+    take: Vec<(&'j Job<'a>, &'j str)>,
+    render: Vec<&'j Job<'a>>,
+    /// Taken pages whose bodies are needed all the same (for the portal's index).
+    bodies_only: Vec<&'j Job<'a>>,
+}
+
+impl<'j, 'a> Group<'j, 'a> {
+    /// Takes the unchanged pages, renders the others; returns how many were rendered
+    /// and the bodies they (and `bodies_only`) showed.
+    fn take_and_render_keep(
+        &mut self,
+        renderer: &Renderer<'_>,
+        sink: &dyn Sink,
+        folder: Option<&std::path::Path>,
+        shared: &Bodies,
+        on_page: &(dyn Fn() + Sync),
+    ) -> Result<(usize, Bodies)> {
+        if let Some(folder) = folder {
+            let failed = reuse::take(&self.take, folder, sink, on_page);
+            self.render.extend(failed);
+        }
+        let mut needed = self.render.clone();
+        needed.extend(&self.bodies_only);
+        let bodies = Bodies::of_jobs(&needed, Some(shared));
+        let count = render_with(renderer, sink, &self.render, &bodies, on_page)?;
+        Ok((count, bodies))
+    }
+
+    fn take_and_render(
+        &mut self,
+        renderer: &Renderer<'_>,
+        sink: &dyn Sink,
+        folder: Option<&std::path::Path>,
+        shared: &Bodies,
+        on_page: &(dyn Fn() + Sync),
+    ) -> Result<usize> {
+        Ok(self
+            .take_and_render_keep(renderer, sink, folder, shared, on_page)?
+            .0)
+    }
 }
 
 /// A group of files that are not pages, written through the function it is given.

@@ -19,33 +19,41 @@ pub(crate) struct Reuse<'a> {
     pub manifest: &'a HashMap<String, String>,
 }
 
-/// Links or copies each of `selected` whose stamp is the previous build's from there;
-/// returns the others, to render, and every page's stamp for the next build.
-pub(super) fn take_unchanged<'j, 'a>(
-    selected: &[(&'j Job<'a>, &str)],
+/// Which of `selected` the previous build holds unchanged (its stamp is the one the
+/// manifest holds), and every page's stamp for the next build.
+pub(super) fn unchanged(
+    selected: &[(&Job<'_>, &str)],
     reuse: &Reuse<'_>,
-    sink: &dyn Sink,
-    on_page: &(dyn Fn() + Sync),
-) -> (Vec<&'j Job<'a>>, stamps::Entries) {
-    let outcomes: Vec<(Option<&Job<'_>>, (String, String))> = selected
+) -> (Vec<bool>, stamps::Entries) {
+    selected
         .par_iter()
         .map(|(job, path)| {
             let stamp = stamps::hex(&reuse.stamps.of_job(job, path));
             let same = reuse.manifest.get(*path) == Some(&stamp);
-            let taken = same && take_previous(reuse.folder, path, sink);
-            if taken {
-                on_page();
-            }
-            ((!taken).then_some(*job), (path.to_string(), stamp))
+            (same, (path.to_string(), stamp))
         })
-        .collect();
-    let mut to_render = Vec::new();
-    let mut stamps = Vec::with_capacity(outcomes.len());
-    for (job, entry) in outcomes {
-        to_render.extend(job);
-        stamps.push(entry);
-    }
-    (to_render, stamps)
+        .unzip()
+}
+
+/// Links or copies each of `pages` from the previous build in `folder`; returns those
+/// that could not be taken, to render.
+pub(super) fn take<'j, 'a>(
+    pages: &[(&'j Job<'a>, &str)],
+    folder: &Path,
+    sink: &dyn Sink,
+    on_page: &(dyn Fn() + Sync),
+) -> Vec<&'j Job<'a>> {
+    pages
+        .par_iter()
+        .filter_map(|(job, path)| {
+            if take_previous(folder, path, sink) {
+                on_page();
+                None
+            } else {
+                Some(*job)
+            }
+        })
+        .collect()
 }
 
 /// The previous build's file at `path` into `sink`: linked where the sink can, else
