@@ -87,7 +87,11 @@ impl<'site> Stamps<'site> {
                 let listings = ps
                     .services
                     .iter()
-                    .map(|s| (s, digest(format!("{:?}", listing(s)).as_bytes())))
+                    .map(|s| {
+                        let mut hash = Sha256::new();
+                        let _ = write!(HashWriter(&mut hash), "{:?}", listing(s));
+                        (s, hash.finalize().into())
+                    })
                     .collect();
                 (ps, listings)
             })
@@ -198,9 +202,19 @@ fn key_of(s: &ResolvedService) -> usize {
     s as *const ResolvedService as usize
 }
 
+/// Feeds formatted text straight into a hash, without building the string first.
+struct HashWriter<'h>(&'h mut Sha256);
+
+impl std::fmt::Write for HashWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.update(s);
+        Ok(())
+    }
+}
+
 fn service_stamp(s: &ResolvedService) -> Stamp {
     let mut hash = Sha256::new();
-    hash.update(format!("{:?}", s.service));
+    let _ = write!(HashWriter(&mut hash), "{:?}", s.service);
     match &s.body {
         Some(body) => {
             hash.update((body.len() as u64).to_le_bytes());
@@ -209,10 +223,6 @@ fn service_stamp(s: &ResolvedService) -> Stamp {
         None => hash.update(u64::MAX.to_le_bytes()),
     }
     hash.finalize().into()
-}
-
-fn digest(bytes: &[u8]) -> Stamp {
-    Sha256::digest(bytes).into()
 }
 
 /// This program's file, by size and modification time: a rebuilt `lotse` may render
