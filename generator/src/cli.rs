@@ -40,7 +40,9 @@ pub enum Command {
         /// The content folder (region.toml, categories.toml, services/, portals/)
         #[arg(long, default_value = "content")]
         content: PathBuf,
-        /// Where the site goes; an earlier build there is replaced atomically
+        /// Where the site goes; an earlier build there is replaced atomically, and its
+        /// pages and search indexes whose inputs did not change are taken over instead of
+        /// being made again (lotse-pages.sha256; LOTSE_TIMINGS=1 shows the stages)
         #[arg(long, default_value = "dist")]
         out: PathBuf,
         /// A theme folder (templates/, static/) whose files override the built-in theme
