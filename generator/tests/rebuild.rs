@@ -46,13 +46,19 @@ fn rebuild_equals_fresh(tmp: &Path, content: &Path, theme: &Path, out: &Path) ->
     report
 }
 
+/// A copy of the example region and where it is built: (folder, content, output).
+fn example() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let content = tmp.path().join("content");
+    copy_dir(&repo().join("content"), &content);
+    let out = tmp.path().join("dist");
+    (tmp, content, out)
+}
+
 #[test]
 fn each_edit_renders_what_it_changed_and_gives_what_a_fresh_build_gives() {
-    let tmp = tempfile::tempdir().unwrap();
-    let tmp = tmp.path();
-    let content = tmp.join("content");
-    let out = tmp.join("dist");
-    copy_dir(&repo().join("content"), &content);
+    let (dir, content, out) = example();
+    let tmp = dir.path();
     let theme = theme_dir();
 
     let first = build_into(&content, &theme, &out);
@@ -138,11 +144,8 @@ fn each_edit_renders_what_it_changed_and_gives_what_a_fresh_build_gives() {
 
 #[test]
 fn a_damaged_manifest_or_missing_page_is_rendered_again() {
-    let tmp = tempfile::tempdir().unwrap();
-    let tmp = tmp.path();
-    let content = tmp.join("content");
-    let out = tmp.join("dist");
-    copy_dir(&repo().join("content"), &content);
+    let (dir, content, out) = example();
+    let tmp = dir.path();
     let theme = theme_dir();
     let first = build_into(&content, &theme, &out);
 

@@ -161,7 +161,7 @@ pub(crate) fn render_site_then(
             .map(Vec::as_slice),
     );
     let folder = reuse.map(|r| r.folder);
-    let mut rendered = umbrella.take_and_render(&renderer, sink, folder, &shared, on_page)?;
+    let (mut rendered, _) = umbrella.take_and_render(&renderer, sink, folder, &shared, on_page)?;
     // A portal's `after_portal` (its index) runs on a thread of its own while the next
     // portal is taken and rendered, so that its serial steps overlap the next portal's
     // parallel ones; the channel holds one portal, so at most two portals' bodies are
@@ -176,7 +176,7 @@ pub(crate) fn render_site_then(
         });
         for (ps, group) in site.portals.iter().zip(&mut portals) {
             let (count, bodies) =
-                group.take_and_render_keep(&renderer, sink, folder, &shared, on_page)?;
+                group.take_and_render(&renderer, sink, folder, &shared, on_page)?;
             rendered += count;
             if send.send((ps, bodies)).is_err() {
                 break; // the worker stopped on an error, which `join` returns
@@ -236,7 +236,7 @@ struct Group<'j, 'a> {
 impl<'j, 'a> Group<'j, 'a> {
     /// Takes the unchanged pages, renders the others; returns how many were rendered
     /// and the bodies they (and `bodies_only`) showed.
-    fn take_and_render_keep(
+    fn take_and_render(
         &mut self,
         renderer: &Renderer<'_>,
         sink: &dyn Sink,
@@ -253,19 +253,6 @@ impl<'j, 'a> Group<'j, 'a> {
         let bodies = Bodies::of_jobs(&needed, Some(shared));
         let count = render_with(renderer, sink, &self.render, &bodies, on_page)?;
         Ok((count, bodies))
-    }
-
-    fn take_and_render(
-        &mut self,
-        renderer: &Renderer<'_>,
-        sink: &dyn Sink,
-        folder: Option<&std::path::Path>,
-        shared: &Bodies,
-        on_page: &(dyn Fn() + Sync),
-    ) -> Result<usize> {
-        Ok(self
-            .take_and_render_keep(renderer, sink, folder, shared, on_page)?
-            .0)
     }
 }
 
