@@ -68,7 +68,20 @@ def cpu_seconds(pid):
         return None
 
 
-def measure(port, page, path, edit, marker, rounds, events):
+def wait_idle(pid, timeout=120):
+    """Waits until process `pid` has used under 2 % of a core for half a second (the
+    search index of the last edit, or of the start, is made in the background)."""
+    deadline = time.time() + timeout
+    last = cpu_seconds(pid)
+    while last is not None and time.time() < deadline:
+        time.sleep(0.5)
+        now = cpu_seconds(pid)
+        if now is None or now - last < 0.01:
+            return
+        last = now
+
+
+def measure(port, page, path, edit, marker, rounds, events, pid=None):
     signal, visible = [], []
     for i in range(rounds):
         with open(path, encoding="utf-8") as f:
@@ -88,6 +101,8 @@ def measure(port, page, path, edit, marker, rounds, events):
         if expected not in body:
             raise SystemExit(f"edited page does not show `{expected}`")
         time.sleep(0.1)
+        if pid is not None:
+            wait_idle(pid)
     return signal, visible
 
 
@@ -182,13 +197,17 @@ def main():
             wait_ready(port)
             events = []
             threading.Thread(target=listen_for_reloads, args=(port, events), daemon=True).start()
-            time.sleep(0.3 if args.search else 1.0)
+            time.sleep(1.0)
+            wait_idle(server.pid)
             path = os.path.join(work, "content", service)
+            # With the index, each edit's index is made in the background: let it end
+            # before the next edit, so that each reload is measured on its own.
+            idle = server.pid if args.search else None
             print(f"editing {service}, watching {page}")
             measured("body edit", server, args.rounds,
-                     lambda: measure(port, page, path, edit_body, "body", args.rounds, events))
+                     lambda: measure(port, page, path, edit_body, "body", args.rounds, events, idle))
             measured("title edit (+ list pages)", server, args.rounds,
-                     lambda: measure(port, page, path, edit_title, "titel", args.rounds, events))
+                     lambda: measure(port, page, path, edit_title, "titel", args.rounds, events, idle))
         finally:
             server.terminate()
             server.wait(timeout=10)

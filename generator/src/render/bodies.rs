@@ -10,8 +10,8 @@ use rayon::prelude::*;
 
 use super::jobs::Job;
 use crate::markdown;
-#[cfg(test)]
 use crate::resolve::PortalSite;
+#[cfg(test)]
 use crate::resolve::Site;
 
 /// Markdown bodies rendered once each: a regional text shared by thirteen portals is
@@ -19,9 +19,9 @@ use crate::resolve::Site;
 pub(crate) struct Bodies(HashMap<usize, Arc<str>>);
 
 impl Bodies {
-    /// The HTML of every service body of the site, each shared body converted once.
-    pub(crate) fn of_services(site: &Site) -> Bodies {
-        let services = site.portals.iter().flat_map(|ps| &ps.services);
+    /// The HTML of the service bodies of `portals`, each shared body converted once.
+    pub(crate) fn of_portals(portals: &[&PortalSite]) -> Bodies {
+        let services = portals.iter().flat_map(|ps| &ps.services);
         Bodies::of(services.filter_map(|s| s.body.as_ref()), None)
     }
 
@@ -176,7 +176,8 @@ mod tests {
             ],
             pages: Vec::new(),
         };
-        assert_eq!(Bodies::of_services(&site).0.len(), 1);
+        let portals: Vec<&PortalSite> = site.portals.iter().collect();
+        assert_eq!(Bodies::of_portals(&portals).0.len(), 1);
         let all = super::super::jobs::plan(&site);
         let groups: Vec<Vec<&Job>> = site
             .portals

@@ -76,10 +76,19 @@ pub struct IndexJob {
 
 /// The indexes of the whole site: one per portal, one for the umbrella.
 pub fn jobs(site: &Site) -> Vec<IndexJob> {
-    // A regional text shared by thirteen portals is converted to HTML once.
-    let bodies = crate::render::Bodies::of_services(site);
-    let mut jobs: Vec<IndexJob> = site
+    jobs_of(site, None)
+}
+
+/// The indexes of the portals in `only` (by slug; all for `None`) and the umbrella's.
+pub fn jobs_of(site: &Site, only: Option<&std::collections::BTreeSet<String>>) -> Vec<IndexJob> {
+    let portals: Vec<&PortalSite> = site
         .portals
+        .iter()
+        .filter(|ps| only.is_none_or(|only| only.contains(&ps.portal.slug)))
+        .collect();
+    // A regional text shared by thirteen portals is converted to HTML once.
+    let bodies = crate::render::Bodies::of_portals(&portals);
+    let mut jobs: Vec<IndexJob> = portals
         .par_iter()
         .map(|ps| IndexJob {
             dir: format!("{}/{INDEX_DIR}", ps.portal.slug),

@@ -18,6 +18,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 
 mod files;
+mod indexing;
 pub mod listener;
 mod reload;
 
@@ -158,26 +159,6 @@ pub fn rebuild(content: &Path, theme: &Theme, previous: Option<&Generation>) -> 
     }
 }
 
-/// Indexes `site` for the search page on a thread of its own, so a reload never waits
-/// for it; the index files appear in `files` (the site's rendering) when done.
-pub fn index_in_background(site: &Site, files: Arc<MemorySink>) {
-    let jobs = search::jobs(site);
-    std::thread::spawn(move || {
-        let started = Instant::now();
-        // The generation's files still hold the previous indexes: unchanged ones stay.
-        match search::index_jobs(jobs, &*files, Some(&*files)) {
-            Ok(stats) => eprintln!(
-                "search index: {} records in {} indexes ({} unchanged) in {} ms",
-                stats.records,
-                stats.indexes,
-                stats.reused,
-                started.elapsed().as_millis()
-            ),
-            Err(e) => eprintln!("warning: the search index was not rebuilt: {e:#}"),
-        }
-    });
-}
-
 #[derive(Clone)]
 struct AppState {
     files: Arc<RwLock<Arc<MemorySink>>>,
@@ -299,12 +280,14 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     eprintln!("serving http://{address}/ (Ctrl-C stops)");
+    let indexing = Arc::new(indexing::Indexing::default());
     if options.search {
         if let Some(site) = first.site() {
-            index_in_background(site, first.files().clone());
+            let generation = indexing.begin();
+            indexing.spawn(site, first.files().clone(), None, generation);
         }
     }
-    spawn_watcher(&options, state, theme, first)?;
+    spawn_watcher(&options, state, theme, first, indexing)?;
     listener::serve(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -314,7 +297,13 @@ async fn serve(
 
 /// Watches content and theme; after a burst of changes settles, re-renders what
 /// changed and tells browsers to reload.
-fn spawn_watcher(options: &Options, state: AppState, theme: Theme, first: Reloader) -> Result<()> {
+fn spawn_watcher(
+    options: &Options,
+    state: AppState,
+    theme: Theme,
+    first: Reloader,
+    indexing: Arc<indexing::Indexing>,
+) -> Result<()> {
     let (content, theme_dir, search) = (
         options.content.clone(),
         options.theme.clone(),
@@ -376,6 +365,7 @@ fn spawn_watcher(options: &Options, state: AppState, theme: Theme, first: Reload
             let theme_now = theme.clone();
             let content = content.clone();
             let previous = current.take();
+            let generation = indexing.begin();
             let done = tokio::task::spawn_blocking(move || {
                 let started = Instant::now();
                 let Some(mut reloader) = previous else {
@@ -394,12 +384,15 @@ fn spawn_watcher(options: &Options, state: AppState, theme: Theme, first: Reload
             };
             if fresh {
                 *state.files.write().unwrap_or_else(|p| p.into_inner()) = reloader.files().clone();
+                // The browser reloads at once; the index follows (its records are made
+                // here, for the portals the edit changed, the rest on its own thread).
+                let _ = state.reload.send(());
                 if search {
                     if let Some(site) = reloader.site() {
-                        index_in_background(site, reloader.files().clone());
+                        let touched = reloader.touched_portals();
+                        indexing.spawn(site, reloader.files().clone(), touched, generation);
                     }
                 }
-                let _ = state.reload.send(());
             }
             current = Some(reloader);
         }

@@ -5,7 +5,7 @@
 //! the whole site, so the diagnostics are always those of a full `lotse check`.
 //! Changes to region.toml or categories.toml read everything again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,6 +29,8 @@ pub struct Reloader {
     rendered: Rendered,
     files: Arc<MemorySink>,
     timings: Timings,
+    /// The portals (by slug) whose pages the last render changed; `None` for all.
+    touched: Option<BTreeSet<String>>,
 }
 
 /// What the served files show.
@@ -70,6 +72,7 @@ impl Reloader {
             rendered: Rendered::Nothing,
             files: Arc::new(MemorySink::default()),
             timings: Timings::default(),
+            touched: None,
         };
         reloader.timings.load = load;
         reloader.timings.resolve = started.elapsed() - load;
@@ -168,6 +171,12 @@ impl Reloader {
         self.timings
     }
 
+    /// The portals (by slug) whose pages the last [`Reloader::render`] changed, so
+    /// whose search index may have; `None` when it rendered everything.
+    pub fn touched_portals(&self) -> Option<&BTreeSet<String>> {
+        self.touched.as_ref()
+    }
+
     /// Renders the pages that changed since the last rendering (all of them with
     /// `everything`, after a theme change) into a new set of files, the others carried
     /// over. Refuses while the content has errors: the last files stay served.
@@ -187,6 +196,7 @@ impl Reloader {
             Rendered::Site(old) => render::changes(&old, site),
             Rendered::Behind { portals, pages } => changes_in(site, portals, pages),
         };
+        self.touched = touched_portals(&selection);
         let files = self.files.snapshot();
         let stats = render::render_site(site, theme, &files, &selection, &|| {})?;
         files.retain(&stats.paths);
@@ -195,6 +205,15 @@ impl Reloader {
         self.timings.render = started.elapsed();
         Ok(stats)
     }
+}
+
+fn touched_portals(selection: &Selection) -> Option<BTreeSet<String>> {
+    if selection.is_everything() {
+        return None;
+    }
+    let lists = selection.portal_lists.keys().cloned();
+    let services = selection.services.iter().map(|(portal, _)| portal.clone());
+    Some(lists.chain(services).collect())
 }
 
 impl Rendered {
