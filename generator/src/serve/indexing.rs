@@ -1,107 +1,110 @@
-//! The search index under `lotse serve`: made on a thread of its own after each
-//! reload, so that a reload never waits for it, and only for the portals an edit
-//! changed. Each reload renders into a new generation of files, copied from the one
-//! before (`MemorySink::snapshot`); a portal's index made for one generation after the
-//! next was copied is missing from that next one, so a portal stays on the list of
-//! those to index until a job for the latest generation has indexed it.
+//! The search index under `lotse serve`: made after each reload on a thread of its
+//! own, so that a reload never waits for it, and only for the portals the edit
+//! changed. Its files live in one map that every generation of served files shares
+//! (`MemorySink`), so an index made for one generation is the next one's too. One
+//! worker takes the jobs in the order of the reloads: the last job to write a portal's
+//! index is the one made from the newest content.
 
 use std::collections::BTreeSet;
+use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::MemorySink;
 use crate::resolve::Site;
-use crate::search;
+use crate::search::{self, IndexJob};
 
-/// Which portals' indexes the latest generation of files may lack.
+/// The indexing worker and the portals whose index a failed job left behind.
 #[derive(Default)]
 pub struct Indexing {
-    state: Arc<Mutex<State>>,
+    worker: Mutex<Option<Sender<Request>>>,
+    /// Portals (by slug) to index with the next job besides the touched ones; `None`:
+    /// all of them.
+    left: Arc<Mutex<Option<BTreeSet<String>>>>,
 }
 
-#[derive(Default)]
-struct State {
-    /// Counts the generations begun.
-    generation: u64,
-    /// Portals (by slug) to index; `None`: all of them.
-    stale: Option<BTreeSet<String>>,
+struct Request {
+    jobs: Vec<IndexJob>,
+    files: Arc<MemorySink>,
+    portals: Option<BTreeSet<String>>,
 }
 
 impl Indexing {
-    /// A new generation of files is about to be copied from the latest (a reload
-    /// begins): jobs of older generations no longer take portals off the list.
-    pub fn begin(&self) -> u64 {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.generation += 1;
-        state.generation
-    }
-
-    /// Indexes, into `files` (generation `generation`, rendered from `site`), the
-    /// portals `touched` changed (`None`: all) and those still on the list, and the
-    /// umbrella's catalogue. The records are made here, the index on a thread.
-    pub fn spawn(
-        &self,
-        site: &Site,
-        files: Arc<MemorySink>,
-        touched: Option<&BTreeSet<String>>,
-        generation: u64,
-    ) {
-        let wanted = self.want(touched);
-        let jobs = search::jobs_of(site, wanted.as_ref());
-        let state = self.state.clone();
+    /// Indexes, into `files` (rendered from `site`), the portals `touched` changed
+    /// (`None`: all) and those a failed job left, and the umbrella's catalogue. The
+    /// records are made here, from `site`; the index files by the worker.
+    pub fn spawn(&self, site: &Site, files: Arc<MemorySink>, touched: Option<&BTreeSet<String>>) {
+        let portals = self.take(touched);
+        let jobs = search::jobs_of(site, portals.as_ref());
+        let request = Request {
+            jobs,
+            files,
+            portals,
+        };
+        let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        let request = match worker.as_ref() {
+            Some(running) => match running.send(request) {
+                Ok(()) => return,
+                Err(unsent) => unsent.0,
+            },
+            None => request,
+        };
+        // No worker yet (or it ended): start one.
+        let (send, receive) = channel::<Request>();
+        let left = self.left.clone();
         std::thread::spawn(move || {
-            let started = Instant::now();
-            // The generation's files still hold the previous indexes: unchanged ones
-            // stay, and a changed one is compared by its stamp.
-            match search::index_jobs(jobs, &*files, Some(&*files)) {
-                Ok(stats) => {
-                    done(&state, generation, wanted.as_ref());
-                    eprintln!(
-                        "search index: {} records in {} indexes ({} unchanged) in {} ms",
-                        stats.records,
-                        stats.indexes,
-                        stats.reused,
-                        started.elapsed().as_millis()
-                    )
-                }
-                Err(e) => eprintln!("warning: the search index was not rebuilt: {e:#}"),
+            for request in receive {
+                run(request, &left);
             }
         });
+        let _ = send.send(request);
+        *worker = Some(send);
     }
 
-    /// Puts the portals `touched` changed on the list; returns the list.
-    fn want(&self, touched: Option<&BTreeSet<String>>) -> Option<BTreeSet<String>> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.stale = match (state.stale.take(), touched) {
-            (Some(mut stale), Some(touched)) => {
-                stale.extend(touched.iter().cloned());
-                Some(stale)
+    /// The portals to index for a reload that changed `touched`; the list of those
+    /// left by failed jobs is emptied.
+    fn take(&self, touched: Option<&BTreeSet<String>>) -> Option<BTreeSet<String>> {
+        let mut left = self.left.lock().unwrap_or_else(|p| p.into_inner());
+        let portals = match (left.take(), touched) {
+            (Some(mut left), Some(touched)) => {
+                left.extend(touched.iter().cloned());
+                Some(left)
             }
             _ => None,
         };
-        state.stale.clone()
-    }
-
-    /// Whether every portal's index is in the latest generation.
-    #[cfg(test)]
-    fn settled(&self) -> bool {
-        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        state.stale.as_ref().is_some_and(BTreeSet::is_empty)
+        *left = Some(BTreeSet::new());
+        portals
     }
 }
 
-/// A job for `generation` indexed `indexed` (`None`: all portals): off the list, if no
-/// newer generation has begun (which may have been copied before the job wrote).
-fn done(state: &Mutex<State>, generation: u64, indexed: Option<&BTreeSet<String>>) {
-    let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
-    if state.generation != generation {
-        return;
+fn run(request: Request, left: &Mutex<Option<BTreeSet<String>>>) {
+    let started = Instant::now();
+    // Unchanged indexes are compared by their stamps and stay as they are.
+    let files = &*request.files;
+    match search::index_jobs(request.jobs, files, Some(files)) {
+        Ok(stats) => eprintln!(
+            "search index: {} records in {} indexes ({} unchanged) in {} ms",
+            stats.records,
+            stats.indexes,
+            stats.reused,
+            started.elapsed().as_millis()
+        ),
+        Err(e) => {
+            eprintln!("warning: the search index was not rebuilt: {e:#}");
+            give_back(left, request.portals);
+        }
     }
-    state.stale = match (state.stale.take(), indexed) {
-        (Some(stale), Some(indexed)) => Some(stale.difference(indexed).cloned().collect()),
-        // Everything was stale and this job did only some: everything still is.
-        (None, Some(_)) => None,
-        (_, None) => Some(BTreeSet::new()),
+}
+
+/// Puts the portals of a failed job back on the list for the next one.
+fn give_back(left: &Mutex<Option<BTreeSet<String>>>, portals: Option<BTreeSet<String>>) {
+    let mut left = left.lock().unwrap_or_else(|p| p.into_inner());
+    *left = match (left.take(), portals) {
+        (Some(mut left), Some(portals)) => {
+            left.extend(portals);
+            Some(left)
+        }
+        _ => None,
     };
 }
 
@@ -114,37 +117,23 @@ mod tests {
     }
 
     #[test]
-    fn a_job_of_an_older_generation_leaves_its_portals_on_the_list() {
+    fn portals_of_a_failed_job_go_with_the_next() {
         let indexing = Indexing::default();
-        let state = &indexing.state;
-        // The first generation: everything indexed.
-        let first = indexing.begin();
-        done(state, first, None);
-        assert!(indexing.settled());
-
-        // An edit in Bottrop; before its job ends, an edit in Gladbeck begins a reload.
-        let second = indexing.begin();
-        let bottrop = indexing.want(Some(&set(&["bottrop"])));
-        assert_eq!(bottrop, Some(set(&["bottrop"])));
-        let third = indexing.begin();
-        done(state, second, bottrop.as_ref());
-        assert_eq!(state.lock().unwrap().stale, Some(set(&["bottrop"])));
-
-        // The third generation's job indexes both; then nothing is stale.
-        let both = indexing.want(Some(&set(&["gladbeck"])));
-        assert_eq!(both, Some(set(&["bottrop", "gladbeck"])));
-        done(state, third, both.as_ref());
-        assert!(indexing.settled());
-
-        // A theme change renders everything: every index is wanted until one job for
-        // the latest generation has made them all.
-        let fourth = indexing.begin();
-        assert_eq!(indexing.want(None), None);
-        let fifth = indexing.begin();
-        done(state, fourth, None);
-        assert!(!indexing.settled());
-        assert_eq!(indexing.want(Some(&set(&["marl"]))), None);
-        done(state, fifth, None);
-        assert!(indexing.settled());
+        // At the start everything is indexed; then only what each edit touched.
+        assert_eq!(indexing.take(Some(&set(&["bottrop"]))), None);
+        assert_eq!(
+            indexing.take(Some(&set(&["bottrop"]))),
+            Some(set(&["bottrop"]))
+        );
+        // A job for Marl fails: Marl goes with the next job, once.
+        give_back(&indexing.left, Some(set(&["marl"])));
+        assert_eq!(
+            indexing.take(Some(&set(&["gladbeck"]))),
+            Some(set(&["gladbeck", "marl"]))
+        );
+        assert_eq!(indexing.take(Some(&BTreeSet::new())), Some(BTreeSet::new()));
+        // A failed job of everything: everything again.
+        give_back(&indexing.left, None);
+        assert_eq!(indexing.take(Some(&set(&["marl"]))), None);
     }
 }

@@ -39,16 +39,23 @@ pub struct Options {
     pub search: bool,
 }
 
+type FileMap = HashMap<Arc<str>, Arc<[u8]>>;
+
 /// The rendered site, path -> bytes. Paths and contents are shared, so that a new
 /// generation starts as a cheap copy of the last.
 #[derive(Default)]
 pub struct MemorySink {
-    files: RwLock<HashMap<Arc<str>, Arc<[u8]>>>,
+    files: RwLock<FileMap>,
+    /// The search index's files (`search::is_index_file`), one map for every
+    /// generation: the index is made in the background after a reload
+    /// (`indexing.rs`) and appears in whichever generation is served when it is done,
+    /// and a new generation does not copy its tens of thousands of files.
+    index: Arc<RwLock<FileMap>>,
 }
 
 impl Sink for MemorySink {
     fn put(&self, path: &str, bytes: &[u8]) -> std::io::Result<()> {
-        self.files
+        self.map_of(path)
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(Arc::from(path), Arc::from(bytes));
@@ -57,27 +64,36 @@ impl Sink for MemorySink {
 }
 
 impl MemorySink {
-    /// A copy sharing the file contents, to render a new generation into.
+    fn map_of(&self, path: &str) -> &RwLock<FileMap> {
+        if search::is_index_file(path) {
+            &self.index
+        } else {
+            &self.files
+        }
+    }
+
+    /// A copy sharing the file contents (and the search index), to render a new
+    /// generation into.
     fn snapshot(&self) -> MemorySink {
         let files = self.files.read().unwrap_or_else(|p| p.into_inner()).clone();
         MemorySink {
             files: RwLock::new(files),
+            index: self.index.clone(),
         }
     }
 
-    /// Keeps only the given paths: pages of deleted services disappear.
+    /// Keeps only the given paths: pages of deleted services disappear. (The search
+    /// index is not a render's: it stays.)
     fn retain(&self, paths: &[String]) {
         let keep: HashSet<&str> = paths.iter().map(String::as_str).collect();
         self.files
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            // The search index is rebuilt in the background (`index_in_background`);
-            // until then the previous one keeps answering.
-            .retain(|path, _| keep.contains(&**path) || search::is_index_file(path));
+            .retain(|path, _| keep.contains(&**path));
     }
 
     pub fn get(&self, path: &str) -> Option<Arc<[u8]>> {
-        self.files
+        self.map_of(path)
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(path)
@@ -86,8 +102,11 @@ impl MemorySink {
 
     /// Every file's path, sorted.
     pub fn paths(&self) -> Vec<String> {
-        let files = self.files.read().unwrap_or_else(|p| p.into_inner());
-        let mut paths: Vec<String> = files.keys().map(|p| p.to_string()).collect();
+        let mut paths = Vec::new();
+        for map in [&self.files, &*self.index] {
+            let map = map.read().unwrap_or_else(|p| p.into_inner());
+            paths.extend(map.keys().map(|p| p.to_string()));
+        }
         paths.sort();
         paths
     }
@@ -104,12 +123,15 @@ impl search::Previous for MemorySink {
 
     fn files_under(&self, dir: &str) -> Vec<String> {
         let prefix = format!("{dir}/");
-        let files = self.files.read().unwrap_or_else(|p| p.into_inner());
-        let mut out: Vec<String> = files
-            .keys()
-            .filter(|path| path.starts_with(&prefix))
-            .map(|path| path.to_string())
-            .collect();
+        let mut out = Vec::new();
+        for map in [&self.files, &*self.index] {
+            let map = map.read().unwrap_or_else(|p| p.into_inner());
+            out.extend(
+                map.keys()
+                    .filter(|path| path.starts_with(&prefix))
+                    .map(|path| path.to_string()),
+            );
+        }
         out.sort();
         out
     }
@@ -283,8 +305,7 @@ async fn serve(
     let indexing = Arc::new(indexing::Indexing::default());
     if options.search {
         if let Some(site) = first.site() {
-            let generation = indexing.begin();
-            indexing.spawn(site, first.files().clone(), None, generation);
+            indexing.spawn(site, first.files().clone(), None);
         }
     }
     spawn_watcher(&options, state, theme, first, indexing)?;
@@ -365,7 +386,6 @@ fn spawn_watcher(
             let theme_now = theme.clone();
             let content = content.clone();
             let previous = current.take();
-            let generation = indexing.begin();
             let done = tokio::task::spawn_blocking(move || {
                 let started = Instant::now();
                 let Some(mut reloader) = previous else {
@@ -390,7 +410,7 @@ fn spawn_watcher(
                 if search {
                     if let Some(site) = reloader.site() {
                         let touched = reloader.touched_portals();
-                        indexing.spawn(site, reloader.files().clone(), touched, generation);
+                        indexing.spawn(site, reloader.files().clone(), touched);
                     }
                 }
             }
