@@ -146,20 +146,13 @@ pub(crate) fn render_site_then(
             group
         })
         .collect();
-    let shared = Bodies::shared(
-        portals
-            .iter()
-            .map(|g| {
-                g.render
-                    .iter()
-                    .chain(&g.bodies_only)
-                    .copied()
-                    .collect::<Vec<_>>()
-            })
-            .collect::<Vec<_>>()
-            .iter()
-            .map(Vec::as_slice),
-    );
+    // The bodies each portal will convert, for the regional texts several share.
+    let converting: Vec<Vec<&Job<'_>>> = portals
+        .iter()
+        .map(|g| g.render.iter().chain(&g.bodies_only).copied().collect())
+        .collect();
+    let shared = Bodies::shared(converting.iter().map(Vec::as_slice));
+    drop(converting);
     let folder = reuse.map(|r| r.folder);
     let (mut rendered, _) = umbrella.take_and_render(&renderer, sink, folder, &shared, on_page)?;
     // A portal's `after_portal` (its index) runs on a thread of its own while the next

@@ -46,7 +46,8 @@ pub(super) fn take<'j, 'a>(
     pages
         .par_iter()
         .filter_map(|(job, path)| {
-            if take_previous(folder, path, sink) {
+            // A page that cannot be taken (gone from the output) is rendered.
+            if sink.put_file(path, &folder.join(path)).is_ok() {
                 on_page();
                 None
             } else {
@@ -54,17 +55,4 @@ pub(super) fn take<'j, 'a>(
             }
         })
         .collect()
-}
-
-/// The previous build's file at `path` into `sink`: linked where the sink can, else
-/// copied. `false` when it cannot be read (then the page is rendered).
-fn take_previous(folder: &Path, path: &str, sink: &dyn Sink) -> bool {
-    let source = folder.join(path);
-    if sink.link(path, &source) {
-        return true;
-    }
-    match std::fs::read(&source) {
-        Ok(bytes) => sink.put(path, &bytes).is_ok(),
-        Err(_) => false,
-    }
 }

@@ -13,6 +13,14 @@ pub trait Sink: Sync {
     fn link(&self, _path: &str, _source: &std::path::Path) -> bool {
         false
     }
+
+    /// Stores the file at `source` at `path`: linked where the sink can, else copied.
+    fn put_file(&self, path: &str, source: &std::path::Path) -> std::io::Result<()> {
+        if self.link(path, source) {
+            return Ok(());
+        }
+        self.put(path, &std::fs::read(source)?)
+    }
 }
 
 /// What a render produced.

@@ -46,6 +46,11 @@ pub(crate) fn index_chunk_size() -> usize {
         .unwrap_or(INDEX_CHUNK_SIZE)
 }
 
+/// The folder of a portal's index (`bottrop/pagefind`).
+fn index_dir(ps: &PortalSite) -> String {
+    format!("{}/{INDEX_DIR}", ps.portal.slug)
+}
+
 /// Whether `path` (relative to the site root) is a file of one of the indexes.
 pub fn is_index_file(path: &str) -> bool {
     let index_dir = format!("{INDEX_DIR}/");
@@ -91,7 +96,7 @@ pub fn jobs_of(site: &Site, only: Option<&std::collections::BTreeSet<String>>) -
     let mut jobs: Vec<IndexJob> = portals
         .par_iter()
         .map(|ps| IndexJob {
-            dir: format!("{}/{INDEX_DIR}", ps.portal.slug),
+            dir: index_dir(ps),
             records: portal_records(site, ps, &bodies),
         })
         .collect();
@@ -124,9 +129,9 @@ pub struct SiteIndexer<'a> {
     site: &'a Site,
     sink: &'a dyn Sink,
     previous: Option<&'a dyn Previous>,
-    /// With the stamps of what each portal's index is made of, a portal whose inputs
-    /// are the previous build's is linked without making its records.
-    reuse: Option<&'a crate::render::Reuse<'a>>,
+    /// By portal slug, decided once in [`SiteIndexer::reusing`]: the stamp of its
+    /// index's inputs, and whether the previous build holds that index.
+    inputs: std::collections::HashMap<String, (String, bool)>,
     stats: std::sync::Mutex<IndexStats>,
     /// (index folder, input stamp) of every portal index written, for the next build.
     stamps: std::sync::Mutex<Vec<(String, String)>>,
@@ -141,44 +146,48 @@ impl<'a> SiteIndexer<'a> {
             site,
             sink,
             previous,
-            reuse: None,
+            inputs: std::collections::HashMap::new(),
             stats: std::sync::Mutex::new(IndexStats::default()),
             stamps: std::sync::Mutex::new(Vec::new()),
         }
     }
 
     /// Takes a portal's index from the previous build, unmade, when the stamp of its
-    /// inputs is the one `reuse`'s manifest holds.
+    /// inputs is the one `reuse`'s manifest holds. Decided here, once per portal, so
+    /// that the bodies handed to [`SiteIndexer::portal`] are always the ones it needs.
     pub(crate) fn reusing(mut self, reuse: &'a crate::render::Reuse<'a>) -> Self {
-        self.reuse = Some(reuse);
+        let format = format!("{INPUTS}; {}; {}", reuse::FORMAT, index_chunk_size());
+        let previous = self.previous;
+        self.inputs = self
+            .site
+            .portals
+            .par_iter()
+            .map(|ps| {
+                let dir = index_dir(ps);
+                let stamp = crate::render::stamps::hex(&reuse.stamps.of_index(ps, &format));
+                let unchanged = previous.is_some_and(|previous| {
+                    reuse.manifest.get(&dir) == Some(&stamp)
+                        && previous.read(&format!("{dir}/{STAMP}")).is_some()
+                });
+                (ps.portal.slug.clone(), (stamp, unchanged))
+            })
+            .collect();
         self
     }
 
-    /// The folder of `ps`'s index and the stamp of its inputs (with [`reusing`]).
-    ///
-    /// [`reusing`]: SiteIndexer::reusing
-    fn inputs(&self, ps: &PortalSite) -> (String, Option<String>) {
-        let dir = format!("{}/{INDEX_DIR}", ps.portal.slug);
-        let format = format!("{INPUTS}; {}; {}", reuse::FORMAT, index_chunk_size());
-        let stamp = self
-            .reuse
-            .map(|r| crate::render::stamps::hex(&r.stamps.of_index(ps, &format)));
-        (dir, stamp)
-    }
-
-    /// Whether the previous build holds `dir` made of `stamp`'s inputs.
-    fn unchanged(&self, dir: &str, stamp: Option<&String>) -> bool {
-        let (Some(reuse), Some(previous), Some(stamp)) = (self.reuse, self.previous, stamp) else {
-            return false;
-        };
-        reuse.manifest.get(dir) == Some(stamp) && previous.read(&format!("{dir}/{STAMP}")).is_some()
+    /// The stamp of `ps`'s index inputs and whether the previous build holds it
+    /// (`None` without [`SiteIndexer::reusing`]).
+    fn inputs(&self, ps: &PortalSite) -> Option<&(String, bool)> {
+        self.inputs.get(&ps.portal.slug)
     }
 
     /// Indexes one portal (`<portal>/pagefind/`).
     pub(crate) fn portal(&self, ps: &PortalSite, bodies: &crate::render::Bodies) -> Result<()> {
         let started = Instant::now();
-        let (dir, stamp) = self.inputs(ps);
-        if let (true, Some(previous)) = (self.unchanged(&dir, stamp.as_ref()), self.previous) {
+        let dir = index_dir(ps);
+        let inputs = self.inputs(ps);
+        let unchanged = inputs.is_some_and(|(_, unchanged)| *unchanged);
+        if let (true, Some(previous)) = (unchanged, self.previous) {
             let stats = reuse::take_folder(previous, &dir, portal_record_count(ps), self.sink)
                 .with_context(|| format!("cannot take the search index {dir}/"))?;
             self.record(&stats, started);
@@ -189,9 +198,9 @@ impl<'a> SiteIndexer<'a> {
             };
             self.add(job, started)?;
         }
-        if let Some(stamp) = stamp {
+        if let Some((stamp, _)) = inputs {
             let mut stamps = self.stamps.lock().unwrap_or_else(|p| p.into_inner());
-            stamps.push((dir, stamp));
+            stamps.push((dir, stamp.clone()));
         }
         Ok(())
     }
@@ -227,8 +236,7 @@ impl<'a> SiteIndexer<'a> {
 
 impl crate::render::AfterPortal for SiteIndexer<'_> {
     fn needs_bodies(&self, ps: &PortalSite) -> bool {
-        let (dir, stamp) = self.inputs(ps);
-        !self.unchanged(&dir, stamp.as_ref())
+        !self.inputs(ps).is_some_and(|(_, unchanged)| *unchanged)
     }
 
     fn done(&self, ps: &PortalSite, bodies: &crate::render::Bodies) -> Result<()> {

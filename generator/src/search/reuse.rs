@@ -62,7 +62,7 @@ pub(super) fn take_folder(
 
 /// Takes the files of the previous build's index folder `dir` that `wanted` accepts:
 /// linked where the sink can (the previous build is about to be deleted, its files
-/// live on in this one), else copied; in parallel either way.
+/// live on in this one), else copied (`Sink::put_file`); in parallel either way.
 pub(super) fn take_files(
     previous: &dyn Previous,
     dir: &str,
@@ -76,9 +76,9 @@ pub(super) fn take_files(
         .filter(|p| wanted(p))
         .map(|path| -> Result<u64> {
             if let Some(source) = previous.file(path) {
-                if sink.link(path, &source) {
-                    return Ok(std::fs::metadata(&source).map_or(0, |m| m.len()));
-                }
+                sink.put_file(path, &source)
+                    .with_context(|| format!("cannot take {path} of the previous build"))?;
+                return Ok(std::fs::metadata(&source).map_or(0, |m| m.len()));
             }
             let bytes = previous
                 .read(path)
