@@ -6,14 +6,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod allocator;
 mod cli;
 
 use cli::{exit, Cli, Command, InboxCommand, KeysCommand};
-
-/// Rendering allocates many small strings on several threads; mimalloc handles that
-/// pattern markedly faster than the system allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use lotse::diagnostics::{Diagnostic, Severity};
 use lotse::{build, inbox, serve};
@@ -271,6 +267,7 @@ fn run_check(content: &Path, theme: Option<PathBuf>, deny_warnings: bool) -> Exi
 }
 
 fn run_build(content: &Path, out: &Path, theme: Option<PathBuf>, search: bool) -> ExitCode {
+    allocator::keep_freed_memory();
     let theme = theme.unwrap_or_else(|| build::default_theme_dir(content));
     let options = build::BuildOptions {
         progress: std::io::stderr().is_terminal(),
