@@ -269,6 +269,8 @@ fn body_words(splitter: &mut Splitter, digest: &digest::Digest) -> Option<BodyWo
     let mut weights: Vec<u8> = vec![24];
     let mut index: u32 = 0;
     let mut max_index: u32 = 0;
+    // Zero-width spaces are rare: looked for once per page, not in every word.
+    let has_zero_width_space = digest.text.contains('\u{200B}');
     for word in digest.text.split_whitespace() {
         if word.starts_with('_') {
             if let Some(anchor) = word.strip_prefix(ANCHOR) {
@@ -313,7 +315,7 @@ fn body_words(splitter: &mut Splitter, digest: &digest::Digest) -> Option<BodyWo
                 continue;
             }
         }
-        let base = if word.contains('\u{200B}') {
+        let base = if has_zero_width_space && word.contains('\u{200B}') {
             std::borrow::Cow::Owned(word.replace('\u{200B}', ""))
         } else {
             std::borrow::Cow::Borrowed(word)

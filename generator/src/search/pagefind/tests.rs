@@ -150,6 +150,7 @@ fn edge_cases_equal_pagefinds() {
         record("/b/", "<h1>Hund</h1><div><h2 id=\"unterlagen\">Unterlagen</h2><ul><li>Ausweis<li>Foto</li></ul><table><tr><th>A</th><th>B</th></tr><tr><td>1 €</td><td>„Zitat“</td></tr></table><p>eins<br>zwei <strong>drei</strong>vier &amp; &lt;fünf&gt; &nbsp; Ende</p><h3>Öffnungszeiten</h3><p>Mo–Fr 8:00–12:00 Uhr (außer feiertags)</p><img src=\"/x.png\" alt=\"Ein Bild\"><p>CamelCase WiFi-Netz ÄÖÜ äöü ß _unter_strich_</p></div>"),
         record("/c/", "<h1>Leer</h1>"),
         record("/d/", "<h1>Anmelden</h1><p>anmelden angemeldet Anmeldung Anmeldungen</p>"),
+        record("/e/", "<h1>Gewerbe\u{200B}anmeldung</h1><p>Bau\u{200B}antrag und \u{200B} Bauantrag</p>"),
     ];
     for chunk in [2, 50, 20_000] {
         assert_same(&records, chunk);
