@@ -103,6 +103,7 @@ fn main() -> ExitCode {
             no_search,
         } => {
             let theme = theme.unwrap_or_else(|| build::default_theme_dir(&content));
+            allocator::keep_freed_memory();
             match serve::run(serve::Options {
                 content,
                 theme,
