@@ -302,13 +302,7 @@ async fn serve(
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     eprintln!("serving http://{address}/ (Ctrl-C stops)");
-    let indexing = Arc::new(indexing::Indexing::default());
-    if options.search {
-        if let Some(site) = first.site() {
-            indexing.spawn(site, first.files().clone(), None);
-        }
-    }
-    spawn_watcher(&options, state, theme, first, indexing)?;
+    spawn_watcher(&options, state, theme, first)?;
     listener::serve(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -318,13 +312,7 @@ async fn serve(
 
 /// Watches content and theme; after a burst of changes settles, re-renders what
 /// changed and tells browsers to reload.
-fn spawn_watcher(
-    options: &Options,
-    state: AppState,
-    theme: Theme,
-    first: Reloader,
-    indexing: Arc<indexing::Indexing>,
-) -> Result<()> {
+fn spawn_watcher(options: &Options, state: AppState, theme: Theme, first: Reloader) -> Result<()> {
     let (content, theme_dir, search) = (
         options.content.clone(),
         options.theme.clone(),
@@ -358,7 +346,12 @@ fn spawn_watcher(
     tokio::spawn(async move {
         let _keep_alive = watcher;
         let mut theme = Arc::new(theme);
-        let mut current = Some(first);
+        let indexing = Arc::new(indexing::Indexing::default());
+        let mut current = if search {
+            index(&indexing, first).await
+        } else {
+            Some(first)
+        };
         // Changes not taken in yet (a broken theme stopped the last round).
         let mut waiting: Vec<PathBuf> = Vec::new();
         while let Some(mut paths) = rx.recv().await {
@@ -407,33 +400,37 @@ fn spawn_watcher(
                 continue;
             }
             *state.files.write().unwrap_or_else(|p| p.into_inner()) = reloader.files().clone();
-            // The browser reloads at once; the index follows. Its records (of the portals
-            // the edit changed) are made on a blocking thread: made on this task, they
-            // held back the reload event, which waits for this worker thread (tokio runs
-            // a task woken here next on the same thread), by 25-40 ms.
+            // The browser reloads at once; the index follows ([`index`]).
             let _ = state.reload.send(());
-            if !search {
-                current = Some(reloader);
-                continue;
-            }
-            let indexing = indexing.clone();
-            let indexed = tokio::task::spawn_blocking(move || {
-                if let Some(site) = reloader.site() {
-                    let touched = reloader.touched_portals();
-                    indexing.spawn(site, reloader.files().clone(), touched);
-                }
-                reloader
-            })
-            .await;
-            match indexed {
-                Ok(reloader) => current = Some(reloader),
-                Err(_) => eprintln!(
-                    "error: the search index failed; the next change reads everything again"
-                ),
-            }
+            current = if search {
+                index(&indexing, reloader).await
+            } else {
+                Some(reloader)
+            };
         }
     });
     Ok(())
+}
+
+/// Starts the search index of what `reloader` last rendered (the portals it touched).
+/// Its records are made on a blocking thread, never on an async task: there they held
+/// back the server's start, and after an edit the reload event, which waits for the
+/// task's worker thread (tokio runs a task woken there next on the same thread), by
+/// 25-40 ms on the benchmark corpus. `None` if that panicked: the next change then
+/// reads everything again.
+async fn index(indexing: &Arc<indexing::Indexing>, reloader: Reloader) -> Option<Reloader> {
+    let indexing = indexing.clone();
+    let indexed = tokio::task::spawn_blocking(move || {
+        if let Some(site) = reloader.site() {
+            indexing.spawn(site, reloader.files().clone(), reloader.touched_portals());
+        }
+        reloader
+    })
+    .await;
+    if indexed.is_err() {
+        eprintln!("error: the search index failed; the next change reads everything again");
+    }
+    indexed.ok()
 }
 
 async fn livereload(
