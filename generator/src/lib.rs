@@ -2,6 +2,7 @@
 //! and the local server. The `lotse` binary is a thin command line over it; tests use it
 //! directly. docs/ARCHITECTURE.md is the map.
 
+pub mod body;
 pub mod build;
 pub mod check;
 pub mod default_pages;

@@ -9,16 +9,13 @@ use rayon::prelude::*;
 
 use super::addresses::Addresses;
 use super::Input;
-use crate::diagnostics::{did_you_mean, Diagnostics, Loc};
-use crate::load::BodyLink;
-use crate::source::loc_within;
+use crate::diagnostics::{did_you_mean, Diagnostics};
+use crate::load::LocatedLink;
 
 /// A body and the pages that show it.
 struct Shown<'a> {
-    body: &'a str,
-    /// Its links into the site, found while loading.
-    links: &'a [BodyLink],
-    start: &'a Loc,
+    /// Its links into the site, found and located while loading.
+    links: &'a [LocatedLink],
     /// (portal, or `None` for the umbrella; the folder address of the page).
     at: Vec<(Option<&'a str>, String)>,
 }
@@ -39,9 +36,7 @@ pub(super) fn check(input: &Input<'_>, diags: &Diagnostics) {
             let key = Arc::as_ptr(body) as *const u8 as usize;
             let i = *index.entry(key).or_insert_with(|| {
                 bodies.push(Shown {
-                    body,
                     links: &source.links,
-                    start: &source.body_loc,
                     at: Vec::new(),
                 });
                 bodies.len() - 1
@@ -52,18 +47,14 @@ pub(super) fn check(input: &Input<'_>, diags: &Diagnostics) {
         }
         for page in &portal.loaded.pages {
             bodies.push(Shown {
-                body: &page.body,
                 links: &page.links,
-                start: &page.body_loc,
                 at: vec![(Some(slug), format!("/{slug}/{}/", page.slug))],
             });
         }
     }
     for page in &input.content.pages {
         bodies.push(Shown {
-            body: &page.body,
             links: &page.links,
-            start: &page.body_loc,
             at: vec![(None, format!("/{}/", page.slug))],
         });
     }
@@ -73,7 +64,7 @@ pub(super) fn check(input: &Input<'_>, diags: &Diagnostics) {
 }
 
 fn check_body(shown: &Shown<'_>, addresses: &Addresses, diags: &Diagnostics) {
-    for (href, offset) in shown.links {
+    for (href, loc) in shown.links {
         for (portal, page) in &shown.at {
             let target = join(page, href);
             if addresses.leads_somewhere(&target) {
@@ -85,7 +76,7 @@ fn check_body(shown: &Shown<'_>, addresses: &Addresses, diags: &Diagnostics) {
                 None => "on the umbrella site".to_string(),
             };
             diags.error(
-                loc_within(shown.start, shown.body, *offset),
+                loc.clone(),
                 format!(
                     "the link `{href}` leads to no page {place}: there is no {target}{}",
                     suggestion.map_or(String::new(), |c| format!("; did you mean `{c}`?"))

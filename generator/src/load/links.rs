@@ -4,6 +4,9 @@
 
 use pulldown_cmark::{Event, LinkType, Parser, Tag};
 
+use crate::diagnostics::Loc;
+use crate::source::loc_within;
+
 /// A link or image of a body that points into the site: its address as written
 /// (trimmed) and the byte offset of the link in the body.
 pub type BodyLink = (String, usize);
@@ -14,6 +17,19 @@ pub fn internal_links(body: &str) -> Vec<BodyLink> {
         return Vec::new();
     }
     parsed_links(body)
+}
+
+/// A link of a body into the site and where it is in its file: the check stage reports
+/// on it without the body's text, which the build does not keep (`body.rs`).
+pub type LocatedLink = (String, Loc);
+
+/// The links of `body` into the site, located in the file where the body starts at
+/// `start`.
+pub fn located_links(body: &str, start: &Loc) -> Vec<LocatedLink> {
+    internal_links(body)
+        .into_iter()
+        .map(|(href, offset)| (href, loc_within(start, body, offset)))
+        .collect()
 }
 
 /// [`internal_links`] as the Markdown parser finds them, without the quick look.
@@ -82,6 +98,13 @@ mod tests {
         let links: Vec<String> = internal_links(body).into_iter().map(|l| l.0).collect();
         assert_eq!(links, ["../x/", "/bild.png", "/y/"]);
         assert_eq!(internal_links("xx [a](../x/)")[0].1, 3);
+        let start = Loc {
+            path: "s.md".into(),
+            line: 4,
+            column: 1,
+        };
+        let located = located_links("Text\nmit [a](../x/)", &start);
+        assert_eq!((located[0].1.line, located[0].1.column), (5, 5));
     }
 
     #[test]

@@ -19,10 +19,8 @@ pub struct PageDraft {
     /// a file next to the page, as written.
     pub video: Option<Located<String>>,
     pub body: String,
-    /// Where the body starts in the file, for positions of its links.
-    pub body_loc: Loc,
     /// The body's links into the site (`check/links.rs` checks them).
-    pub links: Vec<super::BodyLink>,
+    pub links: Vec<super::LocatedLink>,
 }
 
 /// The file types a `video` file may have, which browsers play in `<video>`.
@@ -58,8 +56,7 @@ pub fn parse_page(src: &SourceText, slug: String, diags: &Diagnostics) -> Option
         weight,
         video,
         body: parts.body.to_string(),
-        body_loc: src.loc(parts.body_offset),
-        links: super::links::internal_links(parts.body),
+        links: super::links::located_links(parts.body, &src.loc(parts.body_offset)),
     })
 }
 

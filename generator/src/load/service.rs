@@ -10,6 +10,7 @@ use lotse_model::{FieldType, Form, FormField, Provider, TrustLevel};
 
 use super::fields::{Fields, Located, TomlDoc};
 use super::frontmatter::{self, FrontMatterError};
+use crate::body::Body;
 use crate::diagnostics::{hint, Diagnostics, Loc};
 use crate::source::SourceText;
 
@@ -46,12 +47,11 @@ pub struct ServiceDraft {
     /// Earlier addresses of the service, as written (`/bottrop/alter-name/` or, per
     /// portal, `alter-name`); resolution turns them into paths (docs/content-format.md).
     pub aliases: Option<Vec<Located<String>>>,
-    /// The Markdown body, `None` when it is blank (a local override then inherits).
-    pub body: Option<Arc<str>>,
-    /// Where the body starts in the file, for positions of its links.
-    pub body_loc: Loc,
-    /// The body's links into the site (`check/links.rs` checks them).
-    pub links: Arc<[super::BodyLink]>,
+    /// The Markdown body, `None` when it is blank (a local override then inherits):
+    /// its place in the file, read again when its pages are rendered.
+    pub body: Option<Arc<Body>>,
+    /// The body's links into the site, located (`check/links.rs` checks them).
+    pub links: Arc<[super::LocatedLink]>,
 }
 
 /// A service's `[payment]` as written: the fee paid online at the end of the
@@ -222,12 +222,20 @@ pub fn parse_service(
                 .filter(|alias| check_alias(alias, diags))
                 .collect()
         }),
-        body: (!parts.body.trim().is_empty()).then(|| Arc::from(parts.body)),
-        body_loc: src.loc(parts.body_offset),
+        body: (!parts.body.trim().is_empty()).then(|| {
+            Arc::new(Body::in_file(
+                src.path.clone(),
+                parts.body_offset,
+                parts.body,
+            ))
+        }),
         links: if parts.body.trim().is_empty() {
             Arc::from([])
         } else {
-            Arc::from(super::links::internal_links(parts.body))
+            Arc::from(super::links::located_links(
+                parts.body,
+                &src.loc(parts.body_offset),
+            ))
         },
     };
     if let Some(summary) = &draft.summary {

@@ -151,7 +151,7 @@ pub(crate) fn render_site_then(
         .iter()
         .map(|g| g.render.iter().chain(&g.bodies_only).copied().collect())
         .collect();
-    let shared = Bodies::shared(converting.iter().map(Vec::as_slice));
+    let shared = Bodies::shared(converting.iter().map(Vec::as_slice))?;
     drop(converting);
     let folder = reuse.map(|r| r.folder);
     let (mut rendered, _) = umbrella.take_and_render(&renderer, sink, folder, &shared, on_page)?;
@@ -243,7 +243,7 @@ impl<'j, 'a> Group<'j, 'a> {
         }
         let mut needed = self.render.clone();
         needed.extend(&self.bodies_only);
-        let bodies = Bodies::of_jobs(&needed, Some(shared));
+        let bodies = Bodies::of_jobs(&needed, Some(shared))?;
         let count = render_with(renderer, sink, &self.render, &bodies, on_page)?;
         Ok((count, bodies))
     }

@@ -81,11 +81,11 @@ impl<'a> Renderer<'a> {
             Job::UmbrellaHome => pages::umbrella_home(&mut ctx, site, &self.umbrella_cards),
             Job::UmbrellaCategory(category) => pages::umbrella_category(&mut ctx, site, category),
             Job::UmbrellaPage(page) => {
-                let body = bodies.get(&Some(page.body.clone()));
+                let body = bodies.page(&page.body);
                 pages::page(&mut ctx, site, None, page, body)
             }
             Job::PortalPage(ps, page) => {
-                let body = bodies.get(&Some(page.body.clone()));
+                let body = bodies.page(&page.body);
                 pages::page(&mut ctx, site, Some(ps), page, body)
             }
             Job::NotFound => Head::new("404.html", "Seite nicht gefunden".to_string(), None),

@@ -218,7 +218,7 @@ fn service_stamp(s: &ResolvedService) -> Stamp {
     match &s.body {
         Some(body) => {
             hash.update((body.len() as u64).to_le_bytes());
-            hash.update(body.as_bytes());
+            hash.update(body.digest());
         }
         None => hash.update(u64::MAX.to_le_bytes()),
     }

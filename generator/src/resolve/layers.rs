@@ -185,7 +185,6 @@ fn merge(local: &ServiceDraft, base: &ServiceDraft) -> ServiceDraft {
         appointment: pick(&local.appointment, &base.appointment),
         aliases: pick(&local.aliases, &base.aliases),
         body: body_from.body.clone(),
-        body_loc: body_from.body_loc.clone(),
         links: body_from.links.clone(),
     }
 }

@@ -17,6 +17,7 @@ use lotse_model::{Category, Portal, Provider, Region, Service};
 
 use rayon::prelude::*;
 
+use crate::body::Body;
 use crate::default_pages;
 use crate::load::{Changed, Content, LoadedPortal, PageDraft, ServiceDraft};
 
@@ -40,8 +41,9 @@ pub struct PortalSite {
 #[derive(Debug, PartialEq)]
 pub struct ResolvedService {
     pub service: Service,
-    /// Markdown body; shared between portals that inherit the same regional text.
-    pub body: Option<Arc<str>>,
+    /// Markdown body, its place in the file; shared between portals that inherit the
+    /// same regional text.
+    pub body: Option<Arc<Body>>,
 }
 
 #[derive(Debug, PartialEq)]

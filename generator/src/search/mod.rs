@@ -80,19 +80,22 @@ pub struct IndexJob {
 }
 
 /// The indexes of the whole site: one per portal, one for the umbrella.
-pub fn jobs(site: &Site) -> Vec<IndexJob> {
+pub fn jobs(site: &Site) -> Result<Vec<IndexJob>> {
     jobs_of(site, None)
 }
 
 /// The indexes of the portals in `only` (by slug; all for `None`) and the umbrella's.
-pub fn jobs_of(site: &Site, only: Option<&std::collections::BTreeSet<String>>) -> Vec<IndexJob> {
+pub fn jobs_of(
+    site: &Site,
+    only: Option<&std::collections::BTreeSet<String>>,
+) -> Result<Vec<IndexJob>> {
     let portals: Vec<&PortalSite> = site
         .portals
         .iter()
         .filter(|ps| only.is_none_or(|only| only.contains(&ps.portal.slug)))
         .collect();
     // A regional text shared by thirteen portals is converted to HTML once.
-    let bodies = crate::render::Bodies::of_portals(&portals);
+    let bodies = crate::render::Bodies::of_portals(&portals)?;
     let mut jobs: Vec<IndexJob> = portals
         .par_iter()
         .map(|ps| IndexJob {
@@ -104,7 +107,7 @@ pub fn jobs_of(site: &Site, only: Option<&std::collections::BTreeSet<String>>) -
         dir: INDEX_DIR.to_string(),
         records: catalogue_records(site),
     });
-    jobs
+    Ok(jobs)
 }
 
 /// Builds every index of `site` and stores the files through `sink`.
@@ -114,7 +117,7 @@ pub fn write_index(
     previous: Option<&dyn Previous>,
 ) -> Result<IndexStats> {
     let started = Instant::now();
-    let mut stats = index_jobs(jobs(site), sink, previous)?;
+    let mut stats = index_jobs(jobs(site)?, sink, previous)?;
     stats.elapsed = started.elapsed();
     Ok(stats)
 }

@@ -35,7 +35,16 @@ impl Indexing {
     /// records are made here, from `site`; the index files by the worker.
     pub fn spawn(&self, site: &Site, files: Arc<MemorySink>, touched: Option<&BTreeSet<String>>) {
         let portals = self.take(touched);
-        let jobs = search::jobs_of(site, portals.as_ref());
+        let jobs = match search::jobs_of(site, portals.as_ref()) {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                // A body's file changed again since this reload read it: the reload
+                // the change brings indexes these portals then.
+                eprintln!("warning: the search index was not rebuilt: {e:#}");
+                give_back(&self.left, portals);
+                return;
+            }
+        };
         let request = Request {
             jobs,
             files,

@@ -116,7 +116,7 @@ fn example_site() -> crate::resolve::Site {
 #[test]
 fn the_example_regions_indexes_equal_pagefinds_file_for_file() {
     let site = example_site();
-    let jobs = crate::search::jobs(&site);
+    let jobs = crate::search::jobs(&site).unwrap();
     assert!(jobs.len() > 3);
     for job in &jobs {
         // Pagefind keeps one page per address; the catalogue's entries for several
