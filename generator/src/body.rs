@@ -35,12 +35,12 @@ enum Place {
 /// A body's file changed or went away after it was loaded: what was checked is no
 /// longer what would be rendered.
 #[derive(Debug)]
-pub struct Changed {
+pub struct BodyChanged {
     pub path: Arc<str>,
     pub reason: String,
 }
 
-impl fmt::Display for Changed {
+impl fmt::Display for BodyChanged {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -50,7 +50,7 @@ impl fmt::Display for Changed {
     }
 }
 
-impl std::error::Error for Changed {}
+impl std::error::Error for BodyChanged {}
 
 impl Body {
     /// The body `text`, which starts at byte `offset` of the file loaded as `path`.
@@ -77,26 +77,14 @@ impl Body {
         &self.digest
     }
 
-    /// The length of the text in bytes.
-    pub fn len(&self) -> usize {
-        match &self.place {
-            Place::File { len, .. } => *len,
-            Place::Text(text) => text.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The text, read again from its file; an error when the file no longer holds the
     /// text that was loaded.
-    pub fn read(&self) -> Result<String, Changed> {
+    pub fn read(&self) -> Result<String, BodyChanged> {
         let (path, offset, len) = match &self.place {
             Place::Text(text) => return Ok(text.to_string()),
             Place::File { path, offset, len } => (path, *offset, *len),
         };
-        let changed = |reason: String| Changed {
+        let changed = |reason: String| BodyChanged {
             path: path.clone(),
             reason,
         };
@@ -158,7 +146,6 @@ mod tests {
         let offset = file.find("Über").unwrap();
         let body = Body::in_file(path, offset, &file[offset..]);
         assert_eq!(body.read().unwrap(), "Über *uns*\n");
-        assert_eq!(body.len(), "Über *uns*\n".len());
         assert_eq!(body, Body::text("Über *uns*\n"));
         assert_ne!(body, Body::text("Über uns\n"));
     }

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 pub use appointments::AppointmentDraft;
 pub use config::{parse_hex_color, PortalConfig};
 pub use incremental::{Changed, Loader, RegionalChange, Update};
-pub use links::{internal_links, located_links, BodyLink, LocatedLink};
+pub use links::LocatedLink;
 pub use page::PageDraft;
 pub use service::{Layer, PaymentDraft, ServiceDraft};
 

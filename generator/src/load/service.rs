@@ -193,6 +193,8 @@ pub fn parse_service(
         }
     }
 
+    // A blank body is none: a local override then inherits the regional one.
+    let blank_body = parts.body.trim().is_empty();
     let draft = ServiceDraft {
         slug,
         path: src.path.clone(),
@@ -222,14 +224,14 @@ pub fn parse_service(
                 .filter(|alias| check_alias(alias, diags))
                 .collect()
         }),
-        body: (!parts.body.trim().is_empty()).then(|| {
+        body: (!blank_body).then(|| {
             Arc::new(Body::in_file(
                 src.path.clone(),
                 parts.body_offset,
                 parts.body,
             ))
         }),
-        links: if parts.body.trim().is_empty() {
+        links: if blank_body {
             Arc::from([])
         } else {
             Arc::from(super::links::located_links(

@@ -216,10 +216,7 @@ fn service_stamp(s: &ResolvedService) -> Stamp {
     let mut hash = Sha256::new();
     let _ = write!(HashWriter(&mut hash), "{:?}", s.service);
     match &s.body {
-        Some(body) => {
-            hash.update((body.len() as u64).to_le_bytes());
-            hash.update(body.digest());
-        }
+        Some(body) => hash.update(body.digest()),
         None => hash.update(u64::MAX.to_le_bytes()),
     }
     hash.finalize().into()
