@@ -22,6 +22,21 @@ pub fn keep_freed_memory() {
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) }
 }
 
+/// Asks the kernel not to back this process's memory with transparent huge pages.
+/// mimalloc advises them for its arenas, and each first touch of a 2 MiB page then
+/// zeroes all of it: on `lotse build` after one edit that zeroing was a quarter of the
+/// CPU time (`perf`), for memory the build mostly never used. Measured on the
+/// 18,200-service corpus (A/B, docs/benchmarks.md): peak memory about 45 MB lower, and
+/// no slower. Only Linux has the switch; elsewhere this does nothing.
+pub fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag of the calling process; the
+    // remaining arguments must be zero.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

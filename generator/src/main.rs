@@ -15,6 +15,7 @@ use lotse::diagnostics::{Diagnostic, Severity};
 use lotse::{build, inbox, serve};
 
 fn main() -> ExitCode {
+    allocator::no_huge_pages();
     let cli = Cli::parse();
     match cli.command {
         Command::Build {
