@@ -115,16 +115,33 @@ pub fn build_with(
         Some(indexer) => indexer,
         None => &render::NothingAfter,
     };
-    let stats = render_portals_with_progress(
-        &site,
-        &theme,
-        &sink,
-        &selection,
-        options.progress,
-        after_portal,
-        Some(&reuse),
-    )?;
-    laps.lap("render and portal indexes");
+    // The umbrella's catalogue needs no body: it is indexed beside the portals, where
+    // it fills the moments a portal's index spends in its serial steps.
+    let (stats, catalogue) = std::thread::scope(|scope| {
+        let catalogue = indexer
+            .as_ref()
+            .map(|indexer| scope.spawn(|| indexer.catalogue()));
+        let stats = render_portals_with_progress(
+            &site,
+            &theme,
+            &sink,
+            &selection,
+            options.progress,
+            after_portal,
+            Some(&reuse),
+        );
+        let catalogue = catalogue.map(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the umbrella's index panicked")))
+        });
+        (stats, catalogue)
+    });
+    let stats = stats?;
+    if let Some(catalogue) = catalogue {
+        catalogue.context("cannot build the search index")?;
+    }
+    laps.lap("render, portal indexes, umbrella index");
     let (search, index_stamps) = match indexer {
         Some(indexer) => indexer.finish().context("cannot build the search index")?,
         None => (IndexStats::default(), Vec::new()),
@@ -137,7 +154,7 @@ pub fn build_with(
         render::stamps::manifest(entries).as_bytes(),
     )
     .with_context(|| format!("cannot write {}", render::stamps::MANIFEST))?;
-    laps.lap("umbrella index, manifest");
+    laps.lap("manifest");
     staging
         .commit()
         .with_context(|| format!("cannot move the finished build to {}", out.display()))?;

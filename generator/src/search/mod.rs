@@ -124,8 +124,8 @@ pub fn write_index(
 
 /// The indexes of a build that renders portal by portal: [`SiteIndexer::portal`]
 /// indexes a portal from the bodies its pages were rendered with, right after them,
-/// so that a portal's records live only as long as its index takes; [`finish`] adds
-/// the umbrella's catalogue.
+/// so that a portal's records live only as long as its index takes;
+/// [`SiteIndexer::catalogue`] makes the umbrella's, and [`finish`] sums them up.
 ///
 /// [`finish`]: SiteIndexer::finish
 pub struct SiteIndexer<'a> {
@@ -222,15 +222,21 @@ impl<'a> SiteIndexer<'a> {
         stats.elapsed += started.elapsed();
     }
 
-    /// Adds the umbrella's catalogue (`pagefind/`) and says what was done, with the
-    /// input stamps of the portal indexes (for the build's manifest).
-    pub fn finish(self) -> Result<(IndexStats, Vec<(String, String)>)> {
+    /// Indexes the umbrella's catalogue (`pagefind/`). It needs no body, so a build
+    /// runs it beside the portals' pages and indexes, on a thread of its own.
+    pub fn catalogue(&self) -> Result<()> {
         let started = Instant::now();
         let job = IndexJob {
             dir: INDEX_DIR.to_string(),
             records: catalogue_records(self.site),
         };
-        self.add(job, started)?;
+        self.add(job, started)
+    }
+
+    /// Says what was done, with the input stamps of the portal indexes (for the
+    /// build's manifest). The catalogue is part of it once [`SiteIndexer::catalogue`]
+    /// returned.
+    pub fn finish(self) -> Result<(IndexStats, Vec<(String, String)>)> {
         let stats = self.stats.into_inner().unwrap_or_else(|p| p.into_inner());
         let stamps = self.stamps.into_inner().unwrap_or_else(|p| p.into_inner());
         Ok((stats, stamps))
