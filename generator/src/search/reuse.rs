@@ -117,7 +117,9 @@ impl Previous for PreviousDir {
             };
             for entry in entries.flatten() {
                 let path = entry.path();
-                if path.is_dir() {
+                // The entry's type comes with the listing; `Path::is_dir` would ask
+                // the file system again for each of a portal's 1,400 index files.
+                if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
                     walk(root, &path, out);
                 } else if let Ok(rel) = path.strip_prefix(root) {
                     out.push(rel.to_string_lossy().replace('\\', "/"));
