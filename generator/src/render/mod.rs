@@ -43,8 +43,9 @@ use renderer::Renderer;
 
 /// What runs after a portal's pages are written, with the bodies they showed, before
 /// those are dropped: `lotse build` indexes the portal there, so that rendering and
-/// indexing share one conversion of each body and memory holds one portal's bodies at
-/// a time. Called once per portal, in order, after the umbrella's pages.
+/// indexing share one conversion of each body and memory holds the bodies of a few
+/// portals at a time, not the region's. Called once per portal, after the umbrella's
+/// pages, in the portals' order but up to [`AFTER_WORKERS`] at once.
 pub(crate) trait AfterPortal: Sync {
     /// Whether [`AfterPortal::done`] needs the bodies of all the portal's services,
     /// not only those of the pages rendered this time (some may be reused).
@@ -54,6 +55,12 @@ pub(crate) trait AfterPortal: Sync {
 
     fn done(&self, ps: &PortalSite, bodies: &Bodies) -> Result<()>;
 }
+
+/// How many portals' [`AfterPortal::done`] (their indexes) run at once. A portal's
+/// index takes longer than its pages and ends in a serial merge; with two, one merge
+/// overlaps the other index's parallel steps, at the cost of one more index in memory
+/// (docs/benchmarks.md: about 5 % faster, 50–100 MB more).
+const AFTER_WORKERS: usize = 2;
 
 /// Nothing after a portal.
 pub(crate) struct NothingAfter;
@@ -155,30 +162,44 @@ pub(crate) fn render_site_then(
     drop(converting);
     let folder = reuse.map(|r| r.folder);
     let (mut rendered, _) = umbrella.take_and_render(&renderer, sink, folder, &shared, on_page)?;
-    // A portal's `after_portal` (its index) runs on a thread of its own while the next
-    // portal is taken and rendered, so that its serial steps overlap the next portal's
-    // parallel ones; the channel holds one portal, so at most two portals' bodies are
-    // alive at once.
+    // A portal's `after_portal` (its index) runs on a worker thread while the next
+    // portals are taken and rendered, so that its serial steps overlap the next
+    // portal's parallel ones and another portal's index. The channel holds no portal:
+    // at most AFTER_WORKERS + 1 portals' bodies are alive at once.
+    let (send, receive) = std::sync::mpsc::sync_channel::<(&PortalSite, Bodies)>(0);
+    let receive = std::sync::Mutex::new(receive);
+    let next = || {
+        receive
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .recv()
+            .ok()
+    };
     std::thread::scope(|scope| -> Result<()> {
-        let (send, receive) = std::sync::mpsc::sync_channel::<(&PortalSite, Bodies)>(0);
-        let after = scope.spawn(move || -> Result<()> {
-            for (ps, bodies) in receive {
-                after_portal.done(ps, &bodies)?;
-            }
-            Ok(())
-        });
+        let workers: Vec<_> = (0..AFTER_WORKERS)
+            .map(|_| {
+                scope.spawn(move || -> Result<()> {
+                    while let Some((ps, bodies)) = next() {
+                        after_portal.done(ps, &bodies)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
         for (ps, group) in site.portals.iter().zip(&mut portals) {
             let (count, bodies) =
                 group.take_and_render(&renderer, sink, folder, &shared, on_page)?;
             rendered += count;
             if send.send((ps, bodies)).is_err() {
-                break; // the worker stopped on an error, which `join` returns
+                break; // every worker stopped on an error, which `join` returns
             }
         }
         drop(send);
-        after
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("a portal's post-processing panicked")))
+        workers.into_iter().try_for_each(|worker| {
+            worker
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("a portal's post-processing panicked")))
+        })
     })?;
     let reused = selected.len() - rendered;
 
