@@ -26,8 +26,8 @@ pub fn keep_freed_memory() {
 /// mimalloc advises them for its arenas, and each first touch of a 2 MiB page then
 /// zeroes all of it: on `lotse build` after one edit that zeroing was a quarter of the
 /// CPU time (`perf`), for memory the build mostly never used. Measured on the
-/// 18,200-service corpus (A/B, docs/benchmarks.md): peak memory about 45 MB lower, and
-/// no slower. Only Linux has the switch; elsewhere this does nothing, and a kernel
+/// 18,200-service corpus (A/B, docs/benchmarks.md): peak memory 262–273 MB instead of
+/// 282–315 MB (380 instead of 437 MB on 54,600 services), and no slower. Only Linux has the switch; elsewhere this does nothing, and a kernel
 /// that refuses it costs only that speed, so its answer is not checked.
 pub fn no_huge_pages() {
     #[cfg(target_os = "linux")]

@@ -138,12 +138,10 @@ pub fn build_with(
         (stats, catalogue)
     });
     let stats = stats?;
-    if let Some(catalogue) = catalogue {
-        catalogue.context("cannot build the search index")?;
-    }
+    catalogue.transpose()?;
     laps.lap("render, portal indexes, umbrella index");
     let (search, index_stamps) = match indexer {
-        Some(indexer) => indexer.finish().context("cannot build the search index")?,
+        Some(indexer) => indexer.finish(),
         None => (IndexStats::default(), Vec::new()),
     };
     // Written last: a manifest stands for a complete build.

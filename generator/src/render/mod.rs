@@ -59,7 +59,8 @@ pub(crate) trait AfterPortal: Sync {
 /// How many portals' [`AfterPortal::done`] (their indexes) run at once. A portal's
 /// index takes longer than its pages and ends in a serial merge; with two, one merge
 /// overlaps the other index's parallel steps, at the cost of one more index in memory
-/// (docs/benchmarks.md: about 5 % faster, 50–100 MB more).
+/// (docs/benchmarks.md, A/B on the 18,200-service corpus: 7 % faster, 50–70 MB more;
+/// 104 MB more on 54,600 services).
 const AFTER_WORKERS: usize = 2;
 
 /// Nothing after a portal.
@@ -187,11 +188,16 @@ pub(crate) fn render_site_then(
             })
             .collect();
         for (ps, group) in site.portals.iter().zip(&mut portals) {
+            // A worker ends before the channel closes only on an error (which `join`
+            // returns): the other portals are then not rendered for nothing.
+            if workers.iter().any(|worker| worker.is_finished()) {
+                break;
+            }
             let (count, bodies) =
                 group.take_and_render(&renderer, sink, folder, &shared, on_page)?;
             rendered += count;
             if send.send((ps, bodies)).is_err() {
-                break; // every worker stopped on an error, which `join` returns
+                break;
             }
         }
         drop(send);

@@ -236,10 +236,10 @@ impl<'a> SiteIndexer<'a> {
     /// Says what was done, with the input stamps of the portal indexes (for the
     /// build's manifest). The catalogue is part of it once [`SiteIndexer::catalogue`]
     /// returned.
-    pub fn finish(self) -> Result<(IndexStats, Vec<(String, String)>)> {
+    pub fn finish(self) -> (IndexStats, Vec<(String, String)>) {
         let stats = self.stats.into_inner().unwrap_or_else(|p| p.into_inner());
         let stamps = self.stamps.into_inner().unwrap_or_else(|p| p.into_inner());
-        Ok((stats, stamps))
+        (stats, stamps)
     }
 }
 
